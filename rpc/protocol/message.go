@@ -1,0 +1,287 @@
+package protocol
+
+// A Message is the decoded body of a frame. The set of messages is closed:
+// only the types in this package implement it. Messages travel as pointers
+// (*GlobalBeginRequest, ...).
+type Message interface {
+	// TypeCode is the body type code written before the message's fields.
+	TypeCode() TypeCode
+}
+
+// Result is the prefix of every transaction response (§5, "TxResultPrefix").
+// Msg is only on the wire when Code is ResultFailed.
+type Result struct {
+	Code          ResultCode
+	Msg           string
+	ExceptionCode ExceptionCode
+}
+
+// Frame is one v1 frame: the 16-byte header, the optional head map and the
+// body. Body is nil for heartbeats.
+type Frame struct {
+	Type       MessageType
+	Codec      Codec
+	Compressor Compressor
+	RequestID  int32
+	// HeadMap holds the optional head map; nil when the frame has none.
+	// A null value on the wire (length -1) decodes as "".
+	HeadMap map[string]string
+	Body    Message
+}
+
+// RegisterTMRequest (101) registers a TM connection.
+type RegisterTMRequest struct {
+	Version        string
+	ApplicationID  string
+	TxServiceGroup string
+	ExtraData      string
+}
+
+// RegisterTMResponse (102) has no result prefix on the wire.
+type RegisterTMResponse struct {
+	Identified bool
+	Version    string
+}
+
+// RegisterRMRequest (103) registers an RM connection and its resources.
+// ResourceIDs is the comma-separated list as sent on the wire.
+type RegisterRMRequest struct {
+	Version        string
+	ApplicationID  string
+	TxServiceGroup string
+	ExtraData      string
+	ResourceIDs    string
+}
+
+// RegisterRMResponse (104) has no result prefix on the wire.
+type RegisterRMResponse struct {
+	Identified bool
+	Version    string
+}
+
+// GlobalBeginRequest (1) asks the TC for a new global transaction.
+type GlobalBeginRequest struct {
+	TimeoutMillis   int32
+	TransactionName string
+}
+
+// GlobalBeginResponse (2) carries the new XID.
+type GlobalBeginResponse struct {
+	Result
+	XID       string
+	ExtraData string
+}
+
+// GlobalCommitRequest (7).
+type GlobalCommitRequest struct {
+	XID       string
+	ExtraData string
+}
+
+// GlobalCommitResponse (8).
+type GlobalCommitResponse struct {
+	Result
+	GlobalStatus GlobalStatus
+}
+
+// GlobalRollbackRequest (9).
+type GlobalRollbackRequest struct {
+	XID       string
+	ExtraData string
+}
+
+// GlobalRollbackResponse (10).
+type GlobalRollbackResponse struct {
+	Result
+	GlobalStatus GlobalStatus
+}
+
+// GlobalStatusRequest (15).
+type GlobalStatusRequest struct {
+	XID       string
+	ExtraData string
+}
+
+// GlobalStatusResponse (16).
+type GlobalStatusResponse struct {
+	Result
+	GlobalStatus GlobalStatus
+}
+
+// GlobalReportRequest (17). GlobalStatus may be GlobalStatusUnset.
+type GlobalReportRequest struct {
+	XID          string
+	ExtraData    string
+	GlobalStatus GlobalStatus
+}
+
+// GlobalReportResponse (18).
+type GlobalReportResponse struct {
+	Result
+	GlobalStatus GlobalStatus
+}
+
+// BranchRegisterRequest (11) registers a branch; for AT it carries the lock
+// keys ("table:pk1,pk2;table2:pk").
+type BranchRegisterRequest struct {
+	XID             string
+	BranchType      BranchType
+	ResourceID      string
+	LockKey         string
+	ApplicationData string
+}
+
+// BranchRegisterResponse (12).
+type BranchRegisterResponse struct {
+	Result
+	BranchID int64
+}
+
+// BranchReportRequest (13). On the wire BranchType comes last.
+type BranchReportRequest struct {
+	XID             string
+	BranchID        int64
+	Status          BranchStatus
+	ResourceID      string
+	ApplicationData string
+	BranchType      BranchType
+}
+
+// BranchReportResponse (14).
+type BranchReportResponse struct {
+	Result
+}
+
+// GlobalLockQueryRequest (21) has the layout of BranchRegisterRequest.
+type GlobalLockQueryRequest struct {
+	XID             string
+	BranchType      BranchType
+	ResourceID      string
+	LockKey         string
+	ApplicationData string
+}
+
+// GlobalLockQueryResponse (22). Lockable is an i16 on the wire.
+type GlobalLockQueryResponse struct {
+	Result
+	Lockable bool
+}
+
+// BranchCommitRequest (3) is sent by the TC to an RM.
+type BranchCommitRequest struct {
+	XID             string
+	BranchID        int64
+	BranchType      BranchType
+	ResourceID      string
+	ApplicationData string
+}
+
+// BranchCommitResponse (4). BranchStatus is the only field the TC acts on.
+type BranchCommitResponse struct {
+	Result
+	XID          string
+	BranchID     int64
+	BranchStatus BranchStatus
+}
+
+// BranchRollbackRequest (5) is sent by the TC to an RM.
+type BranchRollbackRequest struct {
+	XID             string
+	BranchID        int64
+	BranchType      BranchType
+	ResourceID      string
+	ApplicationData string
+}
+
+// BranchRollbackResponse (6).
+type BranchRollbackResponse struct {
+	Result
+	XID          string
+	BranchID     int64
+	BranchStatus BranchStatus
+}
+
+// UndoLogDeleteRequest (111) is sent by the TC as a oneway request: delete
+// undo logs older than SaveDays days.
+type UndoLogDeleteRequest struct {
+	BranchType BranchType
+	ResourceID string
+	SaveDays   int16
+}
+
+// MergedWarpMessage (59) batches TC-bound requests. MsgIDs holds the inner
+// request ids (Java >= 1.5.0); it is nil when the sender omitted them.
+type MergedWarpMessage struct {
+	Messages []Message
+	MsgIDs   []int32
+}
+
+// MergeResultMessage (60) answers a MergedWarpMessage with results in request
+// order. Its frame carries the outer request id.
+type MergeResultMessage struct {
+	Results []Message
+}
+
+// BatchResultMessage (121) answers a MergedWarpMessage with results matched by
+// MsgIDs.
+type BatchResultMessage struct {
+	Results []Message
+	MsgIDs  []int32
+}
+
+func (*RegisterTMRequest) TypeCode() TypeCode       { return TypeRegisterTM }
+func (*RegisterTMResponse) TypeCode() TypeCode      { return TypeRegisterTMResult }
+func (*RegisterRMRequest) TypeCode() TypeCode       { return TypeRegisterRM }
+func (*RegisterRMResponse) TypeCode() TypeCode      { return TypeRegisterRMResult }
+func (*GlobalBeginRequest) TypeCode() TypeCode      { return TypeGlobalBegin }
+func (*GlobalBeginResponse) TypeCode() TypeCode     { return TypeGlobalBeginResult }
+func (*GlobalCommitRequest) TypeCode() TypeCode     { return TypeGlobalCommit }
+func (*GlobalCommitResponse) TypeCode() TypeCode    { return TypeGlobalCommitResult }
+func (*GlobalRollbackRequest) TypeCode() TypeCode   { return TypeGlobalRollback }
+func (*GlobalRollbackResponse) TypeCode() TypeCode  { return TypeGlobalRollbackResult }
+func (*GlobalStatusRequest) TypeCode() TypeCode     { return TypeGlobalStatus }
+func (*GlobalStatusResponse) TypeCode() TypeCode    { return TypeGlobalStatusResult }
+func (*GlobalReportRequest) TypeCode() TypeCode     { return TypeGlobalReport }
+func (*GlobalReportResponse) TypeCode() TypeCode    { return TypeGlobalReportResult }
+func (*BranchRegisterRequest) TypeCode() TypeCode   { return TypeBranchRegister }
+func (*BranchRegisterResponse) TypeCode() TypeCode  { return TypeBranchRegisterResult }
+func (*BranchReportRequest) TypeCode() TypeCode     { return TypeBranchReport }
+func (*BranchReportResponse) TypeCode() TypeCode    { return TypeBranchReportResult }
+func (*GlobalLockQueryRequest) TypeCode() TypeCode  { return TypeGlobalLockQuery }
+func (*GlobalLockQueryResponse) TypeCode() TypeCode { return TypeGlobalLockQueryResult }
+func (*BranchCommitRequest) TypeCode() TypeCode     { return TypeBranchCommit }
+func (*BranchCommitResponse) TypeCode() TypeCode    { return TypeBranchCommitResult }
+func (*BranchRollbackRequest) TypeCode() TypeCode   { return TypeBranchRollback }
+func (*BranchRollbackResponse) TypeCode() TypeCode  { return TypeBranchRollbackResult }
+func (*UndoLogDeleteRequest) TypeCode() TypeCode    { return TypeUndoLogDelete }
+func (*MergedWarpMessage) TypeCode() TypeCode       { return TypeMergedWarp }
+func (*MergeResultMessage) TypeCode() TypeCode      { return TypeMergeResult }
+func (*BatchResultMessage) TypeCode() TypeCode      { return TypeBatchResult }
+
+// ResultOf returns the Result prefix of a transaction response, and false for
+// messages that have none (requests, Register responses, batches).
+func ResultOf(m Message) (*Result, bool) {
+	switch r := m.(type) {
+	case *GlobalBeginResponse:
+		return &r.Result, true
+	case *GlobalCommitResponse:
+		return &r.Result, true
+	case *GlobalRollbackResponse:
+		return &r.Result, true
+	case *GlobalStatusResponse:
+		return &r.Result, true
+	case *GlobalReportResponse:
+		return &r.Result, true
+	case *BranchRegisterResponse:
+		return &r.Result, true
+	case *BranchReportResponse:
+		return &r.Result, true
+	case *GlobalLockQueryResponse:
+		return &r.Result, true
+	case *BranchCommitResponse:
+		return &r.Result, true
+	case *BranchRollbackResponse:
+		return &r.Result, true
+	}
+	return nil, false
+}
