@@ -92,6 +92,7 @@ const (
 	BranchXA   BranchType = 3
 )
 
+// String returns the Java name of the branch type.
 func (t BranchType) String() string {
 	switch t {
 	case BranchAT:
@@ -248,4 +249,137 @@ func (c ExceptionCode) String() string {
 		return exceptionCodeNames[c]
 	}
 	return "ExceptionCode(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Largest valid value of each strictly decoded enum (Java 2.x tables, §7).
+const (
+	maxBranchType    = BranchXA
+	maxResultCode    = ResultSuccess
+	maxBranchStatus  = PhaseOneRDOnly
+	maxGlobalStatus  = GlobalRollbackRetryTimeout
+	maxExceptionCode = CodeBroken
+	maxMessageType   = HeartbeatResponse
+)
+
+var messageTypeNames = [...]string{
+	"REQUEST_SYNC", "RESPONSE", "REQUEST_ONEWAY", "HEARTBEAT_REQUEST", "HEARTBEAT_RESPONSE",
+}
+
+// String returns the Java name of the message type.
+func (t MessageType) String() string {
+	if int(t) < len(messageTypeNames) {
+		return messageTypeNames[t]
+	}
+	return "MessageType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// isHeartbeat reports whether frames of this type have no body.
+func (t MessageType) isHeartbeat() bool {
+	return t == HeartbeatRequest || t == HeartbeatResponse
+}
+
+// String returns the Java name of the codec.
+func (c Codec) String() string {
+	switch c {
+	case CodecSeata:
+		return "SEATA"
+	case CodecProtobuf:
+		return "PROTOBUF"
+	case CodecKryo:
+		return "KRYO"
+	case CodecFST:
+		return "FST"
+	case CodecHessian:
+		return "HESSIAN"
+	case CodecJackson:
+		return "JACKSON"
+	}
+	return "Codec(" + strconv.Itoa(int(c)) + ")"
+}
+
+var compressorNames = [...]string{"NONE", "GZIP", "ZIP", "SEVENZ", "BZIP2", "LZ4", "DEFLATER", "ZSTD"}
+
+// String returns the Java name of the compressor.
+func (c Compressor) String() string {
+	if int(c) < len(compressorNames) {
+		return compressorNames[c]
+	}
+	return "Compressor(" + strconv.Itoa(int(c)) + ")"
+}
+
+// String returns the name of the message type the code stands for, e.g.
+// "GlobalBeginRequest", or "TypeCode(n)" for an undefined code.
+func (c TypeCode) String() string {
+	switch c {
+	case TypeGlobalBegin:
+		return "GlobalBeginRequest"
+	case TypeGlobalBeginResult:
+		return "GlobalBeginResponse"
+	case TypeBranchCommit:
+		return "BranchCommitRequest"
+	case TypeBranchCommitResult:
+		return "BranchCommitResponse"
+	case TypeBranchRollback:
+		return "BranchRollbackRequest"
+	case TypeBranchRollbackResult:
+		return "BranchRollbackResponse"
+	case TypeGlobalCommit:
+		return "GlobalCommitRequest"
+	case TypeGlobalCommitResult:
+		return "GlobalCommitResponse"
+	case TypeGlobalRollback:
+		return "GlobalRollbackRequest"
+	case TypeGlobalRollbackResult:
+		return "GlobalRollbackResponse"
+	case TypeBranchRegister:
+		return "BranchRegisterRequest"
+	case TypeBranchRegisterResult:
+		return "BranchRegisterResponse"
+	case TypeBranchReport:
+		return "BranchReportRequest"
+	case TypeBranchReportResult:
+		return "BranchReportResponse"
+	case TypeGlobalStatus:
+		return "GlobalStatusRequest"
+	case TypeGlobalStatusResult:
+		return "GlobalStatusResponse"
+	case TypeGlobalReport:
+		return "GlobalReportRequest"
+	case TypeGlobalReportResult:
+		return "GlobalReportResponse"
+	case TypeGlobalLockQuery:
+		return "GlobalLockQueryRequest"
+	case TypeGlobalLockQueryResult:
+		return "GlobalLockQueryResponse"
+	case TypeMergedWarp:
+		return "MergedWarpMessage"
+	case TypeMergeResult:
+		return "MergeResultMessage"
+	case TypeRegisterTM:
+		return "RegisterTMRequest"
+	case TypeRegisterTMResult:
+		return "RegisterTMResponse"
+	case TypeRegisterRM:
+		return "RegisterRMRequest"
+	case TypeRegisterRMResult:
+		return "RegisterRMResponse"
+	case TypeUndoLogDelete:
+		return "UndoLogDeleteRequest"
+	case TypeHeartbeat:
+		return "HeartbeatMessage"
+	case TypeBatchResult:
+		return "BatchResultMessage"
+	}
+	return "TypeCode(" + strconv.Itoa(int(c)) + ")"
+}
+
+// String returns the Java name of the result code.
+func (c ResultCode) String() string {
+	switch c {
+	case ResultFailed:
+		return "Failed"
+	case ResultSuccess:
+		return "Success"
+	}
+	return "ResultCode(" + strconv.Itoa(int(c)) + ")"
 }

@@ -3,9 +3,15 @@ package protocol
 // A Message is the decoded body of a frame. The set of messages is closed:
 // only the types in this package implement it. Messages travel as pointers
 // (*GlobalBeginRequest, ...).
+//
+// Encoding and decoding only read or fill a message; a message that is not
+// being written to may be encoded from several goroutines at once.
 type Message interface {
 	// TypeCode is the body type code written before the message's fields.
 	TypeCode() TypeCode
+
+	encode(e *encoder) // appends the fields (not the type code)
+	decode(d *decoder) // reads the fields (not the type code)
 }
 
 // Result is the prefix of every transaction response (§5, "TxResultPrefix").
@@ -17,12 +23,20 @@ type Result struct {
 }
 
 // Frame is one v1 frame: the 16-byte header, the optional head map and the
-// body. Body is nil for heartbeats.
+// body. Body is nil for heartbeats and only for them.
 type Frame struct {
-	Type       MessageType
-	Codec      Codec
+	// Type is header byte 9. Java dispatches on the body type, but a frame
+	// should still carry the right type (§2.2).
+	Type MessageType
+	// Codec must be CodecSeata, except on heartbeats, which have no body and
+	// carry whatever codec byte the sender uses (Java: its configured codec,
+	// CodecSeata by default; a PONG echoes the PING's).
+	Codec Codec
+	// Compressor says how the body is compressed: CompressNone (the default)
+	// or CompressGzip. A response uses its request's compressor (§11 J9).
 	Compressor Compressor
-	RequestID  int32
+	// RequestID correlates a response with its request (§8.4).
+	RequestID int32
 	// HeadMap holds the optional head map; nil when the frame has none.
 	// A null value on the wire (length -1) decodes as "".
 	HeadMap map[string]string
@@ -229,34 +243,89 @@ type BatchResultMessage struct {
 	MsgIDs  []int32
 }
 
-func (*RegisterTMRequest) TypeCode() TypeCode       { return TypeRegisterTM }
-func (*RegisterTMResponse) TypeCode() TypeCode      { return TypeRegisterTMResult }
-func (*RegisterRMRequest) TypeCode() TypeCode       { return TypeRegisterRM }
-func (*RegisterRMResponse) TypeCode() TypeCode      { return TypeRegisterRMResult }
-func (*GlobalBeginRequest) TypeCode() TypeCode      { return TypeGlobalBegin }
-func (*GlobalBeginResponse) TypeCode() TypeCode     { return TypeGlobalBeginResult }
-func (*GlobalCommitRequest) TypeCode() TypeCode     { return TypeGlobalCommit }
-func (*GlobalCommitResponse) TypeCode() TypeCode    { return TypeGlobalCommitResult }
-func (*GlobalRollbackRequest) TypeCode() TypeCode   { return TypeGlobalRollback }
-func (*GlobalRollbackResponse) TypeCode() TypeCode  { return TypeGlobalRollbackResult }
-func (*GlobalStatusRequest) TypeCode() TypeCode     { return TypeGlobalStatus }
-func (*GlobalStatusResponse) TypeCode() TypeCode    { return TypeGlobalStatusResult }
-func (*GlobalReportRequest) TypeCode() TypeCode     { return TypeGlobalReport }
-func (*GlobalReportResponse) TypeCode() TypeCode    { return TypeGlobalReportResult }
-func (*BranchRegisterRequest) TypeCode() TypeCode   { return TypeBranchRegister }
-func (*BranchRegisterResponse) TypeCode() TypeCode  { return TypeBranchRegisterResult }
-func (*BranchReportRequest) TypeCode() TypeCode     { return TypeBranchReport }
-func (*BranchReportResponse) TypeCode() TypeCode    { return TypeBranchReportResult }
-func (*GlobalLockQueryRequest) TypeCode() TypeCode  { return TypeGlobalLockQuery }
+// TypeCode returns TypeRegisterTM.
+func (*RegisterTMRequest) TypeCode() TypeCode { return TypeRegisterTM }
+
+// TypeCode returns TypeRegisterTMResult.
+func (*RegisterTMResponse) TypeCode() TypeCode { return TypeRegisterTMResult }
+
+// TypeCode returns TypeRegisterRM.
+func (*RegisterRMRequest) TypeCode() TypeCode { return TypeRegisterRM }
+
+// TypeCode returns TypeRegisterRMResult.
+func (*RegisterRMResponse) TypeCode() TypeCode { return TypeRegisterRMResult }
+
+// TypeCode returns TypeGlobalBegin.
+func (*GlobalBeginRequest) TypeCode() TypeCode { return TypeGlobalBegin }
+
+// TypeCode returns TypeGlobalBeginResult.
+func (*GlobalBeginResponse) TypeCode() TypeCode { return TypeGlobalBeginResult }
+
+// TypeCode returns TypeGlobalCommit.
+func (*GlobalCommitRequest) TypeCode() TypeCode { return TypeGlobalCommit }
+
+// TypeCode returns TypeGlobalCommitResult.
+func (*GlobalCommitResponse) TypeCode() TypeCode { return TypeGlobalCommitResult }
+
+// TypeCode returns TypeGlobalRollback.
+func (*GlobalRollbackRequest) TypeCode() TypeCode { return TypeGlobalRollback }
+
+// TypeCode returns TypeGlobalRollbackResult.
+func (*GlobalRollbackResponse) TypeCode() TypeCode { return TypeGlobalRollbackResult }
+
+// TypeCode returns TypeGlobalStatus.
+func (*GlobalStatusRequest) TypeCode() TypeCode { return TypeGlobalStatus }
+
+// TypeCode returns TypeGlobalStatusResult.
+func (*GlobalStatusResponse) TypeCode() TypeCode { return TypeGlobalStatusResult }
+
+// TypeCode returns TypeGlobalReport.
+func (*GlobalReportRequest) TypeCode() TypeCode { return TypeGlobalReport }
+
+// TypeCode returns TypeGlobalReportResult.
+func (*GlobalReportResponse) TypeCode() TypeCode { return TypeGlobalReportResult }
+
+// TypeCode returns TypeBranchRegister.
+func (*BranchRegisterRequest) TypeCode() TypeCode { return TypeBranchRegister }
+
+// TypeCode returns TypeBranchRegisterResult.
+func (*BranchRegisterResponse) TypeCode() TypeCode { return TypeBranchRegisterResult }
+
+// TypeCode returns TypeBranchReport.
+func (*BranchReportRequest) TypeCode() TypeCode { return TypeBranchReport }
+
+// TypeCode returns TypeBranchReportResult.
+func (*BranchReportResponse) TypeCode() TypeCode { return TypeBranchReportResult }
+
+// TypeCode returns TypeGlobalLockQuery.
+func (*GlobalLockQueryRequest) TypeCode() TypeCode { return TypeGlobalLockQuery }
+
+// TypeCode returns TypeGlobalLockQueryResult.
 func (*GlobalLockQueryResponse) TypeCode() TypeCode { return TypeGlobalLockQueryResult }
-func (*BranchCommitRequest) TypeCode() TypeCode     { return TypeBranchCommit }
-func (*BranchCommitResponse) TypeCode() TypeCode    { return TypeBranchCommitResult }
-func (*BranchRollbackRequest) TypeCode() TypeCode   { return TypeBranchRollback }
-func (*BranchRollbackResponse) TypeCode() TypeCode  { return TypeBranchRollbackResult }
-func (*UndoLogDeleteRequest) TypeCode() TypeCode    { return TypeUndoLogDelete }
-func (*MergedWarpMessage) TypeCode() TypeCode       { return TypeMergedWarp }
-func (*MergeResultMessage) TypeCode() TypeCode      { return TypeMergeResult }
-func (*BatchResultMessage) TypeCode() TypeCode      { return TypeBatchResult }
+
+// TypeCode returns TypeBranchCommit.
+func (*BranchCommitRequest) TypeCode() TypeCode { return TypeBranchCommit }
+
+// TypeCode returns TypeBranchCommitResult.
+func (*BranchCommitResponse) TypeCode() TypeCode { return TypeBranchCommitResult }
+
+// TypeCode returns TypeBranchRollback.
+func (*BranchRollbackRequest) TypeCode() TypeCode { return TypeBranchRollback }
+
+// TypeCode returns TypeBranchRollbackResult.
+func (*BranchRollbackResponse) TypeCode() TypeCode { return TypeBranchRollbackResult }
+
+// TypeCode returns TypeUndoLogDelete.
+func (*UndoLogDeleteRequest) TypeCode() TypeCode { return TypeUndoLogDelete }
+
+// TypeCode returns TypeMergedWarp.
+func (*MergedWarpMessage) TypeCode() TypeCode { return TypeMergedWarp }
+
+// TypeCode returns TypeMergeResult.
+func (*MergeResultMessage) TypeCode() TypeCode { return TypeMergeResult }
+
+// TypeCode returns TypeBatchResult.
+func (*BatchResultMessage) TypeCode() TypeCode { return TypeBatchResult }
 
 // ResultOf returns the Result prefix of a transaction response, and false for
 // messages that have none (requests, Register responses, batches).
