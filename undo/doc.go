@@ -1,0 +1,40 @@
+// Package undo keeps the undo logs of AT mode: lossless row images, their
+// binary encoding, the undo_log table, and phase two (rollback with the
+// dirty-write check, and the batched deletes of a commit).
+//
+// # Images
+//
+// A Value is one column value canonicalised by the column's database type,
+// so that every read of the same row yields equal Values whichever protocol
+// (text or binary) or driver option (parseTime) produced it: integers of
+// every width and sign including BIGINT UNSIGNED, DECIMAL as the server's
+// text, FLOAT and DOUBLE bit for bit, BIT, binary and character data byte
+// for byte, temporal values as text, and NULL. Value.Arg turns a value back
+// into a bind argument that stores exactly it.
+//
+// Read images with QueryImage (or ReadImage over rows of a prepared
+// statement): the text protocol prints FLOAT with 6 significant digits,
+// which is lossy (DOUBLE text round-trips on MariaDB 10.11, which need not
+// hold for every server). Two limits come from the driver, not
+// from this package: with parseTime=true, go-sql-driver/mysql returns the
+// zero time.Time both for 0000-00-00 and for 0001-01-01 00:00:00 (in UTC),
+// and cannot read dates with zero parts; and a DATETIME falling in a
+// daylight-saving gap of the driver's Loc is shifted. parseTime=false (the
+// default), or Loc=UTC, avoids both. TIMESTAMP values are read and written
+// in the session time_zone, so the Manager's connections must use the
+// application's.
+//
+// # Lifecycle of a branch
+//
+// Phase one: the driver wrapper collects one Record per DML statement and,
+// just before the local COMMIT, calls Manager.Insert on the same connection,
+// so the undo log commits with the data. Phase two: Manager.Rollback undoes
+// the branch, or Manager.Commit queues its log for deletion.
+// Manager.DeleteOlderThan serves the coordinator's periodic clean-up.
+//
+// The undo_log table has Java Seata's columns (DDL, CreateTable); the
+// rollback_info column holds this package's own binary format, recorded in
+// the context column as "serializer=atcc1&compressorType=NONE" (or GZIP
+// above Config.CompressThreshold). Logs written by other serializers are
+// refused with ErrUnsupportedFormat rather than guessed at.
+package undo

@@ -1,0 +1,204 @@
+package undo
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/atcc-go/atcc/internal/schema"
+)
+
+// Config configures a Manager. The zero value is usable: every field states
+// its default.
+type Config struct {
+	// Table is the undo log table's name. Default DefaultTable ("undo_log").
+	Table string
+	// Tables is the data source's table metadata cache, shared with the
+	// driver wrapper. Default: a private cache over the Manager's *sql.DB.
+	Tables *schema.Cache
+	// CompressThreshold is the encoded size in bytes above which an undo
+	// log is gzip-compressed. Default 32 KiB; negative never compresses.
+	CompressThreshold int
+	// MaxPayload caps an undo log's encoded, uncompressed size in bytes:
+	// Insert refuses a larger log and Rollback stops inflating there, both
+	// with ErrPayloadTooLarge. Default 64 MiB.
+	MaxPayload int
+	// SkipDataValidation turns off the dirty-write check: by default
+	// (false, like Seata's client.undo.dataValidation=true) Rollback
+	// restores rows only while they still equal the branch's after image.
+	SkipDataValidation bool
+	// DeleteBatchSize is the most undo rows Commit's background deleter
+	// removes with one statement. Default 100.
+	DeleteBatchSize int
+	// DeleteMaxDelay is how long a queued delete waits for its batch to
+	// fill. Default 100 ms.
+	DeleteMaxDelay time.Duration
+	// DeleteQueueSize is how many deletes may wait; when it is full, Commit
+	// deletes synchronously instead. Default 10000.
+	DeleteQueueSize int
+	// DeleteRetryBackoff is the wait before retrying a failed delete batch,
+	// doubled on each failure up to DeleteMaxBackoff. Default 100 ms.
+	DeleteRetryBackoff time.Duration
+	// DeleteMaxBackoff bounds DeleteRetryBackoff's growth. Default 10 s.
+	DeleteMaxBackoff time.Duration
+	// Logger receives dirty-write reports (Error), failed background
+	// deletes (Warn) and per-branch detail (Debug). Default: discard.
+	Logger *slog.Logger
+}
+
+// Manager reads and writes one data source's undo logs: it inserts them in
+// phase one (Insert), undoes branches on global rollback (Rollback) and
+// deletes them on global commit (Commit, in the background).
+//
+// A Manager is safe for concurrent use. NewManager does no I/O; the
+// background deleter starts with the first Commit. Call Close when done: it
+// flushes queued deletes. Insert, Rollback and DeleteOlderThan keep working
+// after Close.
+type Manager struct {
+	db          *sql.DB
+	cfg         Config
+	tables      *schema.Cache
+	sql         statements
+	log         *slog.Logger
+	gzipWriters sync.Pool
+	del         deleter
+}
+
+// NewManager returns a Manager that runs its rollbacks and deletes through
+// db, a pool of the raw target driver (go-sql-driver/mysql, not the AT
+// wrapper) connected to the data source's database. db's session settings
+// that change how values read and write (time_zone, sql_mode) should match
+// the application's.
+func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalid)
+	}
+	q, err := checkTableName(cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	setDefault(&cfg.CompressThreshold, 32<<10)
+	setDefault(&cfg.MaxPayload, 64<<20)
+	setDefault(&cfg.DeleteBatchSize, 100)
+	setDefault(&cfg.DeleteMaxDelay, 100*time.Millisecond)
+	setDefault(&cfg.DeleteQueueSize, 10000)
+	setDefault(&cfg.DeleteRetryBackoff, 100*time.Millisecond)
+	setDefault(&cfg.DeleteMaxBackoff, 10*time.Second)
+	if cfg.MaxPayload < 0 || cfg.DeleteBatchSize < 0 || cfg.DeleteQueueSize < 0 ||
+		cfg.DeleteMaxDelay < 0 || cfg.DeleteRetryBackoff < 0 || cfg.DeleteMaxBackoff < 0 {
+		return nil, fmt.Errorf("%w: negative size or duration in Config", ErrInvalid)
+	}
+	// One batch statement carries 2 placeholders per row; keep it modest.
+	cfg.DeleteBatchSize = min(cfg.DeleteBatchSize, schema.MaxKeysPerStatement)
+	m := &Manager{db: db, cfg: cfg, tables: cfg.Tables, sql: newStatements(q), log: cfg.Logger}
+	if m.tables == nil {
+		m.tables = schema.NewCache(db)
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.del.init(m)
+	return m, nil
+}
+
+func setDefault[T int | time.Duration](p *T, def T) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+// Insert writes l as the branch's undo log through conn, the driver-level
+// connection that holds the branch's open local transaction, so the log
+// commits or rolls back with the business data. It must run after the
+// branch's last statement and before its COMMIT.
+//
+// If a rollback of this branch has already run (it found no log and left a
+// marker), Insert fails with ErrGlobalFinished: the caller must roll the
+// local transaction back. Logs encoding to more than Config.MaxPayload bytes
+// fail with ErrPayloadTooLarge.
+//
+// conn is used as database/sql would: ExecContext when it implements
+// driver.ExecerContext and does not answer driver.ErrSkip (go-sql-driver/mysql
+// answers ErrSkip unless interpolateParams=true), otherwise a prepared
+// statement.
+func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) error {
+	if l == nil {
+		return fmt.Errorf("%w: nil BranchLog", ErrInvalid)
+	}
+	if err := checkXID(l.XID); err != nil {
+		return err
+	}
+	payload, uctx, err := m.marshal(l)
+	if err != nil {
+		return err
+	}
+	args := []driver.NamedValue{
+		{Ordinal: 1, Value: l.BranchID},
+		{Ordinal: 2, Value: l.XID},
+		{Ordinal: 3, Value: uctx},
+		{Ordinal: 4, Value: payload},
+	}
+	if err := execDriver(ctx, conn, m.sql.insert, args); err != nil {
+		if isMySQLError(err, errDupEntry) {
+			return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
+		}
+		return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): %w", l.XID, l.BranchID, err)
+	}
+	return nil
+}
+
+// execDriver runs query on a driver connection the way database/sql does.
+func execDriver(ctx context.Context, conn driver.Conn, query string, args []driver.NamedValue) error {
+	if ec, ok := conn.(driver.ExecerContext); ok {
+		_, err := ec.ExecContext(ctx, query, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return err
+		}
+	}
+	var (
+		stmt driver.Stmt
+		err  error
+	)
+	if pc, ok := conn.(driver.ConnPrepareContext); ok {
+		stmt, err = pc.PrepareContext(ctx, query)
+	} else {
+		stmt, err = conn.Prepare(query)
+	}
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	if sc, ok := stmt.(driver.StmtExecContext); ok {
+		_, err = sc.ExecContext(ctx, args)
+		return err
+	}
+	vals := make([]driver.Value, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	_, err = stmt.Exec(vals) // drivers without StmtExecContext
+	return err
+}
+
+// MySQL server error numbers.
+const (
+	errBadField    = 1054 // ER_BAD_FIELD_ERROR: unknown column
+	errDupEntry    = 1062 // ER_DUP_ENTRY
+	errNoSuchTable = 1146 // ER_NO_SUCH_TABLE
+	errDeadlock    = 1213 // ER_LOCK_DEADLOCK
+)
+
+func isMySQLError(err error, number uint16) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == number
+}
