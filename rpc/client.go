@@ -1,0 +1,460 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// Role is the role a client session is registered for. A ServerSession may
+// hold both (Roles is then RoleTM|RoleRM).
+type Role uint8
+
+// Roles.
+const (
+	RoleTM Role = 1 << iota // transaction manager: begins and ends global transactions
+	RoleRM                  // resource manager: registers branches, runs phase two
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleTM:
+		return "TM"
+	case RoleRM:
+		return "RM"
+	case RoleTM | RoleRM:
+		return "TM|RM"
+	case 0:
+		return "none"
+	}
+	return fmt.Sprintf("Role(%d)", uint8(r))
+}
+
+// index maps RoleTM and RoleRM to 0 and 1.
+func (r Role) index() int { return int(r >> 1) }
+
+var clientRoles = [2]Role{RoleTM, RoleRM}
+
+// Client is the client side of the Seata RPC protocol: the connections of a
+// TM and an RM to one or more coordinators.
+//
+// For each coordinator address and each role it keeps PoolSize sessions,
+// each in a slot with its own supervisor goroutine that connects, registers
+// (RegisterTM, or RegisterRM with every resource id added so far), and after
+// a loss reconnects with capped, jittered exponential backoff. Calls go to a
+// ready session: the one of the coordinator an XID names, when there is one,
+// else round robin.
+//
+// A Client is safe for concurrent use. NewClient does no I/O; the sessions
+// start on the first Call, Ping or AddResource (a resource manager must be
+// reachable for phase two even before it makes a call). Close must be called
+// to release them.
+type Client struct {
+	cfg     ClientConfig // immutable, defaults applied
+	log     *slog.Logger
+	pend    *pendingTable
+	closing chan struct{}  // closed by Close
+	wg      sync.WaitGroup // supervisors, getty dial loops, sessions until OnClose, flushers
+	rr      [2]atomic.Uint32
+	reject  atomic.Uint64
+
+	started atomic.Bool // set by start once slots and work are in place
+	slots   [2][]*slot  // by role index; written by start before started is set
+	work    *workerPool // written by start, under mu, before started is set and before any session exists
+
+	mu        sync.Mutex
+	closed    bool                // guarded by mu
+	resources []string            // every resource id added, in order; guarded by mu
+	resSet    map[string]struct{} // guarded by mu
+	conns     map[*conn]struct{}  // sessions not yet ended; guarded by mu
+	readyCh   chan struct{}       // closed and replaced when a session becomes ready; guarded by mu
+	lastErr   [2]error            // the last connection failure per role; guarded by mu
+}
+
+// NewClient validates cfg and returns a client. It does no I/O.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		pend:    newPendingTable(false),
+		closing: make(chan struct{}),
+		resSet:  make(map[string]struct{}),
+		conns:   make(map[*conn]struct{}),
+		readyCh: make(chan struct{}),
+	}, nil
+}
+
+// start launches the session slots, once.
+func (c *Client) start() error {
+	if c.started.Load() {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClientClosed
+	}
+	if c.started.Load() {
+		return nil
+	}
+	c.work = newWorkerPool(c.cfg.Workers, c.cfg.QueueSize, c.handleInbound)
+	for _, role := range clientRoles {
+		for _, addr := range c.cfg.Addresses {
+			for range c.cfg.PoolSize {
+				s := &slot{c: c, role: role, addr: addr}
+				c.slots[role.index()] = append(c.slots[role.index()], s)
+				c.wg.Add(1)
+				go s.run()
+			}
+		}
+	}
+	c.started.Store(true)
+	return nil
+}
+
+// Call sends req, a request for the coordinator, on a ready session of the
+// given role and returns the coordinator's response.
+//
+// req is one of *protocol.GlobalBeginRequest, GlobalCommitRequest,
+// GlobalRollbackRequest, GlobalStatusRequest, GlobalReportRequest,
+// BranchRegisterRequest, BranchReportRequest or GlobalLockQueryRequest.
+// A request with an XID goes to the coordinator the XID names when a session
+// to it is ready.
+//
+// Call waits for a ready session and then for the answer until ctx ends, or
+// for DefaultTimeout when ctx has no deadline. Errors:
+//   - the response and a *CoordinatorError when the response's result says
+//     Failed (errors.Is(err, ErrLockKeyConflict), ...); Result.ExceptionCode
+//     in the response is translated to the Seata 2.x numbering;
+//   - otherwise nil and a *CallError: ErrNoSession, ErrConnectionLost,
+//     the context's error, ErrClientClosed, ErrInvalidRequest or
+//     ErrUnexpectedResponse. A request that provably never left the
+//     process (IsRetryable) is retried on another session while the
+//     deadline allows.
+func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (protocol.Message, error) {
+	if req == nil {
+		return nil, &CallError{Err: fmt.Errorf("%w: nil message", ErrInvalidRequest)}
+	}
+	want, ok := coordinatorResponse(req.TypeCode())
+	if !ok || (role != RoleTM && role != RoleRM) {
+		return nil, &CallError{Type: req.TypeCode(), Err: fmt.Errorf("%w: cannot Call with %T as %v", ErrInvalidRequest, req, role)}
+	}
+	if err := c.start(); err != nil {
+		return nil, &CallError{Type: req.TypeCode(), Err: err}
+	}
+	timer := c.defaultTimer(ctx)
+	defer putTimer(timer)
+	tc := timerC(timer)
+	hint := xidAddr(req)
+	for attempt := 1; ; attempt++ {
+		cn, err := c.waitReady(ctx, tc, role, hint)
+		if err != nil {
+			return nil, &CallError{Type: req.TypeCode(), Err: err}
+		}
+		resp, err := cn.roundTrip(ctx, tc, req, c.cfg.Batch)
+		if err != nil {
+			if attempt < maxUnsentRetries && IsRetryable(err) && ctx.Err() == nil && !c.isClosed() {
+				continue // nothing was sent and cn is closed: try another session
+			}
+			return nil, err
+		}
+		return c.result(cn, req, want, resp)
+	}
+}
+
+// maxUnsentRetries bounds how often Call sends a request again after it
+// could not be written at all.
+const maxUnsentRetries = 4
+
+// result checks a response's type and turns a failed result into a
+// *CoordinatorError. It is the one place where the coordinator's exception
+// codes are translated.
+func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, resp protocol.Message) (protocol.Message, error) {
+	if resp == nil || resp.TypeCode() != want {
+		got := "no body"
+		if resp != nil {
+			got = resp.TypeCode().String()
+		}
+		return nil, &CallError{Addr: cn.addr, Type: req.TypeCode(), Sent: true,
+			Err: fmt.Errorf("%w: %v answered with %s", ErrUnexpectedResponse, req.TypeCode(), got)}
+	}
+	r, ok := protocol.ResultOf(resp)
+	if !ok {
+		return resp, nil
+	}
+	r.ExceptionCode = protocol.ExceptionCodeFromPeer(uint8(r.ExceptionCode), cn.peerVersion)
+	if r.Code == protocol.ResultFailed {
+		return resp, &CoordinatorError{Code: r.ExceptionCode, Message: r.Msg, Type: resp.TypeCode()}
+	}
+	return resp, nil
+}
+
+// timerPool recycles the timers of DefaultTimeout.
+var timerPool sync.Pool
+
+// defaultTimer returns a timer that fires after DefaultTimeout when ctx has
+// no deadline, or nil. Release it with putTimer.
+func (c *Client) defaultTimer(ctx context.Context) *time.Timer {
+	if _, ok := ctx.Deadline(); ok {
+		return nil
+	}
+	return getTimer(c.cfg.DefaultTimeout)
+}
+
+func getTimer(d time.Duration) *time.Timer {
+	t, _ := timerPool.Get().(*time.Timer)
+	if t == nil {
+		return time.NewTimer(d)
+	}
+	t.Reset(d) // Go >= 1.23 timers: no stale tick survives Stop and Reset
+	return t
+}
+
+// putTimer stops t and recycles it; t may be nil.
+func putTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+		timerPool.Put(t)
+	}
+}
+
+// timerC returns t's channel, or nil (never ready) for a nil t.
+func timerC(t *time.Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C
+}
+
+// pick returns a ready session of the role: one to the hinted address if
+// there is one, else the next in round robin; nil if none is ready.
+func (c *Client) pick(role Role, hint string) *conn {
+	slots := c.slots[role.index()]
+	n := uint32(len(slots))
+	if n == 0 {
+		return nil
+	}
+	start := c.rr[role.index()].Add(1)
+	if hint != "" {
+		for i := range n {
+			s := slots[(start+i)%n]
+			if s.addr == hint {
+				if cn := s.ready(); cn != nil {
+					return cn
+				}
+			}
+		}
+	}
+	for i := range n {
+		if cn := slots[(start+i)%n].ready(); cn != nil {
+			return cn
+		}
+	}
+	return nil
+}
+
+// waitReady returns a ready session of the role, waiting for one until ctx
+// ends or timerC fires.
+func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string) (*conn, error) {
+	for {
+		if cn := c.pick(role, hint); cn != nil {
+			return cn, nil
+		}
+		c.mu.Lock()
+		ch, closed, last := c.readyCh, c.closed, c.lastErr[role.index()]
+		c.mu.Unlock()
+		if closed {
+			return nil, ErrClientClosed
+		}
+		if cn := c.pick(role, hint); cn != nil { // became ready before ch was read
+			return cn, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, &noSessionError{ctxErr: ctx.Err(), last: c.lastError(role, last)}
+		case <-timerC:
+			return nil, &noSessionError{ctxErr: context.DeadlineExceeded, last: c.lastError(role, last)}
+		case <-c.closing:
+			return nil, ErrClientClosed
+		}
+	}
+}
+
+// lastError returns the latest connection failure of the role.
+func (c *Client) lastError(role Role, fallback error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.lastErr[role.index()]; err != nil {
+		return err
+	}
+	return fallback
+}
+
+// Ping starts the sessions if needed and waits until at least one TM and one
+// RM session are registered, for at most DefaultTimeout when ctx has no
+// deadline. It returns nil then, or the error Call would return.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.start(); err != nil {
+		return &CallError{Err: err}
+	}
+	timer := c.defaultTimer(ctx)
+	defer putTimer(timer)
+	for _, role := range clientRoles {
+		if _, err := c.waitReady(ctx, timerC(timer), role, ""); err != nil {
+			return &CallError{Err: err}
+		}
+	}
+	return nil
+}
+
+// AddResource adds a resource id (AT: the JDBC URL; TCC: the action name) to
+// the set the RM registers, and starts the sessions if needed. The client
+// remembers the id and registers it with every RM session it opens from now
+// on, and, before returning, with every RM session that is ready (a
+// RegisterRMRequest with only the new id, §8.1 step 5, sent as a synchronous
+// request so that the coordinator's acceptance is known). Adding a known id
+// does nothing.
+//
+// A session that fails meanwhile re-registers every resource when it
+// reconnects, so only a rejection, a timeout or ctx's end is reported; the
+// id stays added either way.
+func (c *Client) AddResource(ctx context.Context, resourceID string) error {
+	if resourceID == "" || strings.ContainsRune(resourceID, ',') {
+		return fmt.Errorf("%w: resource id %q", ErrInvalidRequest, resourceID)
+	}
+	if err := c.start(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	if _, dup := c.resSet[resourceID]; dup {
+		c.mu.Unlock()
+		return nil
+	}
+	c.resSet[resourceID] = struct{}{}
+	c.resources = append(c.resources, resourceID)
+	var live []*conn
+	for _, s := range c.slots[RoleRM.index()] {
+		if cn := s.ready(); cn != nil {
+			live = append(live, cn)
+		}
+	}
+	c.mu.Unlock()
+
+	timer := c.defaultTimer(ctx)
+	defer putTimer(timer)
+	var errs []error
+	for _, cn := range live {
+		if err := c.registerResources(ctx, timerC(timer), cn, []string{resourceID}); err != nil && !errors.Is(err, ErrConnectionLost) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// registerResources sends a RegisterRMRequest for ids on an RM session that
+// is already registered.
+func (c *Client) registerResources(ctx context.Context, timerC <-chan time.Time, cn *conn, ids []string) error {
+	resp, err := cn.roundTrip(ctx, timerC, c.registerRM(ids), false)
+	if err != nil {
+		return err
+	}
+	if r, ok := resp.(*protocol.RegisterRMResponse); !ok || !r.Identified {
+		return fmt.Errorf("%w: resources %q at %s", ErrRegistrationRejected, ids, cn.addr)
+	}
+	return nil
+}
+
+func (c *Client) registerRM(ids []string) *protocol.RegisterRMRequest {
+	return &protocol.RegisterRMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
+		TxServiceGroup: c.cfg.TxServiceGroup, ResourceIDs: strings.Join(ids, ",")}
+}
+
+// Stats is a snapshot of a Client's or a Server's counters.
+type Stats struct {
+	// Sessions is the number of sessions ready for calls: registered ones
+	// on a client, open ones on a server.
+	Sessions int
+	// Pending is the number of entries in the pending table: calls waiting
+	// for an answer, heartbeats waiting for a PONG, and batches.
+	Pending int
+	// LateReplies counts answers that matched no pending entry: they came
+	// after their call had ended (or answered nothing). They are dropped.
+	LateReplies uint64
+	// Rejected counts requests from the peer that found the worker queue
+	// full and were answered at once with a failure.
+	Rejected uint64
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	st := Stats{Pending: c.pend.len(), LateReplies: c.pend.late.Load(), Rejected: c.reject.Load()}
+	if c.started.Load() {
+		for _, slots := range c.slots {
+			for _, s := range slots {
+				if s.ready() != nil {
+					st.Sessions++
+				}
+			}
+		}
+	}
+	return st
+}
+
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close closes every session, fails the pending calls with ErrConnectionLost
+// (wrapping ErrClientClosed), and waits until every goroutine the client
+// started has returned, RequestHandler calls included (their context is
+// cancelled). A connection attempt in progress may hold it up to the end of
+// getty's current dial, at most about 3s. Close returns nil; calling it
+// again does nothing.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.closing)
+	conns := make([]*conn, 0, len(c.conns))
+	for cn := range c.conns {
+		conns = append(conns, cn)
+	}
+	work := c.work
+	c.mu.Unlock()
+
+	if work != nil {
+		work.cancelContext()
+	}
+	for _, cn := range conns {
+		cn.close(ErrClientClosed)
+	}
+	c.wg.Wait()
+	if work != nil {
+		work.stop()
+	}
+	return nil
+}

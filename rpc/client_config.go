@@ -1,0 +1,197 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// ClientConfig configures a Client. Fields left at their zero value take the
+// default their comment names.
+type ClientConfig struct {
+	// Addresses lists the coordinators, as "host:port". Required.
+	Addresses []string
+
+	// ApplicationID names this application to the coordinator. Required.
+	ApplicationID string
+
+	// TxServiceGroup is the transaction service group. Default
+	// "default_tx_group".
+	TxServiceGroup string
+
+	// Version is the Seata version announced at registration. Default
+	// "2.2.0". A coordinator answers batches with BatchResultMessage only
+	// to clients that announce 1.5.0 or later; the client understands both
+	// answers. Keep it at 2.0.0 or later: the client reads exception codes
+	// in the numbering of the coordinator's version, and an atcc
+	// coordinator numbers them for the client's version (§7.7).
+	Version string
+
+	// ExtraData is sent as RegisterTMRequest.extraData: "key=value\n" lines
+	// (§8.2), e.g. an access key for a coordinator that checks them.
+	// Default empty, which every coordinator accepts by default.
+	ExtraData string
+
+	// PoolSize is the number of sessions per coordinator address and role.
+	// Default 1.
+	PoolSize int
+
+	// DialTimeout bounds how long one connection attempt may take to
+	// produce a connection (TCP, and TLS if configured). Within an attempt
+	// getty dials, with its own fixed 3s dial timeout, and redials a failed
+	// dial every 500ms; it does not report why a dial failed. Between
+	// attempts the slot backs off (ReconnectMin, ReconnectMax). The
+	// registration exchange that follows waits up to DefaultTimeout, as
+	// Java's clients do. Default 3s.
+	DialTimeout time.Duration
+
+	// HeartbeatInterval: a session that has written nothing for this long
+	// sends a PING (§8.3). Default 5s; negative disables heartbeats.
+	HeartbeatInterval time.Duration
+
+	// IdleTimeout: a session that has read nothing for this long is closed
+	// and reconnected. PONGs count, so with heartbeats on only a dead
+	// coordinator triggers it. It also bounds a blocked write. Default 15s;
+	// negative disables the check.
+	IdleTimeout time.Duration
+
+	// ReconnectMin and ReconnectMax bound the delay between connection
+	// attempts of a session slot: it starts at ReconnectMin, doubles after
+	// each failure up to ReconnectMax, and is randomised by up to -50%.
+	// It starts over once a session stayed up for ReconnectMax. Defaults
+	// 100ms and 10s.
+	ReconnectMin, ReconnectMax time.Duration
+
+	// DefaultTimeout bounds Call, Ping and AddResource when their context
+	// has no deadline (waiting for a session and for the answer), and the
+	// wait for each registration answer. Default 30s (the Java TM's
+	// timeout).
+	DefaultTimeout time.Duration
+
+	// TLS, when not nil, makes every session use TLS with this
+	// configuration. Default nil: plain TCP, as Seata.
+	TLS *tls.Config
+
+	// Workers is the number of goroutines that run Handler; QueueSize is
+	// the number of coordinator requests that may wait for one. A request
+	// that finds the queue full is answered at once with a retryable
+	// failure. Defaults 16 and 1024.
+	Workers, QueueSize int
+
+	// Batch merges the requests sent on a session within BatchWindow into
+	// MergedWarpMessages (§8.7). Default off.
+	Batch bool
+
+	// BatchWindow is how long a batch gathers requests. Default 1ms.
+	BatchWindow time.Duration
+
+	// Logger receives the client's logs. Default: discard.
+	Logger *slog.Logger
+
+	// Handler answers the coordinator's requests: BranchCommit,
+	// BranchRollback and UndoLogDelete. It may be nil for a client that
+	// only begins and ends global transactions: branch requests are then
+	// answered with a retryable failure.
+	Handler RequestHandler
+}
+
+// RequestHandler answers the requests a coordinator sends to a resource
+// manager.
+type RequestHandler interface {
+	// HandleRequest runs on the client's worker pool, never on a read
+	// goroutine, and may block; ctx is cancelled when the client closes.
+	// req is a *protocol.BranchCommitRequest, *protocol.BranchRollbackRequest
+	// or *protocol.UndoLogDeleteRequest.
+	//
+	// It returns the *protocol.BranchCommitResponse or
+	// *protocol.BranchRollbackResponse for a branch request (the transport
+	// sets its XID and BranchID from the request), and nil for
+	// UndoLogDelete, which is oneway. Whatever happens, the coordinator
+	// gets an answer to a branch request: if HandleRequest panics or returns
+	// nil or the wrong type, the client answers with a failed result and a
+	// retryable branch status.
+	HandleRequest(ctx context.Context, req protocol.Message) protocol.Message
+}
+
+// RequestHandlerFunc adapts a function to RequestHandler.
+type RequestHandlerFunc func(ctx context.Context, req protocol.Message) protocol.Message
+
+// HandleRequest calls f(ctx, req).
+func (f RequestHandlerFunc) HandleRequest(ctx context.Context, req protocol.Message) protocol.Message {
+	return f(ctx, req)
+}
+
+// withDefaults validates c and returns a copy with the defaults filled in.
+func (c ClientConfig) withDefaults() (ClientConfig, error) {
+	if len(c.Addresses) == 0 {
+		return c, fmt.Errorf("%w: no coordinator address", ErrInvalidConfig)
+	}
+	c.Addresses = append([]string(nil), c.Addresses...)
+	seen := make(map[string]bool, len(c.Addresses))
+	for _, a := range c.Addresses {
+		if err := checkAddr(a); err != nil {
+			return c, err
+		}
+		if seen[a] {
+			return c, fmt.Errorf("%w: address %q listed twice", ErrInvalidConfig, a)
+		}
+		seen[a] = true
+	}
+	if c.ApplicationID == "" {
+		return c, fmt.Errorf("%w: ApplicationID is required", ErrInvalidConfig)
+	}
+	setDefault(&c.TxServiceGroup, "default_tx_group")
+	setDefault(&c.Version, "2.2.0")
+	setDefault(&c.PoolSize, 1)
+	setDefault(&c.DialTimeout, 3*time.Second)
+	setDefault(&c.HeartbeatInterval, 5*time.Second)
+	setDefault(&c.IdleTimeout, 15*time.Second)
+	setDefault(&c.ReconnectMin, 100*time.Millisecond)
+	setDefault(&c.ReconnectMax, 10*time.Second)
+	setDefault(&c.DefaultTimeout, 30*time.Second)
+	setDefault(&c.Workers, 16)
+	setDefault(&c.QueueSize, 1024)
+	setDefault(&c.BatchWindow, time.Millisecond)
+	switch {
+	case c.PoolSize < 0, c.Workers < 0, c.QueueSize < 0:
+		return c, fmt.Errorf("%w: negative PoolSize, Workers or QueueSize", ErrInvalidConfig)
+	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.DefaultTimeout < 0, c.BatchWindow < 0:
+		return c, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	case c.ReconnectMin > c.ReconnectMax:
+		return c, fmt.Errorf("%w: ReconnectMin %v > ReconnectMax %v", ErrInvalidConfig, c.ReconnectMin, c.ReconnectMax)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// checkAddr accepts "host:port" with a numeric port.
+func checkAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err == nil && host == "" {
+		err = fmt.Errorf("empty host")
+	}
+	if err == nil {
+		if p, perr := strconv.Atoi(port); perr != nil || p <= 0 || p > 65535 {
+			err = fmt.Errorf("bad port %q", port)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: address %q: %v", ErrInvalidConfig, a, err)
+	}
+	return nil
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}

@@ -1,0 +1,304 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	getty "github.com/apache/dubbo-getty"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// How a client gets its sessions from getty.
+//
+// getty's client dials inside RunEventLoop, retrying every 500ms with a
+// fixed 3s dial timeout until it has a session or is closed, and it never
+// reports why a dial failed. When a session it dialled stops on a read
+// error other than EOF, it redials from inside that session's read
+// goroutine, before OnClose, so the session's end would go unnoticed until
+// the redial succeeded. atcc therefore supervises each session slot itself:
+//
+//   - every connection attempt uses a new getty client with one connection,
+//     whose RunEventLoop runs in its own goroutine (attempt.run) and whose
+//     callback accepts exactly one session;
+//   - the attempt is abandoned (the getty client closed) after DialTimeout;
+//   - once the session exists, getty's redial is switched off (see
+//     attempt.disarm), and the getty client is closed once the session has
+//     ended (never before: see conn.close);
+//   - between attempts the slot waits with capped exponential backoff and
+//     jitter, and records the failure for ErrNoSession.
+
+// gettyIgnoreReconnect is the session attribute that stops getty's client
+// from redialling when the session stops (dubbo-getty v1.5.0 client.go,
+// ignoreReconnectKey; getty sets it itself on EOF).
+const gettyIgnoreReconnect = "ignore-reconnect"
+
+// slot is one of the PoolSize sessions of a (coordinator address, role).
+type slot struct {
+	c    *Client // immutable
+	role Role    // immutable
+	addr string  // immutable
+	cur  atomic.Pointer[conn]
+}
+
+// ready returns the slot's registered session, or nil.
+func (s *slot) ready() *conn {
+	cn := s.cur.Load()
+	if cn == nil || cn.closed.Load() {
+		return nil
+	}
+	return cn
+}
+
+// run is the slot's supervisor: connect, register, wait for the session's
+// end, back off, again; until the client closes.
+func (s *slot) run() {
+	c := s.c
+	defer c.wg.Done()
+	delay := c.cfg.ReconnectMin
+	for {
+		cn, err := s.connect()
+		if err == nil {
+			up := time.Now()
+			s.watch(cn)
+			s.cur.CompareAndSwap(cn, nil)
+			if c.isClosed() {
+				return
+			}
+			err = cn.cause()
+			c.log.Warn("atcc/rpc: session lost", "role", s.role, "addr", s.addr, "err", err)
+			if time.Since(up) >= c.cfg.ReconnectMax {
+				delay = c.cfg.ReconnectMin
+			}
+		} else {
+			if errors.Is(err, ErrClientClosed) {
+				return
+			}
+			c.log.Debug("atcc/rpc: connection attempt failed", "role", s.role, "addr", s.addr, "err", err)
+		}
+		c.mu.Lock()
+		c.lastErr[s.role.index()] = err
+		c.mu.Unlock()
+
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-t.C:
+		case <-c.closing:
+			t.Stop()
+			return
+		}
+		delay = min(2*delay, c.cfg.ReconnectMax)
+	}
+}
+
+// watch ticks the session (idle check, heartbeat, batch sweep) until it
+// ends or the client closes. It also catches a session that getty stopped
+// and then started redialling for from inside its read goroutine (see
+// attempt.disarm): closing the getty client ends the redial, and the read
+// goroutine goes on to OnClose.
+func (s *slot) watch(cn *conn) {
+	t := time.NewTicker(tickPeriod(s.c.cfg.IdleTimeout, s.c.cfg.HeartbeatInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if cn.gs.IsClosed() {
+				cn.onEnded() // the getty client's Close; safe once the session is stopped
+			}
+			cn.tick()
+		case <-cn.closing:
+			return
+		case <-s.c.closing:
+			return
+		}
+	}
+}
+
+// jitter returns d reduced by a random amount of up to half.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d - rand.N(d/2)
+}
+
+// attempt states.
+const (
+	attemptWaiting   int32 = iota // no session yet
+	attemptAccepted               // the callback took a session
+	attemptAbandoned              // the supervisor gave up; the callback refuses sessions
+)
+
+var errAttemptOver = errors.New("atcc/rpc: connection attempt over")
+
+// attempt is one connection attempt: a getty client and its dial loop.
+type attempt struct {
+	s      *slot
+	gc     getty.Client // immutable
+	state  atomic.Int32
+	opened chan *conn // receives the accepted session, or nil if the client closed; capacity 1
+	cn     *conn      // the accepted session; written and read only on the run goroutine
+}
+
+// connect makes one connection attempt and registers the session. It
+// returns the session once it is registered and published, ready for calls.
+func (s *slot) connect() (*conn, error) {
+	c := s.c
+	opts := []getty.ClientOption{
+		getty.WithServerAddress(s.addr),
+		getty.WithConnectionNumber(1),
+		// After connecting, getty sleeps for the reconnect interval
+		// (default 300ms) before RunEventLoop returns; 1ns makes that one
+		// tick of its timer wheel.
+		getty.WithReconnectInterval(1),
+	}
+	if c.cfg.TLS != nil {
+		opts = append(opts, getty.WithClientSslEnabled(true), getty.WithClientTlsConfigBuilder(tlsConfigBuilder{c.cfg.TLS}))
+	}
+	a := &attempt{s: s, gc: getty.NewTCPClient(opts...), opened: make(chan *conn, 1)}
+	c.wg.Add(1)
+	go a.run()
+
+	t := time.NewTimer(c.cfg.DialTimeout)
+	defer t.Stop()
+	var cn *conn
+	select {
+	case cn = <-a.opened:
+	case <-t.C:
+		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			a.gc.Close()
+			return nil, fmt.Errorf("dial %s: no connection within %v (refused, unreachable or TLS failure; getty does not say)", s.addr, c.cfg.DialTimeout)
+		}
+		cn = <-a.opened
+	case <-c.closing:
+		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			a.gc.Close()
+			return nil, ErrClientClosed
+		}
+		cn = <-a.opened
+	}
+	if cn == nil {
+		a.gc.Close()
+		return nil, ErrClientClosed
+	}
+	if err := s.register(cn); err != nil {
+		s.cur.CompareAndSwap(cn, nil)
+		cn.close(err)
+		return nil, err
+	}
+	return cn, nil
+}
+
+// run runs getty's dial loop until it has produced the session or the
+// attempt is abandoned, then disarms getty's redial for the session.
+func (a *attempt) run() {
+	defer a.s.c.wg.Done()
+	a.gc.RunEventLoop(a.newSession)
+	if a.cn != nil {
+		a.disarm(a.cn)
+	}
+}
+
+// newSession is getty's callback for a dialled connection. It accepts the
+// first one of a live attempt. Any later one comes from getty redialling
+// after the accepted session stopped (or from a dial that outlived an
+// abandoned attempt): it is refused and the getty client closed, which ends
+// the redial loop. Closing the getty client closes its sessions, but the
+// only one it holds is then already stopped, which getty's Close leaves
+// alone.
+func (a *attempt) newSession(gs getty.Session) error {
+	if !a.state.CompareAndSwap(attemptWaiting, attemptAccepted) {
+		a.gc.Close()
+		return errAttemptOver
+	}
+	cn := a.s.c.newConn(gs, a.s.addr, a.gc.Close)
+	a.cn = cn
+	a.opened <- cn
+	if cn == nil {
+		return ErrClientClosed
+	}
+	return nil
+}
+
+// disarm stops getty's client from redialling when the session stops on a
+// read error (on EOF getty does not redial). getty sets its own attributes on
+// the session after the session has started, so this runs once RunEventLoop
+// has returned. If the session stopped before the attribute was set, getty
+// may be redialling already: closing the getty client ends that. A session
+// that stops in between is caught by slot.watch.
+func (a *attempt) disarm(cn *conn) {
+	cn.gs.SetAttribute(gettyIgnoreReconnect, true)
+	if cn.gs.IsClosed() {
+		a.gc.Close()
+	}
+}
+
+// register sends RegisterTM or RegisterRM (with every resource id) and, if
+// the coordinator accepts, publishes the session as ready.
+func (s *slot) register(cn *conn) error {
+	c := s.c
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DefaultTimeout)
+	defer cancel()
+	var (
+		req protocol.Message
+		n   int // resources included
+	)
+	switch s.role {
+	case RoleTM:
+		req = &protocol.RegisterTMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
+			TxServiceGroup: c.cfg.TxServiceGroup, ExtraData: c.cfg.ExtraData}
+	default:
+		c.mu.Lock()
+		ids := append([]string(nil), c.resources...)
+		c.mu.Unlock()
+		n = len(ids)
+		req = c.registerRM(ids)
+	}
+	resp, err := cn.roundTrip(ctx, nil, req, false)
+	if err != nil {
+		return fmt.Errorf("register %v at %s: %w", s.role, s.addr, err)
+	}
+	var identified bool
+	switch r := resp.(type) {
+	case *protocol.RegisterTMResponse:
+		identified, cn.peerVersion = r.Identified && s.role == RoleTM, r.Version
+	case *protocol.RegisterRMResponse:
+		identified, cn.peerVersion = r.Identified && s.role == RoleRM, r.Version
+	}
+	if !identified {
+		return fmt.Errorf("%w: %v at %s answered %v", ErrRegistrationRejected, s.role, s.addr, typeOf(resp))
+	}
+
+	// Publish. Resources added while registering (§8.1 step 6) were not
+	// in the request and AddResource did not see this session: send them.
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	missing := append([]string(nil), c.resources[min(n, len(c.resources)):]...)
+	if s.role != RoleRM {
+		missing = nil
+	}
+	s.cur.Store(cn)
+	close(c.readyCh)
+	c.readyCh = make(chan struct{})
+	c.mu.Unlock()
+	if len(missing) > 0 {
+		if err := c.registerResources(ctx, nil, cn, missing); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func typeOf(m protocol.Message) string {
+	if m == nil {
+		return "nothing"
+	}
+	return m.TypeCode().String()
+}

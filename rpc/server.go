@@ -1,0 +1,486 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	getty "github.com/apache/dubbo-getty"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// ServerConfig configures a Server. Fields left at their zero value take the
+// default their comment names.
+type ServerConfig struct {
+	// Version is the Seata version the server announces in its Register
+	// responses. Default "2.2.0".
+	Version string
+
+	// IdleTimeout: a session that has read nothing for this long is closed
+	// (§8.3: clients send something at least every 15s). It also bounds a
+	// blocked write. Default 15s; negative disables the check.
+	IdleTimeout time.Duration
+
+	// DefaultTimeout bounds ServerSession.Call when its context has no
+	// deadline. Default 15s (the Java TC's timeout for branch requests).
+	DefaultTimeout time.Duration
+
+	// Workers is the number of goroutines that run the handler; QueueSize
+	// is the number of requests that may wait for one. A request that finds
+	// the queue full is answered at once with a failed result. Defaults 32
+	// and 1024.
+	Workers, QueueSize int
+
+	// BatchResults answers a MergedWarpMessage that carries msgIds, from a
+	// client registered with version 1.5.0 or later, with a
+	// BatchResultMessage instead of a MergeResultMessage, as a Java TC does
+	// with transport.enableTcServerBatchSendResponse. Default off: every
+	// client understands MergeResultMessage.
+	BatchResults bool
+
+	// TLS, when not nil, makes the server accept TLS connections only.
+	// Default nil: plain TCP.
+	TLS *tls.Config
+
+	// Logger receives the server's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// ServerHandler is what a coordinator plugs into a Server.
+type ServerHandler interface {
+	// HandleRequest answers a client's request. It runs on the server's
+	// worker pool, may block, and receives a context that is cancelled when
+	// the server closes. req is one of the requests a coordinator handles:
+	// GlobalBegin, GlobalCommit, GlobalRollback, GlobalStatus, GlobalReport,
+	// BranchRegister, BranchReport or GlobalLockQuery (pointers to the
+	// protocol types). The inner requests of a MergedWarpMessage are passed
+	// one at a time, in order, and answered together.
+	//
+	// It must return the matching response (e.g. *GlobalBeginResponse for
+	// *GlobalBeginRequest) with every field set. The server owns the
+	// returned message: it translates Result.ExceptionCode to the client's
+	// numbering in place. If HandleRequest panics or returns nil or the
+	// wrong type, the client gets a failed result instead.
+	HandleRequest(ctx context.Context, s *ServerSession, req protocol.Message) protocol.Message
+
+	// SessionRegistered is called after each accepted RegisterTM or
+	// RegisterRM of a session, including RegisterRMs that add resources.
+	SessionRegistered(s *ServerSession)
+
+	// SessionClosed is called once when a session that registered ends.
+	SessionClosed(s *ServerSession)
+}
+
+// Server is the coordinator side of the Seata RPC protocol: it accepts client
+// sessions, handles their registrations and heartbeats itself, hands their
+// requests to a ServerHandler, and lets the coordinator send branch requests
+// down a chosen session (ServerSession.Call).
+//
+// SessionRegistered and SessionClosed are called in order, one at a time,
+// from one goroutine; HandleRequest runs on the worker pool. A Server is
+// safe for concurrent use; NewServer does no I/O, Start listens, and Close
+// must be called to release the listener and the sessions.
+type Server struct {
+	cfg    ServerConfig  // immutable, defaults applied
+	h      ServerHandler // immutable
+	log    *slog.Logger
+	pend   *pendingTable
+	reject atomic.Uint64
+	wg     sync.WaitGroup // sessions until OnClose, and their flushers
+	events eventQueue
+	// listening is held by Start while getty opens the listener, so that a
+	// concurrent Close finds the getty server to close.
+	listening sync.Mutex
+	// janitorWG counts the janitor, which stops when closing is closed.
+	janitorWG sync.WaitGroup
+	closing   chan struct{}
+
+	mu       sync.Mutex
+	started  bool                        // guarded by mu
+	closed   bool                        // guarded by mu
+	gs       getty.Server                // set by Start; guarded by mu
+	addr     net.Addr                    // set by Start; guarded by mu
+	work     *workerPool                 // set by Start under mu before any session exists; sessions read it without the lock
+	sessions map[*ServerSession]struct{} // open sessions; guarded by mu
+	nextID   uint64                      // guarded by mu
+}
+
+// NewServer returns a server that passes requests to h. It does no I/O.
+// Invalid settings in cfg are reported by Start.
+func NewServer(cfg ServerConfig, h ServerHandler) *Server {
+	setDefault(&cfg.Version, "2.2.0")
+	setDefault(&cfg.IdleTimeout, 15*time.Second)
+	setDefault(&cfg.DefaultTimeout, 15*time.Second)
+	setDefault(&cfg.Workers, 32)
+	setDefault(&cfg.QueueSize, 1024)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, h: h, log: cfg.Logger, pend: newPendingTable(true),
+		closing: make(chan struct{}), sessions: make(map[*ServerSession]struct{})}
+}
+
+var errServerStarted = errors.New("atcc/rpc: server already started")
+
+// Start listens on addr ("host:port"; port 0 picks a free port, see Addr)
+// and returns once the listener is open; sessions are served in the
+// background. It can be called once; if it fails, the server is closed.
+//
+// getty opens the listener itself from the address, so a Server cannot be
+// handed a net.Listener.
+func (s *Server) Start(addr string) error {
+	if s.h == nil {
+		return fmt.Errorf("%w: nil ServerHandler", ErrInvalidConfig)
+	}
+	if s.cfg.Workers < 0 || s.cfg.QueueSize < 0 || s.cfg.DefaultTimeout < 0 {
+		return fmt.Errorf("%w: negative Workers, QueueSize or DefaultTimeout", ErrInvalidConfig)
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%w: listen address %q: %v", ErrInvalidConfig, addr, err)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%w: listen address %q: bad port", ErrInvalidConfig, addr)
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrServerClosed
+	case s.started:
+		s.mu.Unlock()
+		return errServerStarted
+	}
+	s.started = true
+	s.work = newWorkerPool(s.cfg.Workers, s.cfg.QueueSize, s.handle)
+	s.events.start(s.h, s.log)
+	if s.cfg.IdleTimeout > 0 {
+		s.janitorWG.Add(1)
+		go s.janitor()
+	}
+	s.mu.Unlock()
+
+	opts := []getty.ServerOption{getty.WithLocalAddress(addr)}
+	if s.cfg.TLS != nil {
+		opts = append(opts, getty.WithServerSslEnabled(true), getty.WithServerTlsConfigBuilder(tlsConfigBuilder{s.cfg.TLS}))
+	}
+	gs := getty.NewTCPServer(opts...)
+	s.listening.Lock() // a concurrent Close sees either gs or, before, closed
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		s.listening.Unlock()
+		return ErrServerClosed
+	}
+	err := runGettyServer(gs, s.newSession)
+	if err == nil {
+		s.mu.Lock()
+		s.gs, s.addr = gs, gs.(getty.StreamServer).Listener().Addr()
+		s.mu.Unlock()
+	}
+	s.listening.Unlock()
+	if err != nil {
+		s.Close()
+	}
+	return err
+}
+
+// runGettyServer starts getty's accept loop. getty panics when it cannot
+// listen; that becomes an error.
+func runGettyServer(gs getty.Server, newSession getty.NewSessionCallback) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("atcc/rpc: listen: %v", p)
+		}
+	}()
+	gs.RunEventLoop(newSession)
+	return nil
+}
+
+// defaultTimer returns a timer that fires after DefaultTimeout when ctx has
+// no deadline, or nil. Release it with putTimer.
+func (s *Server) defaultTimer(ctx context.Context) *time.Timer {
+	if _, ok := ctx.Deadline(); ok {
+		return nil
+	}
+	return getTimer(s.cfg.DefaultTimeout)
+}
+
+// Addr returns the listener's address, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Sessions returns the open sessions, registered or not, by ID.
+func (s *Server) Sessions() []*ServerSession {
+	s.mu.Lock()
+	out := make([]*ServerSession, 0, len(s.sessions))
+	for ss := range s.sessions {
+		out = append(out, ss)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b *ServerSession) int { return compareUint64(a.id, b.id) })
+	return out
+}
+
+func compareUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Stats returns the server's counters. Pending counts the server's own
+// requests (ServerSession.Call) waiting for an answer.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.sessions)
+	s.mu.Unlock()
+	return Stats{Sessions: n, Pending: s.pend.len(), LateReplies: s.pend.late.Load(), Rejected: s.reject.Load()}
+}
+
+// Close stops listening, closes every session (their pending calls fail with
+// ErrConnectionLost wrapping ErrServerClosed), cancels the handlers' context
+// and waits for the workers, the sessions' goroutines and the remaining
+// SessionClosed calls. It returns nil; calling it again does nothing.
+func (s *Server) Close() error {
+	s.listening.Lock() // not while Start opens the listener
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.listening.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	gs, work, started := s.gs, s.work, s.started
+	sessions := make([]*ServerSession, 0, len(s.sessions))
+	for ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	s.listening.Unlock()
+
+	if gs != nil {
+		gs.Close() // no new sessions; waits for the accept loop
+	}
+	if work != nil {
+		work.cancelContext()
+	}
+	for _, ss := range sessions {
+		ss.cn.close(ErrServerClosed)
+	}
+	s.janitorWG.Wait()
+	s.wg.Wait()
+	if work != nil {
+		work.stop()
+	}
+	if started {
+		s.events.stop()
+	}
+	return nil
+}
+
+// janitor closes sessions that stayed silent for IdleTimeout.
+func (s *Server) janitor() {
+	defer s.janitorWG.Done()
+	t := time.NewTicker(tickPeriod(s.cfg.IdleTimeout, 0))
+	defer t.Stop()
+	var sessions []*ServerSession
+	for {
+		select {
+		case <-t.C:
+		case <-s.closing:
+			return
+		}
+		s.mu.Lock()
+		sessions = sessions[:0]
+		for ss := range s.sessions {
+			sessions = append(sessions, ss)
+		}
+		s.mu.Unlock()
+		for i, ss := range sessions {
+			ss.cn.tick()
+			sessions[i] = nil
+		}
+	}
+}
+
+// newSession is getty's callback for an accepted connection.
+func (s *Server) newSession(gs getty.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	s.nextID++
+	ss := &ServerSession{srv: s, id: s.nextID}
+	ss.cn = newConn(gs, connConfig{
+		addr:        gs.RemoteAddr(),
+		owner:       ss,
+		pend:        s.pend,
+		wg:          &s.wg,
+		log:         s.log,
+		idleTimeout: s.cfg.IdleTimeout,
+	})
+	s.sessions[ss] = struct{}{}
+	return nil
+}
+
+// onClosed forgets an ended session.
+func (s *Server) onClosed(ss *ServerSession) {
+	s.mu.Lock()
+	delete(s.sessions, ss)
+	s.mu.Unlock()
+	if ss.announced.Load() {
+		s.events.push(event{closed: true, ss: ss})
+	}
+}
+
+// onRequest handles a client's request on the read goroutine: registrations
+// at once (so that a request sent right after a oneway registration, as
+// seata-go does, finds the session registered), everything else on the
+// worker pool.
+func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
+	switch m := f.Body.(type) {
+	case *protocol.RegisterTMRequest:
+		ss.register(RoleTM, m.ApplicationID, m.TxServiceGroup, m.Version, "")
+		// Answered even when sent oneway (J7), as is everything below.
+		ss.cn.sendAsync(responseFrame(f, &protocol.RegisterTMResponse{Identified: true, Version: s.cfg.Version}))
+		s.announce(ss)
+		return
+	case *protocol.RegisterRMRequest:
+		ss.register(RoleRM, m.ApplicationID, m.TxServiceGroup, m.Version, m.ResourceIDs)
+		ss.cn.sendAsync(responseFrame(f, &protocol.RegisterRMResponse{Identified: true, Version: s.cfg.Version}))
+		s.announce(ss)
+		return
+	}
+	if !isCoordinatorRequest(f.Body.TypeCode()) {
+		s.log.Warn("atcc/rpc: unexpected request from client dropped", "session", ss.id, "addr", ss.cn.addr, "type", f.Body.TypeCode())
+		return
+	}
+	if ss.Roles() == 0 {
+		s.log.Warn("atcc/rpc: request before registration; closing session", "session", ss.id, "addr", ss.cn.addr, "type", f.Body.TypeCode())
+		ss.cn.close(errNotRegistered)
+		return
+	}
+	if s.work.submit(task{cn: ss.cn, f: f}) {
+		return
+	}
+	s.reject.Add(1)
+	s.log.Debug("atcc/rpc: worker queue full", "session", ss.id, "type", f.Body.TypeCode())
+	const busy = "atcc/rpc: coordinator busy: request queue full"
+	var resp protocol.Message
+	if m, ok := f.Body.(*protocol.MergedWarpMessage); ok {
+		results := make([]protocol.Message, len(m.Messages))
+		for i, in := range m.Messages {
+			results[i] = failureResponse(in, busy)
+		}
+		resp = &protocol.MergeResultMessage{Results: results}
+	} else {
+		resp = failureResponse(f.Body, busy)
+	}
+	ss.cn.sendAsync(responseFrame(f, resp))
+}
+
+// announce queues SessionRegistered.
+func (s *Server) announce(ss *ServerSession) {
+	ss.announced.Store(true)
+	s.events.push(event{ss: ss})
+}
+
+// handle runs a client request on a worker and sends the answer.
+func (s *Server) handle(ctx context.Context, t task) {
+	ss := t.cn.owner.(*ServerSession)
+	frame := &protocol.Frame{Type: protocol.Response, Codec: t.f.Codec, Compressor: t.f.Compressor, RequestID: t.f.RequestID}
+	if m, ok := t.f.Body.(*protocol.MergedWarpMessage); ok {
+		results := make([]protocol.Message, len(m.Messages))
+		for i, in := range m.Messages {
+			results[i] = s.answer(ctx, ss, in)
+		}
+		if s.cfg.BatchResults && len(m.MsgIDs) == len(m.Messages) && versionAtLeast(ss.Version(), 1, 5) {
+			// Java sends BatchResultMessage with the request's head map (§2.1).
+			frame.HeadMap = t.f.HeadMap
+			frame.Body = &protocol.BatchResultMessage{Results: results, MsgIDs: m.MsgIDs}
+		} else {
+			frame.Body = &protocol.MergeResultMessage{Results: results}
+		}
+	} else {
+		frame.Body = s.answer(ctx, ss, t.f.Body)
+	}
+	if _, err := t.cn.writeFrame(frame); err != nil {
+		s.log.Debug("atcc/rpc: answer not sent", "session", ss.id, "type", frame.Body.TypeCode(), "err", err)
+	}
+}
+
+// answer calls the handler for one request and makes sure the result is a
+// complete response of the right type, in the client's exception-code
+// numbering.
+func (s *Server) answer(ctx context.Context, ss *ServerSession, req protocol.Message) protocol.Message {
+	want, _ := coordinatorResponse(req.TypeCode())
+	resp, panicked := s.callHandler(ctx, ss, req)
+	if resp == nil || resp.TypeCode() != want {
+		why := whyNoAnswer(resp, panicked)
+		s.log.Error("atcc/rpc: no valid answer from ServerHandler; answering failure", "session", ss.id, "type", req.TypeCode(), "why", why)
+		resp = failureResponse(req, "atcc/rpc: coordinator: "+why)
+	}
+	if r, ok := protocol.ResultOf(resp); ok {
+		r.ExceptionCode = protocol.ExceptionCode(protocol.ExceptionCodeForPeer(r.ExceptionCode, ss.Version()))
+	}
+	return resp
+}
+
+// callHandler runs the ServerHandler; a panic becomes a nil response and
+// its description.
+func (s *Server) callHandler(ctx context.Context, ss *ServerSession, req protocol.Message) (resp protocol.Message, panicked string) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("atcc/rpc: ServerHandler panicked", "type", req.TypeCode(), "panic", p, "stack", string(debug.Stack()))
+			resp, panicked = nil, fmt.Sprint(p)
+		}
+	}()
+	return s.h.HandleRequest(ctx, ss, req), ""
+}
+
+// whyNoAnswer explains why a handler's result cannot be sent.
+func whyNoAnswer(resp protocol.Message, panicked string) string {
+	switch {
+	case panicked != "":
+		return "handler panicked: " + panicked
+	case resp == nil:
+		return "handler returned no response"
+	}
+	return "handler returned a " + resp.TypeCode().String()
+}
+
+// versionAtLeast reports whether a "major.minor[.patch]" version is at least
+// major.minor; false if it does not parse.
+func versionAtLeast(v string, major, minor int) bool {
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "v"), "V")
+	maj, rest, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	minS, _, _ := strings.Cut(rest, ".")
+	m1, err1 := strconv.Atoi(maj)
+	m2, err2 := strconv.Atoi(minS)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return m1 > major || m1 == major && m2 >= minor
+}

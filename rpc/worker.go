@@ -1,0 +1,69 @@
+package rpc
+
+import (
+	"context"
+	"sync"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// task is a request from the peer, waiting for a worker.
+type task struct {
+	cn *conn
+	f  *protocol.Frame
+}
+
+// workerPool runs requests from peers off the read goroutines: a fixed set
+// of workers and a bounded queue. submit never blocks; when the queue is
+// full the caller answers the request itself (see failureResponse), so a
+// busy process still answers at once instead of timing out.
+type workerPool struct {
+	tasks  chan task
+	handle func(ctx context.Context, t task)
+	ctx    context.Context // cancelled by stop; handed to every handler call
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newWorkerPool starts workers goroutines that call handle for each task.
+func newWorkerPool(workers, queue int, handle func(context.Context, task)) *workerPool {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &workerPool{tasks: make(chan task, queue), handle: handle, ctx: ctx, cancel: cancel}
+	p.wg.Add(workers)
+	for range workers {
+		go p.work()
+	}
+	return p
+}
+
+func (p *workerPool) work() {
+	defer p.wg.Done()
+	for {
+		select {
+		case t := <-p.tasks:
+			p.handle(p.ctx, t)
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// submit queues t and reports whether there was room.
+func (p *workerPool) submit(t task) bool {
+	select {
+	case p.tasks <- t:
+		return true
+	default:
+		return false
+	}
+}
+
+// cancelContext cancels the context of running and future handler calls.
+func (p *workerPool) cancelContext() { p.cancel() }
+
+// stop cancels the handlers' context and waits for the workers to return.
+// Queued tasks are dropped: their sessions are closing and the peer retries.
+func (p *workerPool) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
