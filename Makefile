@@ -9,7 +9,7 @@ quickstart:
 	go run -C examples ./quickstart
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./rpc/...
+	go test -run '^$$' -bench . -benchmem ./...
 
 # FUZZTIME=1m make fuzz runs each decoder fuzz target for that long.
 FUZZTIME ?= 30s

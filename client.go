@@ -1,0 +1,114 @@
+package atcc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/atcc-go/atcc/rm"
+	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/rpc/protocol"
+	"github.com/atcc-go/atcc/tm"
+)
+
+// Client is an application's connection to the coordinator: a
+// transaction manager (TM) to begin and end global transactions and a
+// resource manager (RM) for the branches of registered resources.
+//
+// A Client is safe for concurrent use. New does no I/O: connections are
+// opened by the first call that needs them (or by Ping) and kept up,
+// reconnecting after a loss. Close must be called to stop them. Clients
+// are independent: one process may hold several, with different
+// configurations.
+type Client struct {
+	rpc *rpc.Client
+	tm  *tm.Manager
+	rm  *rm.Manager
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg and returns a Client. It does no I/O and starts no
+// goroutine.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	c := &Client{}
+	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger})
+	r, err := rpc.NewClient(rpc.ClientConfig{
+		Addresses:         cfg.Coordinators,
+		ApplicationID:     cfg.ApplicationID,
+		TxServiceGroup:    cfg.TxServiceGroup,
+		PoolSize:          cfg.PoolSize,
+		DialTimeout:       cfg.DialTimeout,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		DefaultTimeout:    cfg.RequestTimeout,
+		TLS:               cfg.TLS,
+		Workers:           cfg.Workers,
+		QueueSize:         cfg.QueueSize,
+		Logger:            cfg.Logger,
+		Handler:           c.rm,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	c.rpc = r
+	c.tm = tm.NewManager(tmCaller{r}, tm.Config{
+		DefaultTimeout:  cfg.DefaultTimeout,
+		CommitRetries:   cfg.CommitRetries,
+		RollbackRetries: cfg.RollbackRetries,
+		RetryBackoff:    cfg.RetryBackoff,
+		Logger:          cfg.Logger,
+	})
+	return c, nil
+}
+
+// TM returns the transaction manager: Begin and WithGlobalTx.
+func (c *Client) TM() *tm.Manager { return c.tm }
+
+// RM returns the resource manager: resource registration and branches.
+func (c *Client) RM() *rm.Manager { return c.rm }
+
+// Ping connects if needed and waits until the client is registered with a
+// coordinator as TM and as RM, until ctx ends or for at most
+// Config.RequestTimeout when ctx has no deadline. It reports why when it
+// could not.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.rpc.Ping(ctx)
+}
+
+// Close closes the connections, fails the calls still waiting for an
+// answer, cancels the contexts of running phase-two calls and waits until
+// every goroutine the client started has returned, phase-two calls
+// included. Calls after Close fail. Calling Close again does nothing.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.closeErr = c.rpc.Close()
+		if err := c.rm.Close(); c.closeErr == nil {
+			c.closeErr = err
+		}
+	})
+	return c.closeErr
+}
+
+// tmCaller sends on TM connections.
+type tmCaller struct{ c *rpc.Client }
+
+func (t tmCaller) Call(ctx context.Context, req protocol.Message) (protocol.Message, error) {
+	return t.c.Call(ctx, rpc.RoleTM, req)
+}
+
+// rmCaller sends on RM connections. It refers to the Client because the
+// rpc client, which needs the rm.Manager as its handler, is built after
+// the manager.
+type rmCaller struct{ c *Client }
+
+func (r rmCaller) Call(ctx context.Context, req protocol.Message) (protocol.Message, error) {
+	return r.c.rpc.Call(ctx, rpc.RoleRM, req)
+}
+
+func (r rmCaller) AddResource(ctx context.Context, id string) error {
+	return r.c.rpc.AddResource(ctx, id)
+}

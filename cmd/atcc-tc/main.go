@@ -1,0 +1,165 @@
+// Command atcc-tc runs the atcc transaction coordinator: a Seata TC that
+// Java Seata clients and atcc clients connect to (Seata RPC protocol v1).
+//
+// Usage:
+//
+//	atcc-tc [-listen :8091] [-store memory|mysql -dsn DSN [-init-schema]] [-log-level info]
+//
+// With -store memory (the default) transactions live in the process and a
+// restart loses those in flight. With -store mysql they live in the tables
+// of the DSN's database (see tc.MySQLSchema); several atcc-tc processes may
+// share one database, and a restart loses nothing. -init-schema creates the
+// tables that are missing (CREATE TABLE IF NOT EXISTS) and then serves;
+// -print-schema prints the DDL and exits, for a DBA to apply.
+//
+// SIGINT or SIGTERM stops the coordinator gracefully: phase two in progress
+// may finish for -shutdown-timeout, then the sessions are closed and, with
+// the MySQL store, unfinished transactions are handed to the other
+// coordinators or to the next start. A second signal stops at once.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/tc"
+)
+
+func main() {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	if err := run(sig, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "atcc-tc:", err)
+		os.Exit(1)
+	}
+}
+
+// run runs the coordinator until the first value on stop, and stops
+// waiting for phase two at the second.
+func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("atcc-tc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", ":8091", "`address` to listen on")
+	advertise := fs.String("advertise", "", "`host:port` put in XIDs (default: the listen address, with a non-loopback IP for an unspecified host)")
+	storeKind := fs.String("store", "memory", "transaction store: memory or mysql")
+	dsn := fs.String("dsn", "", "go-sql-driver/mysql `DSN` of the store's database, e.g. user:pass@tcp(host:3306)/seata (-store mysql)")
+	initSchema := fs.Bool("init-schema", false, "create the store's missing tables, then serve (-store mysql)")
+	printSchema := fs.Bool("print-schema", false, "print the MySQL store's DDL and exit")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long phase two in progress may take to finish at shutdown")
+	branchTimeout := fs.Duration("branch-timeout", 0, "timeout of a BranchCommit/BranchRollback call (default 15s)")
+	maxCommitRetry := fs.Duration("max-commit-retry-timeout", 0, "stop retrying a commit this long after the transaction began (default: never)")
+	maxRollbackRetry := fs.Duration("max-rollback-retry-timeout", 0, "stop retrying a rollback this long after the transaction began (default: never)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if *printSchema {
+		_, err := fmt.Fprintln(stdout, tc.MySQLSchema+";")
+		return err
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	rpc.SetGettyLogger(log)
+
+	cfg := tc.Config{
+		AdvertiseAddr:           *advertise,
+		BranchTimeout:           *branchTimeout,
+		MaxCommitRetryTimeout:   *maxCommitRetry,
+		MaxRollbackRetryTimeout: *maxRollbackRetry,
+		Logger:                  log,
+	}
+	switch *storeKind {
+	case "memory":
+		if *dsn != "" || *initSchema {
+			return errors.New("-dsn and -init-schema need -store mysql")
+		}
+	case "mysql":
+		db, err := openDB(*dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if *initSchema {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := tc.CreateTables(ctx, db)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+		cfg.DB = db
+	default:
+		return fmt.Errorf("-store %q: want memory or mysql", *storeKind)
+	}
+
+	srv, err := tc.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = srv.Start(ctx, *listen)
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	sg := <-stop
+	log.Info("atcc-tc: shutting down", slog.String("signal", sg.String()), slog.Duration("timeout", *shutdownTimeout))
+	ctx, cancel = context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop: // a second signal: stop waiting
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		log.Warn("atcc-tc: stopped before phase two in progress finished; it is resumed by the next coordinator on the store (memory store: lost)")
+		return nil
+	}
+	return err
+}
+
+// openDB opens the store's database with a pool sized for the coordinator.
+func openDB(dsn string) (*sql.DB, error) {
+	if dsn == "" {
+		return nil, errors.New("-store mysql needs -dsn")
+	}
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("-dsn: %w", err)
+	}
+	if mc.DBName == "" {
+		return nil, errors.New("-dsn names no database")
+	}
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		return nil, fmt.Errorf("-dsn: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(64)
+	db.SetMaxIdleConns(64)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}

@@ -1,0 +1,100 @@
+package atcc
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ErrInvalidConfig is returned by New for a Config it cannot use; the
+// error text names the field.
+var ErrInvalidConfig = errors.New("atcc: invalid config")
+
+// Config configures a Client. ApplicationID and Coordinators are required;
+// every other field has a default, used when the field is left at its zero
+// value.
+type Config struct {
+	// ApplicationID names this application to the coordinator, which
+	// records it with every branch (Java: spring.application.name).
+	// Required.
+	ApplicationID string
+
+	// TxServiceGroup is the transaction service group the client belongs
+	// to. Default "default_tx_group".
+	TxServiceGroup string
+
+	// Coordinators lists the coordinator (TC) addresses as "host:port",
+	// e.g. "127.0.0.1:8091". Calls for a transaction go to the coordinator
+	// its XID names when that one is connected, else to any. Required.
+	Coordinators []string
+
+	// DefaultTimeout is the global transaction timeout used when
+	// tm.TxOptions.Timeout is zero: the coordinator rolls back a
+	// transaction that has not ended after this long. Default 60 s.
+	DefaultTimeout time.Duration
+
+	// CommitRetries and RollbackRetries are how many times a global commit
+	// or rollback is resent after a failure that leaves its outcome open
+	// (see tm.GlobalTx.Commit). Default 5 each; negative means never.
+	CommitRetries, RollbackRetries int
+
+	// RetryBackoff is the pause before the first such retry; it doubles
+	// before each further one, up to 10 s, with jitter. Default 100 ms.
+	RetryBackoff time.Duration
+
+	// RequestTimeout bounds each call to the coordinator whose context has
+	// no deadline: waiting for a connection and for the answer. A context
+	// deadline always wins. Default 30 s.
+	RequestTimeout time.Duration
+
+	// PoolSize is the number of connections per coordinator address and
+	// role (the TM and the RM have their own). Default 1.
+	PoolSize int
+
+	// DialTimeout bounds each connection attempt, TCP and TLS handshake
+	// and registration. Default 10 s.
+	DialTimeout time.Duration
+
+	// HeartbeatInterval: a connection that has sent nothing for this long
+	// sends a heartbeat; the Java coordinator drops connections silent for
+	// 15 s. Default 5 s; negative disables heartbeats.
+	HeartbeatInterval time.Duration
+
+	// TLS, when not nil, makes every connection use TLS with this
+	// configuration. Default nil: plain TCP, as Seata.
+	TLS *tls.Config
+
+	// Workers is the number of goroutines that run phase-two requests
+	// from the coordinator (BranchCommit, BranchRollback, UndoLogDelete);
+	// QueueSize is how many such requests may wait for a worker. A request
+	// that finds the queue full is answered at once with a retryable
+	// failure. Defaults 16 and 1024.
+	Workers, QueueSize int
+
+	// HandlerTimeout bounds each phase-two call of a registered resource:
+	// its context ends after this long, and the coordinator gets a
+	// retryable failure if it has not returned by then (see rm.Resource).
+	// Default 10 s, below the Java coordinator's 15 s request timeout.
+	HandlerTimeout time.Duration
+
+	// Logger receives the client's logs: connection problems, retries,
+	// phase-two failures and panics. Nothing is logged per request at Info
+	// level or above. Default: discard.
+	Logger *slog.Logger
+}
+
+// check reports the first field New cannot use. The rpc package checks the
+// transport fields (addresses, pool sizes) itself.
+func (c *Config) check() error {
+	switch {
+	case c.ApplicationID == "":
+		return fmt.Errorf("%w: ApplicationID is required", ErrInvalidConfig)
+	case len(c.Coordinators) == 0:
+		return fmt.Errorf("%w: Coordinators is required", ErrInvalidConfig)
+	case c.DefaultTimeout < 0, c.RetryBackoff < 0, c.RequestTimeout < 0, c.DialTimeout < 0, c.HandlerTimeout < 0:
+		return fmt.Errorf("%w: negative DefaultTimeout, RetryBackoff, RequestTimeout, DialTimeout or HandlerTimeout", ErrInvalidConfig)
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package rm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// Caller is the Manager's way to the coordinator over RM connections.
+// *atcc.Client provides one built on the rpc package; tests may pass a
+// fake.
+type Caller interface {
+	// Call sends a request and returns its response; a response whose
+	// result code is Failed comes back as an error.
+	Call(ctx context.Context, req protocol.Message) (protocol.Message, error)
+	// AddResource makes the resource id part of every RegisterRM: it is
+	// announced on the connections that are up now and again after every
+	// reconnect. Adding an id twice is not an error.
+	AddResource(ctx context.Context, resourceID string) error
+}
+
+// Config configures a Manager. The zero value is valid.
+type Config struct {
+	// HandlerTimeout bounds each call of a phase-two method
+	// (BranchCommit, BranchRollback) and of DeleteUndoLogs: its context
+	// ends after this long, and the coordinator gets a retryable failure
+	// if the method has not returned by then. Keep it below the
+	// coordinator's request timeout (15 s for Java Seata), or its answer
+	// arrives too late to count. Default 10 s.
+	HandlerTimeout time.Duration
+	// Logger receives handler failures, panics (Error, with the stack)
+	// and requests for unknown resources (Warn). Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultHandlerTimeout is the default of Config.HandlerTimeout.
+const DefaultHandlerTimeout = 10 * time.Second
+
+// resourceKey identifies a registered resource. Java keeps one registry
+// per branch type; so does the Manager, with the type in the key.
+type resourceKey struct {
+	typ protocol.BranchType
+	id  string
+}
+
+// Manager is the resource manager of a client: it keeps the registered
+// resources (one registry per branch type), registers and reports
+// branches, queries global locks, and runs the phase-two requests the
+// coordinator sends, always answering them.
+//
+// A Manager is safe for concurrent use. It starts a goroutine per
+// phase-two call only; Close waits for them.
+type Manager struct {
+	caller Caller
+	cfg    Config
+	log    *slog.Logger
+
+	closing context.Context // canceled by Close
+	cancel  context.CancelFunc
+	running sync.WaitGroup // handler goroutines
+
+	mu        sync.RWMutex
+	resources map[resourceKey]Resource // guarded by mu
+	closed    bool                     // guarded by mu
+}
+
+// NewManager returns a Manager that reaches the coordinator through c. It
+// does no I/O.
+func NewManager(c Caller, cfg Config) *Manager {
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = DefaultHandlerTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{
+		caller: c, cfg: cfg, log: log,
+		closing: ctx, cancel: cancel,
+		resources: make(map[resourceKey]Resource),
+	}
+}
+
+// Register adds r to the Manager and announces its id to the coordinator
+// (now on the connections that are up, and in every RegisterRM after a
+// reconnect), so that the coordinator sends r's phase-two requests here.
+// Register a resource before registering branches for it.
+//
+// Register does not open connections. A service restarted while branches
+// of its resources await phase two should connect at startup (register its
+// resources, then call atcc.Client.Ping), so that the coordinator can
+// reach it before it makes any call of its own.
+//
+// It fails with ErrInvalidResource, ErrDuplicateResource (same branch type
+// and id), ErrClosed, or the error of the announcement, in which case r is
+// not registered.
+func (m *Manager) Register(ctx context.Context, r Resource) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil", ErrInvalidResource)
+	}
+	k := resourceKey{r.BranchType(), r.ResourceID()}
+	switch {
+	case k.id == "":
+		return fmt.Errorf("%w: empty resource id", ErrInvalidResource)
+	case strings.Contains(k.id, ","):
+		return fmt.Errorf("%w: resource id %q contains a comma", ErrInvalidResource, k.id)
+	case len(k.id) > math.MaxInt16:
+		return fmt.Errorf("%w: resource id of %d bytes", ErrInvalidResource, len(k.id))
+	case k.typ > protocol.BranchXA:
+		return fmt.Errorf("%w: branch type %v", ErrInvalidResource, k.typ)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if _, dup := m.resources[k]; dup {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %v %s", ErrDuplicateResource, k.typ, k.id)
+	}
+	m.resources[k] = r
+	m.mu.Unlock()
+
+	if err := m.caller.AddResource(ctx, k.id); err != nil {
+		m.mu.Lock()
+		if m.resources[k] == r {
+			delete(m.resources, k)
+		}
+		m.mu.Unlock()
+		return fmt.Errorf("atcc/rm: announce %s: %w", k.id, err)
+	}
+	return nil
+}
+
+// Unregister removes the resource of branch type typ and id resourceID.
+// Phase-two requests for it that arrive afterwards are answered with a
+// retryable failure (the coordinator retries, and may reach another
+// instance of the service). The id stays announced, also after
+// reconnects: the protocol cannot withdraw it. Registering a resource with
+// the same id again is allowed. Unregister fails with ErrUnknownResource
+// when no such resource is registered.
+func (m *Manager) Unregister(typ protocol.BranchType, resourceID string) error {
+	k := resourceKey{typ, resourceID}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.resources[k]; !ok {
+		return fmt.Errorf("%w: %v %s", ErrUnknownResource, typ, resourceID)
+	}
+	delete(m.resources, k)
+	return nil
+}
+
+// lookup returns the registered resource, or nil.
+func (m *Manager) lookup(typ protocol.BranchType, id string) Resource {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.resources[resourceKey{typ, id}]
+}
+
+// Close cancels the contexts of running phase-two calls, waits for them to
+// return, and makes further Register calls fail with ErrClosed; requests
+// that arrive afterwards are answered with a retryable failure.
+// atcc.Client.Close calls it. It is safe to call more than once.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.running.Wait()
+	return nil
+}

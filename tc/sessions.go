@@ -1,0 +1,153 @@
+package tc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// sessionIndex maps resource ids to the RM sessions that registered them,
+// and delivers phase two to one of them. It is safe for concurrent use.
+type sessionIndex struct {
+	timeout time.Duration // per call
+
+	mu         sync.RWMutex
+	byResource map[string][]*rpc.ServerSession
+	indexed    map[*rpc.ServerSession]map[string]struct{} // the resources indexed for each session
+}
+
+func newSessionIndex(timeout time.Duration) *sessionIndex {
+	return &sessionIndex{
+		timeout:    timeout,
+		byResource: make(map[string][]*rpc.ServerSession),
+		indexed:    make(map[*rpc.ServerSession]map[string]struct{}),
+	}
+}
+
+// add indexes the resources ss serves (again: a later RegisterRM adds some).
+func (x *sessionIndex) add(ss *rpc.ServerSession) {
+	if ss.Roles()&rpc.RoleRM == 0 {
+		return
+	}
+	resources := ss.ResourceIDs()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	done := x.indexed[ss]
+	if done == nil {
+		done = make(map[string]struct{})
+		x.indexed[ss] = done
+	}
+	for _, r := range resources {
+		if _, ok := done[r]; !ok {
+			done[r] = struct{}{}
+			x.byResource[r] = append(x.byResource[r], ss)
+		}
+	}
+}
+
+// remove forgets a closed session.
+func (x *sessionIndex) remove(ss *rpc.ServerSession) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for r := range x.indexed[ss] {
+		list := x.byResource[r]
+		for i, s := range list {
+			if s == ss {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(x.byResource, r)
+		} else {
+			x.byResource[r] = list
+		}
+	}
+	delete(x.indexed, ss)
+}
+
+// pick chooses the session to run phase two of b (§8.9): the one that
+// registered the branch, else one of the same application (on the same
+// host first), else, for AT only, any session serving the resource: an AT
+// branch's phase two needs only its database, a TCC branch needs the code
+// of its application. nil when there is none.
+func (x *sessionIndex) pick(b *branchTx) *rpc.ServerSession {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var sameHost, sameApp, other *rpc.ServerSession
+	ip := clientIP(b.clientID)
+	for _, ss := range x.byResource[b.resourceID] {
+		if ss.ClientID() == b.clientID {
+			return ss
+		}
+		switch {
+		case !strings.HasPrefix(b.clientID, ss.ApplicationID()+":"):
+			if other == nil {
+				other = ss
+			}
+		case sameHost == nil && ip != "" && hostOf(ss.RemoteAddr()) == ip:
+			sameHost = ss
+		case sameApp == nil:
+			sameApp = ss
+		}
+	}
+	switch {
+	case sameHost != nil:
+		return sameHost
+	case sameApp != nil:
+		return sameApp
+	case b.branchType == protocol.BranchAT:
+		return other
+	}
+	return nil
+}
+
+// clientIP extracts the ip of a client id "applicationId:ip:port".
+func clientIP(clientID string) string {
+	i := strings.IndexByte(clientID, ':')
+	if i < 0 {
+		return ""
+	}
+	return hostOf(clientID[i+1:])
+}
+
+func hostOf(hostPort string) string {
+	h, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// phaseTwo implements branchCaller over the RM sessions.
+func (x *sessionIndex) phaseTwo(ctx context.Context, commit bool, g *globalTx, b *branchTx) (protocol.BranchStatus, error) {
+	ss := x.pick(b)
+	if ss == nil {
+		return 0, &noSessionError{resourceID: b.resourceID}
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.timeout)
+	defer cancel()
+	var req protocol.Message
+	if commit {
+		req = &protocol.BranchCommitRequest{XID: b.xid, BranchID: b.branchID, BranchType: b.branchType, ResourceID: b.resourceID, ApplicationData: b.appData}
+	} else {
+		req = &protocol.BranchRollbackRequest{XID: b.xid, BranchID: b.branchID, BranchType: b.branchType, ResourceID: b.resourceID, ApplicationData: b.appData}
+	}
+	resp, err := ss.Call(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	switch r := resp.(type) {
+	case *protocol.BranchCommitResponse:
+		return r.BranchStatus, nil
+	case *protocol.BranchRollbackResponse:
+		return r.BranchStatus, nil
+	}
+	return 0, fmt.Errorf("atcc/tc: %s answered %T", ss.ClientID(), resp)
+}

@@ -1,0 +1,148 @@
+package tc
+
+import (
+	"context"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// globalTx is one global transaction as the store keeps it (a row of
+// global_table).
+type globalTx struct {
+	xid       string
+	txID      int64
+	status    protocol.GlobalStatus
+	appID     string // application_id of the TM
+	group     string // transaction_service_group
+	name      string // transaction_name
+	timeoutMs int32
+	beginTime int64 // Unix milliseconds
+	appData   string
+
+	// dueAt is when a coordinator must next act on the transaction, in Unix
+	// milliseconds; 0 means never:
+	//   - Begin: the deadline, after which it is rolled back;
+	//   - phase two in progress (owner set): the end of the owner's lease;
+	//   - phase two waiting for a retry (no owner): the next attempt;
+	//   - a successful end: when it is forgotten;
+	//   - a failed end: 0.
+	dueAt int64
+	// owner is the coordinator instance driving phase two, "" if none.
+	owner string
+	// attempts counts failed phase-two attempts, for the backoff.
+	attempts int32
+}
+
+// branchTx is one branch (a row of branch_table).
+type branchTx struct {
+	branchID      int64
+	xid           string
+	txID          int64
+	resourceGroup string // the RM's transaction service group
+	resourceID    string
+	branchType    protocol.BranchType
+	status        protocol.BranchStatus
+	clientID      string // the RM connection that registered it
+	appData       string
+}
+
+// A change is what a store writes to a global transaction in a status
+// transition.
+//
+// Entering a successful end also deletes the transaction's branches and row
+// locks; the row then stays as a record of the outcome until dueAt, or is
+// deleted at once when dueAt is 0.
+type change struct {
+	status   protocol.GlobalStatus
+	owner    string
+	dueAt    int64
+	attempts int32
+}
+
+// A decision is what decide returns to store.endGlobal.
+type decision struct {
+	change
+	// apply is false when the transaction must be left as it is.
+	apply bool
+	// releaseLocks deletes every row lock of the transaction (a commit was
+	// decided: the data is final).
+	releaseLocks bool
+}
+
+// store keeps global transactions, branches and row locks. Every write is a
+// compare-and-set on the global status (and, for phase two, on the owner),
+// so two requests or two coordinators racing on one transaction cannot both
+// move it. Implementations are safe for concurrent use.
+type store interface {
+	// nextID returns a new transaction or branch id, unique in the store
+	// across restarts.
+	nextID(ctx context.Context) (int64, error)
+
+	// insertGlobal stores a new transaction in status Begin.
+	insertGlobal(ctx context.Context, g *globalTx) error
+
+	// global returns the transaction, or errNoGlobal.
+	global(ctx context.Context, xid string) (globalTx, error)
+
+	// branches returns the branches of a transaction in registration
+	// order.
+	branches(ctx context.Context, xid string) ([]branchTx, error)
+
+	// registerBranch adds b to its transaction and takes its row locks, all
+	// or nothing, atomically with the check that the transaction is in
+	// status Begin. Errors: errNoGlobal, *notActiveError,
+	// *lockConflictError. A lock held by the same transaction (another of
+	// its branches) is not a conflict and stays with that branch.
+	registerBranch(ctx context.Context, b *branchTx, locks []rowLock) error
+
+	// reportBranch sets a branch's status, and its application data when
+	// appData is not empty. Errors: errNoGlobal, errNoBranch.
+	reportBranch(ctx context.Context, xid string, branchID int64, status protocol.BranchStatus, appData string) error
+
+	// lockable reports whether no transaction other than xid holds any of
+	// the locks.
+	lockable(ctx context.Context, xid string, locks []rowLock) (bool, error)
+
+	// endGlobal reads the transaction and its branches under an exclusive
+	// lock, calls decide, and applies its decision. It returns the
+	// transaction as it is afterwards, and the branches decide saw.
+	// decide must be quick and must not call the store.
+	endGlobal(ctx context.Context, xid string, decide func(g *globalTx, bs []branchTx) decision) (globalTx, []branchTx, error)
+
+	// endEmpty applies c, a successful end, if the transaction is in status
+	// Begin, never had a branch, and is due after now (not timed out); ok
+	// is false, and nothing changes, otherwise. It is the fast path of
+	// GlobalCommit and GlobalRollback for transactions without branches.
+	endEmpty(ctx context.Context, xid string, now int64, c change) (ok bool, err error)
+
+	// transition applies c if the transaction is in status from and owned
+	// by owner; ok is false (and nothing changes) otherwise.
+	transition(ctx context.Context, xid string, from protocol.GlobalStatus, owner string, c change) (ok bool, err error)
+
+	// removeBranch deletes a finished branch and, if locked, releases its
+	// row locks (locked is false when the branch can hold none: not AT, or
+	// the transaction's locks were released when its commit was decided).
+	// It is idempotent.
+	removeBranch(ctx context.Context, xid string, branchID int64, locked bool) error
+
+	// claimDue takes up to limit transactions whose due time has passed
+	// (status Begin or a phase-two status) for owner: a Begin transaction
+	// becomes TimeoutRollbacking, the others keep their status. Each
+	// becomes owned by owner until leaseUntil.
+	claimDue(ctx context.Context, now int64, owner string, leaseUntil int64, limit int) ([]globalTx, error)
+
+	// makeDue makes the given transactions due at now, if nobody owns them
+	// and they wait for a phase-two retry.
+	makeDue(ctx context.Context, xids []string, now int64) error
+
+	// releaseOwner makes every transaction owned by owner unowned and due
+	// at now, so another coordinator (or the next start) takes it over.
+	releaseOwner(ctx context.Context, owner string, now int64) error
+
+	// purge forgets up to limit successfully ended transactions whose due
+	// time has passed and returns how many it forgot.
+	purge(ctx context.Context, now int64, limit int) (int, error)
+
+	// close releases the store's resources (not the caller's *sql.DB).
+	close() error
+}
