@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rm"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tc"
@@ -401,31 +401,13 @@ func (s *inventoryService) Check(ctx context.Context, _ *healthpb.HealthCheckReq
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPanickingPhaseTwoHandler checks that a panic in BranchCommit is
 // answered at once with a retryable failure (not left for the coordinator
 // to time out), logged with its stack, and that the coordinator's retry
 // then commits the branch.
 func TestPanickingPhaseTwoHandler(t *testing.T) {
 	srv := startTC(t, "127.0.0.1:0", tc.Config{BranchTimeout: time.Minute})
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	c := newClient(t, srv.Addr().String(), "app", logs)
 	ctx := t.Context()
 	res := newRecorder("res")

@@ -1,7 +1,6 @@
 package rm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -41,24 +41,6 @@ func (f *fakeCaller) AddResource(_ context.Context, id string) error {
 	}
 	f.announced = append(f.announced, id)
 	return nil
-}
-
-// syncBuffer is a log sink that tests may read while handlers still log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fakeResource runs commit and rollback functions.
@@ -89,9 +71,9 @@ func (r *undoResource) DeleteUndoLogs(_ context.Context, saveDays int) error {
 	return nil
 }
 
-func newTestManager(t *testing.T, cfg Config) (*Manager, *fakeCaller, *syncBuffer) {
+func newTestManager(t *testing.T, cfg Config) (*Manager, *fakeCaller, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

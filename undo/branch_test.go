@@ -1,19 +1,18 @@
 package undo
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/atcc-go/atcc/internal/schema"
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/internal/testlog"
 )
 
 // env is one test database with an undo table and a Manager over it.
@@ -22,24 +21,7 @@ type env struct {
 	app    *sql.DB // the application's pool: what the driver wrapper would wrap
 	m      *Manager
 	tables *schema.Cache
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testlog.Buffer
 }
 
 // openDB opens a pool on d with the test session settings and edit applied.
@@ -68,7 +50,7 @@ func newEnv(t testing.TB, cfg Config, stmts ...string) *env {
 	if err := CreateTable(context.Background(), d.DB, cfg.Table); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{d: d, app: openDB(t, d, nil), logs: &syncBuffer{}}
+	e := &env{d: d, app: openDB(t, d, nil), logs: &testlog.Buffer{}}
 	mdb := openDB(t, d, nil)
 	e.tables = schema.NewCache(e.app)
 	cfg.Tables = e.tables

@@ -6,12 +6,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -19,24 +19,6 @@ import (
 func TestMain(m *testing.M) {
 	rpc.SetGettyLogger(nil)
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestPrintSchema(t *testing.T) {
@@ -74,7 +56,7 @@ func TestBadArguments(t *testing.T) {
 func serve(t *testing.T, args ...string) string {
 	t.Helper()
 	stop := make(chan os.Signal, 2)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(stop, append([]string{"-listen", "127.0.0.1:0"}, args...), logs, logs) }()
 	t.Cleanup(func() {
