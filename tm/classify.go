@@ -7,16 +7,6 @@ import (
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
-// errUnexpectedResponse is wrapped when a Caller answers with the wrong
-// message type.
-var errUnexpectedResponse = rpc.ErrUnexpectedResponse
-
-// resultError is the error of a response whose result says Failed, for a
-// Caller that returned it without an error.
-func resultError(r *protocol.Result) error {
-	return &rpc.CoordinatorError{Code: r.ExceptionCode, Message: r.Msg}
-}
-
 // retryable reports whether a request that failed with err may be sent
 // again. Any request may be resent when it provably never left the
 // process. An idempotent one (commit, rollback and status are, for a given

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -81,17 +82,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // call sends req and checks that the response has the expected type and
 // a successful result.
 func call[R protocol.Message](ctx context.Context, c Caller, req protocol.Message) (R, error) {
-	var zero R
 	resp, err := c.Call(ctx, req)
-	if err != nil {
-		return zero, err
-	}
-	r, ok := resp.(R)
-	if !ok {
-		return zero, fmt.Errorf("%w: %T answered with %T", errUnexpectedResponse, req, resp)
-	}
-	if res, ok := protocol.ResultOf(r); ok && res.Code != protocol.ResultSuccess {
-		return zero, resultError(res)
-	}
-	return r, nil
+	return rpc.Expect[R](req, resp, err)
 }
