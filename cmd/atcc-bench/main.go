@@ -1,0 +1,354 @@
+// Command atcc-bench compares an AT global transaction with a plain local
+// transaction doing the same work: a transfer between two distinct random
+// rows of one accounts table (two UPDATEs, then COMMIT).
+//
+//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8]
+//
+// It creates (or resets) the database atcc_bench with an accounts table
+// and an undo_log table, runs an embedded coordinator with the memory store in
+// the same process, and measures each mode at concurrency 1 and 8: throughput,
+// latency percentiles, and heap allocations per transaction (the whole
+// process's, coordinator included). The AT rows show their ratio to the local
+// rows of the same concurrency.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/atcc-go/atcc"
+	"github.com/atcc-go/atcc/datasource"
+	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/tc"
+	"github.com/atcc-go/atcc/tm"
+	"github.com/atcc-go/atcc/undo"
+)
+
+const (
+	dbName         = "atcc_bench"
+	initialBalance = 1_000_000
+	warmup         = 300 * time.Millisecond
+)
+
+// Targets the issue sets for AT against local.
+const (
+	minThroughputRatio = 0.6 // at concurrency 8
+	maxLatencyRatio    = 3.2 // p50, at concurrency 1
+)
+
+func main() {
+	exit := 0
+	defer func() { os.Exit(exit) }()
+	dsn := flag.String("dsn", "root@tcp(127.0.0.1:3306)/", "MySQL/MariaDB server (go-sql-driver/mysql DSN; the database name is ignored)")
+	duration := flag.Duration("duration", 5*time.Second, "measuring time of each mode and concurrency")
+	accounts := flag.Int("accounts", 1000, "rows in the accounts table")
+	levels := flag.String("concurrency", "1,8", "comma-separated concurrency levels to measure")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "atcc-bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "atcc-bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	var concs []int
+	for _, f := range strings.Split(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "atcc-bench: bad -concurrency %q\n", *levels)
+			exit = 2
+			return
+		}
+		concs = append(concs, n)
+	}
+	if err := run(*dsn, *duration, *accounts, concs); err != nil {
+		fmt.Fprintln(os.Stderr, "atcc-bench:", err)
+		exit = 1
+	}
+}
+
+// result is one measured run.
+type result struct {
+	mode        string
+	concurrency int
+	txs         int
+	errors      int
+	elapsed     time.Duration
+	p50, p99    time.Duration
+	allocs      float64
+}
+
+func (r result) tps() float64 { return float64(r.txs) / r.elapsed.Seconds() }
+
+// transferFunc moves amount from one account to another.
+type transferFunc func(ctx context.Context, from, to int) error
+
+func run(dsn string, duration time.Duration, accounts int, concs []int) error {
+	if accounts < 2 {
+		return errors.New("-accounts must be at least 2")
+	}
+	rpc.SetGettyLogger(slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	mcfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	local, target, err := setup(ctx, mcfg, accounts)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+
+	srv, err := tc.New(tc.Config{})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx, "127.0.0.1:0"); err != nil {
+		return err
+	}
+	defer srv.Close()
+	client, err := atcc.New(atcc.Config{ApplicationID: "atcc-bench", Coordinators: []string{srv.Addr().String()}})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	mc, err := mysql.NewConnector(target)
+	if err != nil {
+		return err
+	}
+	conn, err := datasource.NewConnector(mc, client, datasource.Config{ResourceID: "atcc-bench/" + dbName})
+	if err != nil {
+		return err
+	}
+	at := sql.OpenDB(conn)
+	defer at.Close()
+	if err := client.Ping(ctx); err != nil {
+		return err
+	}
+	for _, db := range []*sql.DB{local, at} {
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+	}
+
+	localTransfer := func(ctx context.Context, from, to int) error { return transfer(ctx, local, from, to) }
+	atTransfer := func(ctx context.Context, from, to int) error {
+		gctx, gtx, err := client.TM().Begin(ctx, tm.TxOptions{Name: "transfer"})
+		if err != nil {
+			return err
+		}
+		if err := transfer(gctx, at, from, to); err != nil {
+			return errors.Join(err, gtx.Rollback(ctx))
+		}
+		return gtx.Commit(ctx)
+	}
+
+	var results []result
+	for _, conc := range concs {
+		for _, m := range []struct {
+			name string
+			fn   transferFunc
+		}{{"local", localTransfer}, {"at", atTransfer}} {
+			measure(ctx, m.fn, conc, accounts, warmup) // fill caches and pools
+			r := measure(ctx, m.fn, conc, accounts, duration)
+			r.mode = m.name
+			results = append(results, r)
+		}
+	}
+	report(results)
+
+	var sum, n int64
+	if err := local.QueryRowContext(ctx, "SELECT SUM(balance), COUNT(*) FROM accounts").Scan(&sum, &n); err != nil {
+		return err
+	}
+	if sum != n*initialBalance {
+		return fmt.Errorf("balances sum to %d, want %d: money was created or lost", sum, n*initialBalance)
+	}
+	fmt.Printf("\nbalances check: %d accounts sum to %d (unchanged)\n", n, sum)
+	return nil
+}
+
+// setup creates or resets the bench database and returns a raw pool and a
+// connector on it.
+func setup(ctx context.Context, mcfg *mysql.Config, accounts int) (*sql.DB, *mysql.Config, error) {
+	admin := mcfg.Clone()
+	admin.DBName = ""
+	adb, err := sql.Open("mysql", admin.FormatDSN())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer adb.Close()
+	if _, err := adb.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+dbName+"`"); err != nil {
+		return nil, nil, err
+	}
+	cfg := mcfg.Clone()
+	cfg.DBName = dbName
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, nil, err
+	}
+	stmts := []string{
+		"DROP TABLE IF EXISTS accounts",
+		"CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	if err := undo.CreateTable(ctx, db, ""); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM undo_log"); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	for lo := 1; lo <= accounts; lo += 1000 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO accounts VALUES ")
+		for id := lo; id < lo+1000 && id <= accounts; id++ {
+			if id > lo {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "(%d,%d)", id, initialBalance)
+		}
+		if _, err := db.ExecContext(ctx, b.String()); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	return db, cfg, nil
+}
+
+// transfer moves 1 from one account to another in a local transaction of
+// db (a branch when ctx carries an XID). Rows are updated in key order, so
+// that concurrent transfers cannot deadlock.
+func transfer(ctx context.Context, db *sql.DB, from, to int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	first, second, amount := from, to, -1
+	if first > second {
+		first, second, amount = second, first, 1
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", amount, first); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -amount, second); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// measure runs fn from conc goroutines for d.
+func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Duration) result {
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range conc {
+		wg.Go(func() {
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				from := rand.IntN(accounts) + 1
+				to := rand.IntN(accounts-1) + 1
+				if to >= from {
+					to++
+				}
+				t0 := time.Now()
+				if err := fn(ctx, from, to); err != nil {
+					failures.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	slices.Sort(latencies)
+	r := result{concurrency: conc, txs: len(latencies), errors: int(failures.Load()), elapsed: elapsed}
+	if n := len(latencies); n > 0 {
+		r.p50 = latencies[n/2]
+		r.p99 = latencies[min(n-1, n*99/100)]
+		r.allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
+	}
+	return r
+}
+
+func report(results []result) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "mode\tconcurrency\ttx/s\tp50\tp99\tallocs/tx\terrors\ttx/s b/a\tp50 b/a\t")
+	base := map[int]result{}
+	for _, r := range results {
+		ratioT, ratioL := "", ""
+		if r.mode == "local" {
+			base[r.concurrency] = r
+		} else if b, ok := base[r.concurrency]; ok && b.txs > 0 && r.txs > 0 {
+			ratioT = fmt.Sprintf("%.2f", r.tps()/b.tps())
+			ratioL = fmt.Sprintf("%.2f", float64(r.p50)/float64(b.p50))
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%d\t%s\t%s\t\n", r.mode, r.concurrency, r.tps(),
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.allocs, r.errors, ratioT, ratioL)
+	}
+	w.Flush()
+	for _, r := range results {
+		b := base[r.concurrency]
+		if r.mode != "at" || b.txs == 0 || r.txs == 0 {
+			continue
+		}
+		switch r.concurrency {
+		case 8:
+			verdict(fmt.Sprintf("throughput b/a at concurrency 8 = %.2f (target >= %.1f)", r.tps()/b.tps(), minThroughputRatio), r.tps()/b.tps() >= minThroughputRatio)
+		case 1:
+			l := float64(r.p50) / float64(b.p50)
+			verdict(fmt.Sprintf("p50 latency b/a at concurrency 1 = %.2f (target <= %.1f)", l, maxLatencyRatio), l <= maxLatencyRatio)
+		}
+	}
+}
+
+func verdict(what string, ok bool) {
+	if ok {
+		fmt.Println("met:    ", what)
+	} else {
+		fmt.Println("missed: ", what)
+	}
+}

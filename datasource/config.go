@@ -1,0 +1,84 @@
+package datasource
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/atcc-go/atcc/undo"
+)
+
+// Defaults of Config.
+const (
+	DefaultLockRetryInterval = 10 * time.Millisecond
+	DefaultLockRetries       = 30
+)
+
+// Config configures a Connector. The zero value, with a ResourceID, is
+// usable: every other field states its default.
+type Config struct {
+	// ResourceID names the data source at the coordinator: the same id on
+	// every instance of a service that uses this database, so that any of
+	// them can run phase two. Required by NewConnector; Register derives
+	// "mysql://host:port/dbname" from the DSN when it is empty. It must not
+	// contain a comma.
+	ResourceID string
+	// UndoTable is the undo log table's name. Default undo.DefaultTable
+	// ("undo_log"); when empty, Undo.Table is used if set.
+	UndoTable string
+	// LockRetryInterval is the pause between two attempts to take global
+	// locks: BranchRegister at commit, the lock query of SELECT ... FOR
+	// UPDATE and of GlobalLock mode. Default 10 ms.
+	LockRetryInterval time.Duration
+	// LockRetries is how many times a global lock request is repeated after
+	// a conflict before the local transaction gives up with a
+	// *LockConflictError. Default 30; negative means no retry.
+	LockRetries int
+	// Undo configures the undo log manager (compression, size limit,
+	// deleter batches, dirty-write check). Its Tables is replaced by the
+	// connector's own table metadata cache; its Table by UndoTable when that
+	// is set; its Logger defaults to Logger.
+	Undo undo.Config
+	// Logger receives phase-two failures (Warn, Error) and per-branch
+	// detail (Debug). Nothing is logged per statement at Info or above.
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with defaults applied, or an error naming a bad
+// field.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.ResourceID == "" {
+		return cfg, fmt.Errorf("%w: ResourceID is empty", ErrInvalidConfig)
+	}
+	if strings.Contains(cfg.ResourceID, ",") {
+		return cfg, fmt.Errorf("%w: ResourceID %q contains a comma", ErrInvalidConfig, cfg.ResourceID)
+	}
+	if cfg.LockRetryInterval < 0 {
+		return cfg, fmt.Errorf("%w: LockRetryInterval is negative", ErrInvalidConfig)
+	}
+	if cfg.LockRetryInterval == 0 {
+		cfg.LockRetryInterval = DefaultLockRetryInterval
+	}
+	switch {
+	case cfg.LockRetries == 0:
+		cfg.LockRetries = DefaultLockRetries
+	case cfg.LockRetries < 0:
+		cfg.LockRetries = 0
+	}
+	if cfg.UndoTable == "" {
+		cfg.UndoTable = cfg.Undo.Table
+	}
+	if cfg.UndoTable == "" {
+		cfg.UndoTable = undo.DefaultTable
+	}
+	cfg.Undo.Table = cfg.UndoTable
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Undo.Logger == nil {
+		cfg.Undo.Logger = cfg.Logger
+	}
+	return cfg, nil
+}

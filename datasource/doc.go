@@ -1,0 +1,95 @@
+// Package datasource is AT mode's database/sql driver wrapper: a
+// driver.Connector around go-sql-driver/mysql whose connections record undo
+// logs for the SQL they run inside a global transaction, register their local
+// transactions as branches, and undo them when the coordinator asks.
+//
+//	target, _ := mysql.NewConnector(mysqlCfg)
+//	conn, err := datasource.NewConnector(target, client, datasource.Config{ResourceID: "orders-db"})
+//	if err != nil { ... }
+//	db := sql.OpenDB(conn) // db.Close closes conn
+//
+//	err = client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "purchase"}, func(ctx context.Context) error {
+//		tx, err := db.BeginTx(ctx, nil) // ctx carries the XID: this is a branch
+//		if err != nil {
+//			return err
+//		}
+//		defer tx.Rollback()
+//		if _, err := tx.ExecContext(ctx, "UPDATE stock SET qty = qty - ? WHERE sku = ?", 1, "A-1"); err != nil {
+//			return err
+//		}
+//		return tx.Commit() // registers the branch, writes the undo log, commits
+//	})
+//
+// Register installs a named driver instead, for sql.Open(name, dsn).
+//
+// # Outside a global transaction
+//
+// Without an XID in the context (tm.XID) and without WithGlobalLock, every
+// call goes straight to the target connection after a context lookup; the
+// wrapper allocates nothing per call.
+//
+// # Inside one
+//
+// A local transaction begun with an XID in its context is a branch of that
+// global transaction. A statement run outside a transaction with an XID in its
+// context that writes rows gets a local transaction of its own, committed as
+// a branch at once. In both cases each statement is parsed (once per query
+// text) and:
+//
+//   - UPDATE and DELETE (single- or multi-table, with WHERE, ORDER BY,
+//     LIMIT, joins) first read and lock the rows they will change with their
+//     own clauses (SELECT ... FOR UPDATE), run, and, for UPDATE, read the rows
+//     again by primary key. UPDATE images hold the primary key, the assigned
+//     columns and the ON UPDATE columns; DELETE images whole rows.
+//   - INSERT reads back the rows it added by primary key, given or
+//     generated (LastInsertId and @@auto_increment_increment, read once per
+//     connection). INSERT IGNORE, REPLACE and INSERT ... ON DUPLICATE KEY
+//     UPDATE first read and lock the rows their primary and unique key values
+//     collide with, so that their rollback deletes what they inserted and puts
+//     back what they replaced or updated.
+//   - SELECT ... FOR UPDATE locks its rows, then waits until no other global
+//     transaction holds them (rm.Manager.LockQuery).
+//   - Other reads and session statements run as they are.
+//
+// Several statements in one query run one by one (the driver need not allow
+// multiStatements), each checked before the first runs. Prepared statements
+// are intercepted when they execute. At COMMIT the branch is registered with
+// the keys of every row it changed ("table:pk1,pk2;table2:pk", table names in
+// lower case), retrying while another global transaction holds one, then its
+// undo log is inserted in the same local transaction, then it commits.
+// A transaction that changed nothing registers nothing.
+//
+// Statements AT mode cannot undo are refused before they run, changing
+// nothing, with an *UnsupportedError: DDL (ErrDDLInGlobalTx), writes to a
+// table without a primary key (ErrNoPrimaryKey), assignments to primary key
+// columns (ErrPrimaryKeyUpdate), INSERT ... SELECT, statements that do not
+// parse, transaction control statements, and key values only the server
+// knows (an expression such as UUID() for a primary key).
+//
+// # Limits
+//
+// Isolation is Seata's: other transactions see a branch's committed local
+// changes before the global outcome (only GlobalLock mode and SELECT ... FOR
+// UPDATE wait for global locks). The images assume the server's default
+// REPEATABLE READ isolation, whose gap locks keep other transactions from
+// inserting rows that match an INSERT IGNORE / REPLACE / ON DUPLICATE KEY
+// UPDATE's keys while it runs. Changes made by triggers and cascading
+// foreign keys are not imaged. A DELETE or UPDATE with LIMIT and no ORDER BY
+// relies on the server choosing the same rows for the image and the
+// statement; a mismatch is detected and aborts the transaction. The query
+// parser uses the sql_mode of the data source's sessions, read once.
+//
+// # Phase two
+//
+// The Connector registers the data source as an rm.Resource (branch type
+// AT). On BranchCommit it queues the branch's undo log for deletion; on
+// BranchRollback it restores the before images, refusing when rows were
+// changed outside the global transaction since (a dirty write: the branch ends
+// PhaseTwoRollbackFailedUnretryable, the data is left for a person and the
+// coordinator keeps the row locks).
+//
+// # Concurrency
+//
+// A Connector is safe for concurrent use. Connections, statements and
+// transactions are used by one goroutine at a time, as database/sql does.
+package datasource

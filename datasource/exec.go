@@ -1,0 +1,423 @@
+package datasource
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
+	"github.com/atcc-go/atcc/internal/schema"
+	"github.com/atcc-go/atcc/undo"
+)
+
+// execAuto runs an autocommit statement whose context carries an XID (or
+// GlobalLock mode): a query that writes runs in a local transaction of its
+// own, committed as a branch; one that does not runs as it is, after the
+// global lock check of its locking reads.
+func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	p, err := c.res.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if !p.writes {
+		if err := c.lockReads(ctx, xid, p, args); err != nil {
+			return nil, err
+		}
+		return c.run(ctx, query, args, st)
+	}
+	ttx, err := c.beginTarget(ctx, driver.TxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	br := &branch{ctx: ctx, xid: xid}
+	res, err := c.execPlan(ctx, br, p, query, args, st)
+	if err != nil {
+		return nil, errors.Join(err, ttx.Rollback())
+	}
+	if err := c.finish(br, ttx); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// execIn runs a statement in the open transaction br.
+func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	if br.failed != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
+	}
+	p, err := c.res.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if !p.writes && !p.locks {
+		return c.run(ctx, query, args, st)
+	}
+	return c.execPlan(ctx, br, p, query, args, st)
+}
+
+// queryGlobal runs a query in the transaction br, or autocommit (br nil)
+// in the global transaction xid or GlobalLock mode: locking reads check
+// global locks first; a write runs as execIn or execAuto would and yields
+// no rows.
+func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Rows, error) {
+	if br != nil && br.failed != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
+	}
+	p, err := c.res.plan(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.writes {
+		if len(p.stmts) > 1 {
+			return nil, unsupported(query, "several statements that write, through Query", nil)
+		}
+		if br != nil {
+			_, err = c.execPlan(ctx, br, p, query, args, st)
+		} else {
+			_, err = c.execAuto(ctx, xid, query, args, st)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return emptyRows{}, nil
+	}
+	if err := c.lockReads(ctx, xid, p, args); err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return stmtQuery(ctx, st, args)
+	}
+	if c.queryer == nil {
+		c.checked = query
+		return nil, driver.ErrSkip
+	}
+	rows, err := c.queryer.QueryContext(ctx, query, args)
+	if errors.Is(err, driver.ErrSkip) {
+		c.checked = query
+	}
+	return rows, err
+}
+
+// run executes a statement on the target: through st when given, else
+// directly, or as a cached prepared statement when the target asks for one.
+func (c *conn) run(ctx context.Context, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	if st != nil {
+		return stmtExec(ctx, st, args)
+	}
+	if c.execer != nil {
+		res, err := c.execer.ExecContext(ctx, query, args)
+		if !errors.Is(err, driver.ErrSkip) {
+			return res, err
+		}
+	}
+	return c.execCached(ctx, query, args)
+}
+
+// execPlan runs the statements of p in br. Every statement is checked
+// against its arguments before the first one runs.
+func (c *conn) execPlan(ctx context.Context, br *branch, p *plan, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	var runs []*insertRun
+	for i := range p.stmts {
+		sp := &p.stmts[i]
+		if _, hi := sp.stmt.ArgRange(); hi > len(args) {
+			return nil, fmt.Errorf("%w: %d placeholders, %d arguments", errArgCount, hi, len(args))
+		}
+		if sp.kind != kindInsert {
+			continue
+		}
+		run, err := sp.insert.resolve(sp.stmt.(*sqlparse.Insert), args)
+		if err != nil {
+			return nil, err
+		}
+		if runs == nil {
+			runs = make([]*insertRun, len(p.stmts))
+		}
+		runs[i] = run
+	}
+	run := func(i int) *insertRun {
+		if runs == nil {
+			return nil
+		}
+		return runs[i]
+	}
+	switch len(p.stmts) {
+	case 0:
+		return c.run(ctx, query, args, st)
+	case 1:
+		return c.execStatement(ctx, br, &p.stmts[0], run(0), query, args, args, st)
+	}
+	results := make(multiResult, 0, len(p.stmts))
+	for i := range p.stmts {
+		sp := &p.stmts[i]
+		lo, hi := sp.stmt.ArgRange()
+		sub := make([]driver.NamedValue, hi-lo)
+		for j := range sub {
+			sub[j] = driver.NamedValue{Ordinal: j + 1, Value: args[lo+j].Value}
+		}
+		res, err := c.execStatement(ctx, br, sp, run(i), sp.stmt.Text(), sub, args, nil)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// execStatement runs one statement: text with args, all being the args of
+// the whole query (which the plan's arg indexes refer to).
+func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *insertRun, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	switch sp.kind {
+	case kindLockRead:
+		if err := c.lockRead(ctx, br.xid, sp.lockRead, all); err != nil {
+			return nil, err
+		}
+	case kindUpdate:
+		return c.execUpdate(ctx, br, sp, text, args, all, st)
+	case kindDelete:
+		return c.execDelete(ctx, br, sp, text, args, all, st)
+	case kindInsert:
+		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
+	}
+	return c.run(ctx, text, args, st)
+}
+
+// abortOn marks br failed when err means the server rolled the whole
+// transaction back (a deadlock) or the connection is gone.
+func (br *branch) abortOn(err error) {
+	var me *mysql.MySQLError
+	if errors.Is(err, driver.ErrBadConn) || (errors.As(err, &me) && me.Number == 1213) {
+		br.fail(err)
+	}
+}
+
+// bind picks the args at indexes idx of all, numbered from 1.
+func bind(all []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
+	out := make([]driver.NamedValue, len(idx))
+	for i, j := range idx {
+		if j >= len(all) {
+			return nil, fmt.Errorf("%w: placeholder %d", errArgCount, j+1)
+		}
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: all[j].Value}
+	}
+	return out, nil
+}
+
+// keysOf returns the primary key tuples of the rows of img as bind values.
+func keysOf(img *undo.Image, pkIdx []int) [][]driver.Value {
+	keys := make([][]driver.Value, len(img.Rows))
+	for i, row := range img.Rows {
+		k := make([]driver.Value, len(pkIdx))
+		for j, x := range pkIdx {
+			k[j] = row[x].Arg()
+		}
+		keys[i] = k
+	}
+	return keys
+}
+
+// dedupe drops repeated rows (by primary key) from img, as a join returns
+// them.
+func dedupe(img undo.Image, pkIdx []int) undo.Image {
+	if len(img.Rows) < 2 {
+		return img
+	}
+	seen := make(map[string]struct{}, len(img.Rows))
+	rows := img.Rows[:0]
+	for _, row := range img.Rows {
+		k := rowKey(row, pkIdx)
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		rows = append(rows, row)
+	}
+	img.Rows = rows
+	return img
+}
+
+// imageByKeys reads the rows of t with primary keys keys (cols, nil for
+// every column; one is the SQL for a single key), locking them, in chunks
+// of at most schema.MaxKeysPerStatement keys.
+func (c *conn) imageByKeys(ctx context.Context, t *schema.Table, cols []string, one string, keys [][]driver.Value) (undo.Image, error) {
+	var img undo.Image
+	for lo := 0; lo < len(keys); lo += schema.MaxKeysPerStatement {
+		chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
+		q := one
+		if len(chunk) > 1 {
+			var err error
+			if q, err = t.SelectByPrimaryKey(cols, len(chunk), true); err != nil {
+				return undo.Image{}, err
+			}
+		}
+		args := make([]driver.NamedValue, 0, len(chunk)*len(t.PrimaryKey))
+		for _, k := range chunk {
+			for _, v := range k {
+				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+			}
+		}
+		part, err := c.queryImage(ctx, q, args)
+		if err != nil {
+			return undo.Image{}, err
+		}
+		if img.Columns == nil {
+			img.Columns = part.Columns
+		}
+		img.Rows = append(img.Rows, part.Rows...)
+	}
+	return img, nil
+}
+
+// beforeImages reads, locking them, the rows each target of an UPDATE or
+// DELETE is about to change.
+func (c *conn) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.NamedValue) ([]undo.Image, int, error) {
+	imgs := make([]undo.Image, len(sp.targets))
+	total := 0
+	for i, tg := range sp.targets {
+		args, err := bind(all, tg.args)
+		if err != nil {
+			return nil, 0, err
+		}
+		img, err := c.queryImage(ctx, tg.before, args)
+		if err != nil {
+			return nil, 0, err
+		}
+		if tg.dedupe {
+			img = dedupe(img, tg.pkIdx)
+		}
+		imgs[i] = img
+		total += len(img.Rows)
+	}
+	return imgs, total, nil
+}
+
+// execUpdate runs an UPDATE: before images by the statement's own predicate
+// (locking the rows), then the statement. Its after images are completed at
+// COMMIT.
+func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	befores, total, err := c.beforeImages(ctx, sp, all)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.run(ctx, text, args, st)
+	if err != nil {
+		br.abortOn(err)
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n > int64(total) {
+		err := fmt.Errorf("atcc/datasource: UPDATE changed %d rows, its before image holds %d", n, total)
+		br.fail(err)
+		return nil, err
+	}
+	for i, tg := range sp.targets {
+		before := &befores[i]
+		if len(before.Rows) == 0 {
+			continue
+		}
+		// The after image is read at COMMIT, with those of the other
+		// statements (see completeAfterImages).
+		if br.xid != "" {
+			br.pending = append(br.pending, pendingAfter{rec: len(br.records), table: tg.table, pkIdx: tg.pkIdx})
+		}
+		br.add(undo.Record{Op: undo.OpUpdate, Schema: tg.table.Schema, Table: tg.table.Name, Before: *before},
+			tg.lockName, before, tg.pkIdx)
+	}
+	return res, nil
+}
+
+// execDelete runs a DELETE: before images of whole rows by the statement's
+// own predicate (locking them), then the statement.
+func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+	befores, total, err := c.beforeImages(ctx, sp, all)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.run(ctx, text, args, st)
+	if err != nil {
+		br.abortOn(err)
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n != int64(total) {
+		err := fmt.Errorf("atcc/datasource: DELETE removed %d rows, its before image holds %d", n, total)
+		br.fail(err)
+		return nil, err
+	}
+	for i, tg := range sp.targets {
+		before := &befores[i]
+		br.add(undo.Record{Op: undo.OpDelete, Schema: tg.table.Schema, Table: tg.table.Name, Before: *before},
+			tg.lockName, before, tg.pkIdx)
+	}
+	return res, nil
+}
+
+// lockReads checks the global locks of every locking read of p.
+func (c *conn) lockReads(ctx context.Context, xid string, p *plan, args []driver.NamedValue) error {
+	if !p.locks {
+		return nil
+	}
+	for i := range p.stmts {
+		if sp := &p.stmts[i]; sp.kind == kindLockRead {
+			if err := c.lockRead(ctx, xid, sp.lockRead, args); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// lockRead locks the rows a SELECT ... FOR UPDATE reads (reading their
+// primary keys with the statement's own clauses) and waits until no other
+// global transaction holds them.
+func (c *conn) lockRead(ctx context.Context, xid string, lr *lockReadPlan, all []driver.NamedValue) error {
+	if lr.sql == "" {
+		return nil
+	}
+	args, err := bind(all, lr.args)
+	if err != nil {
+		return err
+	}
+	img, err := c.queryImage(ctx, lr.sql, args)
+	if err != nil {
+		return err
+	}
+	var l lockSet
+	for _, row := range img.Rows {
+	tables:
+		for _, lt := range lr.tables {
+			for _, j := range lt.pkIdx {
+				if row[j].IsNull() { // the outer side of a join found no row
+					continue tables
+				}
+			}
+			l.add(lt.lockName, rowKey(row, lt.pkIdx))
+		}
+	}
+	if l.empty() {
+		return nil
+	}
+	return c.res.awaitLocks(ctx, xid, l.String())
+}
+
+// autoIncrementStep returns the session's auto_increment_increment, read
+// once per connection.
+func (c *conn) autoIncrementStep(ctx context.Context) (int64, error) {
+	if c.autoIncStep > 0 {
+		return c.autoIncStep, nil
+	}
+	img, err := c.queryImage(ctx, "SELECT @@SESSION.auto_increment_increment", nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(img.Rows) != 1 || len(img.Rows[0]) != 1 {
+		return 0, errors.New("atcc/datasource: reading auto_increment_increment returned no value")
+	}
+	n, err := strconv.ParseInt(img.Rows[0][0].String(), 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("atcc/datasource: auto_increment_increment %q", img.Rows[0][0].String())
+	}
+	c.autoIncStep = n
+	return n, nil
+}

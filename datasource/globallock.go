@@ -1,0 +1,93 @@
+package datasource
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/atcc-go/atcc/rm"
+	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+type globalLockKey struct{}
+
+// WithGlobalLock returns a copy of ctx that runs statements in GlobalLock
+// mode when it carries no XID: work that is not part of any global
+// transaction but must not read or overwrite rows that a global transaction
+// has changed and not yet committed or rolled back. In this mode a local
+// transaction (or a single autocommit statement) collects the keys of the rows
+// it writes and of the rows its SELECT ... FOR UPDATE statements lock, and
+// asks the coordinator whether any global transaction holds them: locking
+// reads ask at once, writes just before the local COMMIT. While they are held
+// it waits (Config.LockRetryInterval, Config.LockRetries), then rolls back
+// with a *LockConflictError. Nothing is registered and no undo log is written.
+// An XID in ctx takes precedence over GlobalLock mode.
+func WithGlobalLock(ctx context.Context) context.Context {
+	return context.WithValue(ctx, globalLockKey{}, true)
+}
+
+func hasGlobalLock(ctx context.Context) bool {
+	v, _ := ctx.Value(globalLockKey{}).(bool)
+	return v
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// awaitLocks asks the coordinator whether the rows of keys are free of
+// other global transactions' locks (xid's own are fine; xid is "" in
+// GlobalLock mode), retrying per the configuration while they are not.
+func (r *resource) awaitLocks(ctx context.Context, xid, keys string) error {
+	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys}
+	for attempt := 0; ; attempt++ {
+		free, err := r.client.RM().LockQuery(ctx, b)
+		if err != nil {
+			return err
+		}
+		if free {
+			return nil
+		}
+		if attempt >= r.cfg.LockRetries {
+			return &LockConflictError{LockKeys: keys}
+		}
+		if err := sleep(ctx, r.cfg.LockRetryInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// register registers a branch of xid holding the rows of keys, retrying per
+// the configuration while another global transaction holds one of them.
+func (r *resource) register(ctx context.Context, xid, keys string) (int64, error) {
+	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys}
+	for attempt := 0; ; attempt++ {
+		id, err := r.client.RM().BranchRegister(ctx, b)
+		if err == nil {
+			return id, nil
+		}
+		switch {
+		case errors.Is(err, rpc.ErrLockKeyConflictFailFast):
+			// The holder waits for a lock of ours: waiting could deadlock.
+			return 0, &LockConflictError{LockKeys: keys, Err: err}
+		case errors.Is(err, rpc.ErrLockKeyConflict):
+			if attempt >= r.cfg.LockRetries {
+				return 0, &LockConflictError{LockKeys: keys, Err: err}
+			}
+			if serr := sleep(ctx, r.cfg.LockRetryInterval); serr != nil {
+				return 0, errors.Join(&LockConflictError{LockKeys: keys, Err: err}, serr)
+			}
+		default:
+			return 0, err
+		}
+	}
+}

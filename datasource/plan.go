@@ -1,0 +1,500 @@
+package datasource
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
+	"github.com/atcc-go/atcc/internal/schema"
+)
+
+// A plan is what a query needs in a global transaction, worked out once per
+// query text from the parse and the table metadata: for each statement, its
+// kind and, for writes and locking reads, the image and lock SQL. Plans are
+// shared by every connection of a data source and never modified after
+// they are built.
+type plan struct {
+	stmts  []stmtPlan
+	writes bool // some statement writes rows
+	locks  bool // some statement is a locking read
+}
+
+type stmtKind uint8
+
+const (
+	kindPass     stmtKind = iota + 1 // runs as it is: reads, session statements
+	kindLockRead                     // SELECT ... FOR UPDATE: checks global locks
+	kindInsert
+	kindUpdate
+	kindDelete
+)
+
+type stmtPlan struct {
+	kind     stmtKind
+	stmt     sqlparse.Statement
+	targets  []*target     // kindUpdate, kindDelete: one per written table
+	lockRead *lockReadPlan // kindLockRead
+	insert   *insertPlan   // kindInsert
+}
+
+// A target is one table an UPDATE or DELETE writes, with the SQL of its
+// images.
+type target struct {
+	table    *schema.Table
+	lockName string
+	cols     []string // image columns, stored names, ordinal order
+	pkIdx    []int    // index in cols of each primary key column, key order
+	before   string   // SELECT cols FROM <refs> WHERE ... FOR UPDATE
+	args     []int    // arg indexes binding before
+	dedupe   bool     // a join may return a row more than once
+	after1   string   // after image SQL for a single key
+}
+
+// A lockReadPlan selects the primary keys of the rows a locking read
+// locks, to ask the coordinator about them.
+type lockReadPlan struct {
+	sql    string
+	args   []int
+	tables []lockedTable
+}
+
+type lockedTable struct {
+	lockName string
+	pkIdx    []int // index of its key columns in the result
+}
+
+// An insertPlan is what INSERT and REPLACE need before their rows' values
+// are known.
+type insertPlan struct {
+	table    *schema.Table
+	lockName string
+	width    int   // values per row when the row is not empty
+	pkPos    []int // position in a row of each primary key column; -1: not given
+	autoPK   int   // index into PrimaryKey of the auto-increment column, or -1
+	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
+	keys     []keyPlan
+	selAll   string // SELECT <every column> FROM <table> WHERE
+	pkIdx    []int  // index of the primary key columns among every column
+	after1   string // after image SQL for a single key
+}
+
+// keyPlan is a unique key (the primary key first) an insert may collide on.
+type keyPlan struct {
+	cols []string // quoted column names
+	pos  []int    // position of each column in a row
+	auto []bool   // the column is auto-increment
+}
+
+// planCacheSize bounds the plans kept per data source; when full, the
+// cache starts over.
+const planCacheSize = 1024
+
+// planCache maps query text to plan. It is safe for concurrent use.
+type planCache struct {
+	mu sync.RWMutex
+	m  map[string]*plan
+}
+
+func (c *planCache) get(query string) *plan {
+	c.mu.RLock()
+	p := c.m[query]
+	c.mu.RUnlock()
+	return p
+}
+
+func (c *planCache) put(query string, p *plan) {
+	if len(query) > 16<<10 {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= planCacheSize {
+		c.m = make(map[string]*plan)
+	}
+	c.m[query] = p
+	c.mu.Unlock()
+}
+
+func (c *planCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// plan returns the plan of query, building it on first use. A statement AT
+// mode cannot handle yields an *UnsupportedError; failures are not cached.
+func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
+	if p := r.plans.get(query); p != nil {
+		return p, nil
+	}
+	env, err := r.sessionEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stmts, err := env.parser.Parse(query)
+	if err != nil {
+		return nil, unsupported(query, "the statement does not parse", err)
+	}
+	p := &plan{stmts: make([]stmtPlan, len(stmts))}
+	for i, s := range stmts {
+		sp := &p.stmts[i]
+		sp.stmt = s
+		if err := r.planStatement(ctx, env, sp); err != nil {
+			return nil, err
+		}
+		switch sp.kind {
+		case kindInsert, kindUpdate, kindDelete:
+			p.writes = true
+		case kindLockRead:
+			p.locks = true
+		}
+	}
+	r.plans.put(query, p)
+	return p, nil
+}
+
+func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtPlan) error {
+	switch s := sp.stmt.(type) {
+	case *sqlparse.Other:
+		switch s.Class {
+		case sqlparse.ClassRead, sqlparse.ClassSession:
+			sp.kind = kindPass
+			return nil
+		case sqlparse.ClassTransaction:
+			if s.Txn == sqlparse.TxnSavepoint || s.Txn == sqlparse.TxnReleaseSavepoint {
+				sp.kind = kindPass
+				return nil
+			}
+			return unsupported(s.Text(), "transaction control ("+s.Txn.String()+") inside the driver's transaction", nil)
+		case sqlparse.ClassDDL:
+			return unsupported(s.Text(), "DDL", ErrDDLInGlobalTx)
+		default:
+			return unsupported(s.Text(), s.Reason, nil)
+		}
+	case *sqlparse.SelectForUpdate:
+		if s.Shared {
+			sp.kind = kindPass // a shared lock protects nothing AT mode undoes
+			return nil
+		}
+		lr, err := r.planLockRead(ctx, env, s)
+		sp.kind, sp.lockRead = kindLockRead, lr
+		return err
+	case *sqlparse.Update:
+		ts, err := r.planUpdate(ctx, env, s)
+		sp.kind, sp.targets = kindUpdate, ts
+		return err
+	case *sqlparse.Delete:
+		ts, err := r.planDelete(ctx, env, s)
+		sp.kind, sp.targets = kindDelete, ts
+		return err
+	case *sqlparse.Insert:
+		ip, err := r.planInsert(ctx, env, s)
+		sp.kind, sp.insert = kindInsert, ip
+		return err
+	default:
+		return unsupported(sp.stmt.Text(), fmt.Sprintf("unknown statement type %T", s), nil)
+	}
+}
+
+// keyed returns t, or the *UnsupportedError for a table without a primary
+// key or whose name cannot be written in a lock key.
+func keyed(t *schema.Table, text string) error {
+	if len(t.PrimaryKey) == 0 {
+		return unsupported(text, "table "+t.QuotedName()+" has no primary key", ErrNoPrimaryKey)
+	}
+	if strings.ContainsAny(t.Schema+t.Name, ",;:") {
+		return unsupported(text, "table "+t.QuotedName()+" has a name that cannot be written in a lock key", nil)
+	}
+	return nil
+}
+
+// qualifier is how columns of tn are qualified in the statement's own
+// clauses: its alias, else its (schema-qualified) name.
+func qualifier(tn sqlparse.TableName) string {
+	switch {
+	case tn.Alias != "":
+		return schema.QuoteIdent(tn.Alias)
+	case tn.Schema != "":
+		return schema.QuoteIdent(tn.Schema) + "." + schema.QuoteIdent(tn.Name)
+	default:
+		return schema.QuoteIdent(tn.Name)
+	}
+}
+
+func qualifiedList(q string, cols []string) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(q)
+		b.WriteByte('.')
+		b.WriteString(schema.QuoteIdent(c))
+	}
+	return b.String()
+}
+
+func pkIndexes(t *schema.Table, cols []string) []int {
+	idx := make([]int, len(t.PrimaryKey))
+	for i, k := range t.PrimaryKey {
+		idx[i] = -1
+		for j, c := range cols {
+			if strings.EqualFold(c, k) {
+				idx[i] = j
+				break
+			}
+		}
+	}
+	return idx
+}
+
+func isPrimaryKey(t *schema.Table, col string) bool {
+	for _, k := range t.PrimaryKey {
+		if strings.EqualFold(k, col) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *resource) scopeTables(ctx context.Context, sc *sqlparse.Scope) ([]*schema.Table, error) {
+	ts := make([]*schema.Table, len(sc.Tables))
+	for i, tn := range sc.Tables {
+		t, err := r.table(ctx, tn.Schema, tn.Name)
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// resolveColumn finds the index of the table a SET column belongs to when
+// the parser could not tell (an unqualified column of a multi-table UPDATE,
+// or a qualifier naming no table of the statement).
+func resolveColumn(sc *sqlparse.Scope, ts []*schema.Table, c sqlparse.ColumnRef, text string) (int, error) {
+	found := -1
+	for i, tn := range sc.Tables {
+		if c.Table != "" {
+			if !strings.EqualFold(c.Table, tn.Ref()) || (c.Schema != "" && !strings.EqualFold(c.Schema, tn.Schema)) {
+				continue
+			}
+		} else if ts[i].Column(c.Name) == nil {
+			continue
+		}
+		if found >= 0 {
+			return 0, unsupported(text, "column "+c.Name+" is ambiguous", nil)
+		}
+		found = i
+	}
+	if found < 0 {
+		return 0, unsupported(text, "column "+c.Name+" belongs to no table of the statement", nil)
+	}
+	return found, nil
+}
+
+func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, s *sqlparse.Update) ([]*target, error) {
+	text := s.Text()
+	ts, err := r.scopeTables(ctx, &s.Scope)
+	if err != nil {
+		return nil, err
+	}
+	var order []int
+	assigned := make(map[int]map[string]bool)
+	for _, a := range s.Set {
+		i := a.Table
+		if i < 0 {
+			if i, err = resolveColumn(&s.Scope, ts, a.Column, text); err != nil {
+				return nil, err
+			}
+		}
+		t := ts[i]
+		col := t.Column(a.Column.Name)
+		if col == nil {
+			return nil, fmt.Errorf("atcc/datasource: %w", &schema.ColumnNotFoundError{Table: t.QuotedName(), Column: a.Column.Name})
+		}
+		if isPrimaryKey(t, col.Name) {
+			return nil, unsupported(text, "assigns primary key column "+col.Name, ErrPrimaryKeyUpdate)
+		}
+		if assigned[i] == nil {
+			assigned[i] = make(map[string]bool)
+			order = append(order, i)
+		}
+		assigned[i][col.Name] = true
+	}
+	targets := make([]*target, 0, len(order))
+	for _, i := range order {
+		t := ts[i]
+		if err := keyed(t, text); err != nil {
+			return nil, err
+		}
+		var cols []string
+		for _, c := range t.Columns {
+			if isPrimaryKey(t, c.Name) || (!c.Generated && (assigned[i][c.Name] || c.OnUpdate)) {
+				cols = append(cols, c.Name)
+			}
+		}
+		tg, err := newTarget(env, &s.Scope, i, t, cols, s.Multi)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, tg)
+	}
+	return targets, nil
+}
+
+func (r *resource) planDelete(ctx context.Context, env *sessionEnv, s *sqlparse.Delete) ([]*target, error) {
+	text := s.Text()
+	ts, err := r.scopeTables(ctx, &s.Scope)
+	if err != nil {
+		return nil, err
+	}
+	targets := make([]*target, 0, len(s.Targets))
+	for _, i := range s.Targets {
+		t := ts[i]
+		if err := keyed(t, text); err != nil {
+			return nil, err
+		}
+		cols := make([]string, len(t.Columns))
+		for j, c := range t.Columns {
+			cols[j] = c.Name
+		}
+		tg, err := newTarget(env, &s.Scope, i, t, cols, s.Multi)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, tg)
+	}
+	return targets, nil
+}
+
+func newTarget(env *sessionEnv, sc *sqlparse.Scope, i int, t *schema.Table, cols []string, multi bool) (*target, error) {
+	after1, err := t.SelectByPrimaryKey(cols, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		table:    t,
+		lockName: env.lockName(t),
+		cols:     cols,
+		pkIdx:    pkIndexes(t, cols),
+		before:   sc.Select(qualifiedList(qualifier(sc.Tables[i]), cols)) + " FOR UPDATE",
+		args:     sc.Args(),
+		dedupe:   multi,
+		after1:   after1,
+	}, nil
+}
+
+func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
+	text := s.Text()
+	ts, err := r.scopeTables(ctx, &s.Scope)
+	if err != nil {
+		return nil, err
+	}
+	lr := &lockReadPlan{args: s.Args()}
+	var list []string
+	n := 0
+	for i, t := range ts {
+		if err := keyed(t, text); err != nil {
+			return nil, err
+		}
+		lt := lockedTable{lockName: env.lockName(t), pkIdx: make([]int, len(t.PrimaryKey))}
+		for j := range t.PrimaryKey {
+			lt.pkIdx[j] = n
+			n++
+		}
+		list = append(list, qualifiedList(qualifier(s.Tables[i]), t.PrimaryKey))
+		lr.tables = append(lr.tables, lt)
+	}
+	if len(ts) == 0 {
+		return lr, nil // SELECT ... FOR UPDATE without a table locks nothing
+	}
+	q := s.Select(strings.Join(list, ", ")) + " FOR UPDATE"
+	switch {
+	case s.NoWait:
+		q += " NOWAIT"
+	case s.SkipLocked:
+		q += " SKIP LOCKED"
+	case s.WaitSeconds > 0:
+		q += " WAIT " + strconv.FormatUint(s.WaitSeconds, 10)
+	}
+	lr.sql = q
+	return lr, nil
+}
+
+func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.Insert) (*insertPlan, error) {
+	text := s.Text()
+	t, err := r.table(ctx, s.Table.Schema, s.Table.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := keyed(t, text); err != nil {
+		return nil, err
+	}
+	// Position of each table column in a row.
+	pos := make([]int, len(t.Columns))
+	for i := range pos {
+		pos[i] = -1
+	}
+	ip := &insertPlan{table: t, lockName: env.lockName(t), autoPK: -1}
+	if len(s.Columns) == 0 {
+		ip.width = len(t.Columns)
+		for i := range pos {
+			pos[i] = i
+		}
+	} else {
+		ip.width = len(s.Columns)
+		for j, name := range s.Columns {
+			i := t.ColumnIndex(name)
+			if i < 0 {
+				return nil, fmt.Errorf("atcc/datasource: %w", &schema.ColumnNotFoundError{Table: t.QuotedName(), Column: name})
+			}
+			pos[i] = j
+		}
+	}
+	ip.pkPos = make([]int, len(t.PrimaryKey))
+	ip.pkIdx = make([]int, len(t.PrimaryKey))
+	for k, name := range t.PrimaryKey {
+		i := t.ColumnIndex(name)
+		ip.pkPos[k], ip.pkIdx[k] = pos[i], i
+		if t.Columns[i].AutoIncrement {
+			ip.autoPK = k
+		}
+	}
+	for _, a := range s.OnDuplicate {
+		if isPrimaryKey(t, a.Column.Name) {
+			return nil, unsupported(text, "ON DUPLICATE KEY UPDATE assigns primary key column "+a.Column.Name, ErrPrimaryKeyUpdate)
+		}
+	}
+	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
+	if ip.conflict {
+		keys := append([]schema.Key{{Name: "PRIMARY", Columns: t.PrimaryKey}}, t.UniqueKeys...)
+		for _, k := range keys {
+			kp := keyPlan{}
+			for _, name := range k.Columns {
+				i := t.ColumnIndex(name)
+				if i < 0 {
+					return nil, fmt.Errorf("atcc/datasource: %w", &schema.ColumnNotFoundError{Table: t.QuotedName(), Column: name})
+				}
+				if pos[i] < 0 && !t.Columns[i].AutoIncrement {
+					return nil, unsupported(text, "unique key "+k.Name+" column "+name+" is not given, so the rows it may meet are unknown", nil)
+				}
+				kp.cols = append(kp.cols, schema.QuoteIdent(t.Columns[i].Name))
+				kp.pos = append(kp.pos, pos[i])
+				kp.auto = append(kp.auto, t.Columns[i].AutoIncrement)
+			}
+			ip.keys = append(ip.keys, kp)
+		}
+	}
+	all := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		all[i] = schema.QuoteIdent(c.Name)
+	}
+	ip.selAll = "SELECT " + strings.Join(all, ", ") + " FROM " + t.QuotedName() + " WHERE "
+	if ip.after1, err = t.SelectByPrimaryKey(nil, 1, true); err != nil {
+		return nil, err
+	}
+	return ip, nil
+}

@@ -1,0 +1,112 @@
+package datasource
+
+import (
+	"context"
+	"database/sql/driver"
+
+	"github.com/atcc-go/atcc/tm"
+)
+
+// stmt wraps a prepared statement of the target. Each execution looks at
+// its context (and at the connection's transaction) as conn's methods do:
+// outside a global transaction it runs the target statement directly.
+type stmt struct {
+	c      *conn
+	target driver.Stmt
+	query  string
+}
+
+var (
+	_ driver.Stmt              = (*stmt)(nil)
+	_ driver.StmtExecContext   = (*stmt)(nil)
+	_ driver.StmtQueryContext  = (*stmt)(nil)
+	_ driver.NamedValueChecker = (*stmt)(nil)
+	_ driver.ColumnConverter   = (*stmt)(nil) //nolint:staticcheck // mysql's statements implement it
+)
+
+// Close implements driver.Stmt.
+func (s *stmt) Close() error { return s.target.Close() }
+
+// NumInput implements driver.Stmt.
+func (s *stmt) NumInput() int { return s.target.NumInput() }
+
+// Exec implements driver.Stmt.
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+// Query implements driver.Stmt.
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
+}
+
+func named(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv
+}
+
+// ExecContext implements driver.StmtExecContext.
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	c := s.c
+	c.checked = ""
+	if c.tx == nil || c.tx.br == nil {
+		xid, global := tm.XID(ctx)
+		if !global && !hasGlobalLock(ctx) {
+			return stmtExec(ctx, s.target, args)
+		}
+		if c.tx != nil {
+			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
+		}
+		return c.execAuto(ctx, xid, s.query, args, s.target)
+	}
+	if err := c.tx.br.check(ctx); err != nil {
+		return nil, err
+	}
+	return c.execIn(ctx, c.tx.br, s.query, args, s.target)
+}
+
+// QueryContext implements driver.StmtQueryContext.
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	c := s.c
+	checked := c.checked == s.query
+	c.checked = ""
+	if c.tx == nil || c.tx.br == nil {
+		xid, global := tm.XID(ctx)
+		if checked || (!global && !hasGlobalLock(ctx)) {
+			return stmtQuery(ctx, s.target, args)
+		}
+		if c.tx != nil {
+			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
+		}
+		return c.queryGlobal(ctx, nil, xid, s.query, args, s.target)
+	}
+	br := c.tx.br
+	if err := br.check(ctx); err != nil {
+		return nil, err
+	}
+	if checked {
+		return stmtQuery(ctx, s.target, args)
+	}
+	return c.queryGlobal(ctx, br, br.xid, s.query, args, s.target)
+}
+
+// CheckNamedValue implements driver.NamedValueChecker: the target
+// statement's, else the connection's, else database/sql's default.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := s.target.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return s.c.CheckNamedValue(nv)
+}
+
+// ColumnConverter implements driver.ColumnConverter: the target
+// statement's, else driver.DefaultParameterConverter.
+func (s *stmt) ColumnConverter(idx int) driver.ValueConverter {
+	if cc, ok := s.target.(driver.ColumnConverter); ok { //nolint:staticcheck // see above
+		return cc.ColumnConverter(idx)
+	}
+	return driver.DefaultParameterConverter
+}

@@ -1,0 +1,132 @@
+package datasource
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/atcc-go/atcc/rm"
+	"github.com/atcc-go/atcc/rpc/protocol"
+	"github.com/atcc-go/atcc/undo"
+)
+
+// reportTimeout bounds the best-effort PhaseOneFailed report.
+const reportTimeout = 5 * time.Second
+
+// tx wraps a local transaction of the target. br is nil for a plain local
+// transaction, whose Commit and Rollback go straight to the target.
+type tx struct {
+	c      *conn
+	target driver.Tx
+	br     *branch
+}
+
+// branch is the AT work of one local transaction: in a global transaction
+// (xid set) the undo records and row keys of its writes, registered as a
+// branch at COMMIT; in GlobalLock mode (xid "") the row keys only, checked at
+// COMMIT.
+type branch struct {
+	ctx     context.Context // the context the transaction began with
+	xid     string
+	records []undo.Record
+	pending []pendingAfter // UPDATE records whose After is still to read
+	locks   lockSet
+	failed  error // set when the transaction can only roll back
+}
+
+func (b *branch) fail(err error) {
+	if b.failed == nil {
+		b.failed = err
+	}
+}
+
+// add records rec and the keys of the rows of img (the image that names
+// its rows) under lockName.
+func (b *branch) add(rec undo.Record, lockName string, img *undo.Image, pkIdx []int) {
+	if len(img.Rows) == 0 {
+		return
+	}
+	if b.xid != "" {
+		b.records = append(b.records, rec)
+	}
+	b.locks.addImage(lockName, img, pkIdx)
+}
+
+// Commit implements driver.Tx. For a branch it registers the branch with
+// the rows it changed (waiting while another global transaction holds one of
+// them), writes the undo log, then commits; for GlobalLock mode it checks
+// the rows' global locks, then commits. On any failure the local transaction
+// is rolled back and the error returned.
+func (t *tx) Commit() error {
+	c := t.c
+	c.tx, c.checked = nil, ""
+	if t.br == nil {
+		return t.target.Commit()
+	}
+	return c.finish(t.br, t.target)
+}
+
+// Rollback implements driver.Tx: the local transaction rolls back; nothing
+// was registered, so the coordinator has nothing to undo.
+func (t *tx) Rollback() error {
+	t.c.tx, t.c.checked = nil, ""
+	return t.target.Rollback()
+}
+
+// finish ends a local transaction that has AT work (see tx.Commit).
+func (c *conn) finish(br *branch, ttx driver.Tx) error {
+	ctx := br.ctx
+	if br.failed != nil {
+		return errors.Join(fmt.Errorf("%w: %w", ErrTxAborted, br.failed), ttx.Rollback())
+	}
+	if br.locks.empty() {
+		return ttx.Commit()
+	}
+	if err := c.completeAfterImages(ctx, br); err != nil {
+		return errors.Join(fmt.Errorf("%w: after image: %w", ErrTxAborted, err), ttx.Rollback())
+	}
+	keys := br.locks.String()
+	if br.xid == "" {
+		if err := c.res.awaitLocks(ctx, "", keys); err != nil {
+			return errors.Join(err, ttx.Rollback())
+		}
+		return ttx.Commit()
+	}
+	branchID, err := c.res.register(ctx, br.xid, keys)
+	if err != nil {
+		return errors.Join(err, ttx.Rollback())
+	}
+	if c.res.afterRegister != nil {
+		c.res.afterRegister(br.xid, branchID)
+	}
+	blog := &undo.BranchLog{XID: br.xid, BranchID: branchID, Records: br.records}
+	if err := c.res.undo.Insert(ctx, undoConn{c}, blog); err != nil {
+		rerr := ttx.Rollback()
+		if !errors.Is(err, undo.ErrGlobalFinished) {
+			c.res.reportFailed(ctx, br.xid, branchID)
+		}
+		return errors.Join(err, rerr)
+	}
+	if err := ttx.Commit(); err != nil {
+		c.res.reportFailed(ctx, br.xid, branchID)
+		return err
+	}
+	c.res.cfg.Logger.Debug("atcc/datasource: branch committed locally", "xid", br.xid, "branch", branchID, "records", len(br.records))
+	return nil
+}
+
+// reportFailed tells the coordinator, best effort, that a registered
+// branch's local transaction did not commit.
+func (r *resource) reportFailed(ctx context.Context, xid string, branchID int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
+	err := r.client.RM().BranchReport(ctx, rm.BranchStatusReport{
+		XID: xid, BranchID: branchID, BranchType: protocol.BranchAT, ResourceID: r.id,
+		Status: protocol.PhaseOneFailed,
+	})
+	if err != nil {
+		r.cfg.Logger.Warn("atcc/datasource: reporting a failed phase one", "xid", xid, "branch", branchID, "err", err)
+	}
+}
