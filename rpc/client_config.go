@@ -64,7 +64,7 @@ type ClientConfig struct {
 	// ReconnectMin and ReconnectMax bound the delay between connection
 	// attempts of a session slot: it starts at ReconnectMin, doubles after
 	// each failure up to ReconnectMax, and is randomised by up to -50%.
-	// It starts over once a session stayed up for ReconnectMax. Defaults
+	// It starts over after every session that registered successfully. Defaults
 	// 100ms and 10s.
 	ReconnectMin, ReconnectMax time.Duration
 

@@ -512,3 +512,33 @@ func TestRouteByXID(t *testing.T) {
 		t.Error("round robin never picked the first coordinator")
 	}
 }
+
+// TestFrequentRestartsDoNotGrowTheBackoff is a regression test: the
+// reconnect delay used to start over only after a session had stayed up
+// for ReconnectMax, so a coordinator restarted every few seconds made each
+// reconnection wait twice as long as the one before (up to ReconnectMax).
+func TestFrequentRestartsDoNotGrowTheBackoff(t *testing.T) {
+	checkLeaks(t)
+	srv := newTestServer(t, ServerConfig{}, &tc{})
+	addr := srv.Addr().String()
+	cfg := testClientConfig(addr)
+	cfg.ReconnectMin = 20 * time.Millisecond
+	cfg.ReconnectMax = time.Minute
+	c := newTestClient(t, cfg)
+	if err := c.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// With a doubling delay the 10th reconnection would wait 20 ms x 2^10,
+	// about 20 s; starting over it waits about 20 ms each time.
+	for i := range 10 {
+		srv.Close()
+		srv = startTestServer(t, ServerConfig{}, &tc{}, addr)
+		deadline := time.Now().Add(3 * time.Second)
+		for len(sessionsWith(srv, RoleTM)) == 0 || len(sessionsWith(srv, RoleRM)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("restart %d: not registered again within 3s", i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}

@@ -63,7 +63,6 @@ func (s *slot) run() {
 	for {
 		cn, err := s.connect()
 		if err == nil {
-			up := time.Now()
 			s.watch(cn)
 			s.cur.CompareAndSwap(cn, nil)
 			if c.isClosed() {
@@ -71,9 +70,11 @@ func (s *slot) run() {
 			}
 			err = cn.cause()
 			c.log.Warn("atcc/rpc: session lost", "role", s.role, "addr", s.addr, "err", err)
-			if time.Since(up) >= c.cfg.ReconnectMax {
-				delay = c.cfg.ReconnectMin
-			}
+			// The session was registered: the coordinator is healthy, so
+			// the next attempt starts from the shortest delay again. A
+			// coordinator that restarts often must not make every
+			// restart cost more than the last one.
+			delay = c.cfg.ReconnectMin
 		} else {
 			if errors.Is(err, ErrClientClosed) {
 				return
