@@ -6,6 +6,19 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-mariadb.sh
 
+# The race detector needs cgo, hence a C compiler.
+if ! command -v "$(go env CC)" >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing gcc with apt (go test -race needs cgo)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq gcc libc6-dev >/dev/null
+  else
+    echo "test.sh: go test -race needs a C compiler; install gcc (Debian/Ubuntu: sudo apt-get install -y gcc)" >&2
+    exit 1
+  fi
+fi
+export CGO_ENABLED=1
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
