@@ -57,7 +57,10 @@
 // the keys of every row it changed ("table:pk1,pk2;table2:pk", table names in
 // lower case), retrying while another global transaction holds one, then its
 // undo log is inserted in the same local transaction, then it commits.
-// A transaction that changed nothing registers nothing.
+// A transaction that changed nothing registers nothing. When the COMMIT
+// itself fails, the branch stays registered: the commit may have happened
+// with its answer lost, and the global rollback then undoes it (or, if it
+// did not happen, finds nothing to undo).
 //
 // Statements AT mode cannot undo are refused before they run, changing
 // nothing, with an *UnsupportedError: DDL (ErrDDLInGlobalTx), writes to a

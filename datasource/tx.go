@@ -104,13 +104,19 @@ func (c *conn) finish(br *branch, ttx driver.Tx) error {
 	blog := &undo.BranchLog{XID: br.xid, BranchID: branchID, Records: br.records}
 	if err := c.res.undo.Insert(ctx, undoConn{c}, blog); err != nil {
 		rerr := ttx.Rollback()
-		if !errors.Is(err, undo.ErrGlobalFinished) {
+		if rerr == nil && !errors.Is(err, undo.ErrGlobalFinished) {
+			// Nothing of the branch is committed: the coordinator may
+			// skip it at rollback.
 			c.res.reportFailed(ctx, br.xid, branchID)
 		}
 		return errors.Join(err, rerr)
 	}
 	if err := ttx.Commit(); err != nil {
-		c.res.reportFailed(ctx, br.xid, branchID)
+		// Not reported as failed: a commit whose answer was lost may have
+		// committed, and a branch reported PhaseOneFailed is skipped at
+		// rollback. Left registered, it is rolled back with its undo log
+		// if the commit happened, or finds no undo log (and leaves the
+		// GlobalFinished marker) if it did not.
 		return err
 	}
 	c.res.cfg.Logger.Debug("atcc/datasource: branch committed locally", "xid", br.xid, "branch", branchID, "records", len(br.records))

@@ -1,0 +1,72 @@
+package datasource
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/atcc-go/atcc/tm"
+)
+
+// errLostCommit is what lostCommitConnector's transactions return from
+// Commit after the commit did happen, as when the connection breaks
+// before the server's answer arrives.
+var errLostCommit = errors.New("connection lost after COMMIT was sent")
+
+// A local commit whose answer is lost may have committed. The branch must
+// stay registered, so that the global rollback undoes it. Regression: the
+// branch used to be reported PhaseOneFailed, which the coordinator skips at
+// rollback, leaving the committed change in place.
+func TestLostCommitAnswerIsRolledBack(t *testing.T) {
+	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+	c, err := NewConnector(lostCommitConnector{e.d.Connector(t)}, e.client, Config{ResourceID: "lost-commit/" + e.d.Name})
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
+	defer db.Close()
+
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	err = inTx(ctx, db, q("UPDATE account SET balance = ? WHERE id = ?", 5, 1))
+	require.ErrorIs(t, err, errLostCommit)
+	requireRows(t, [][]any{{"1", "5"}}, snapshot(t, e.d.DB, "account"), "the commit happened")
+
+	require.NoError(t, gtx.Rollback(context.Background()))
+	waitFor(t, "the global rollback to undo the branch", func() bool {
+		return count(t, e.d.DB, "account", "balance = 100") == 1
+	})
+	waitFor(t, "the undo log to be deleted", func() bool { return count(t, e.d.DB, "undo_log", "log_status = 0") == 0 })
+}
+
+// lostCommitConnector's transactions commit, then report errLostCommit.
+type lostCommitConnector struct{ driver.Connector }
+
+type lostCommitConn struct{ minimalConn }
+
+type lostCommitTx struct{ driver.Tx }
+
+func (l lostCommitConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := l.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return lostCommitConn{minimalConn{c}}, nil
+}
+
+func (l lostCommitConn) Begin() (driver.Tx, error) {
+	tx, err := l.minimalConn.Begin()
+	if err != nil {
+		return nil, err
+	}
+	return lostCommitTx{tx}, nil
+}
+
+func (l lostCommitTx) Commit() error {
+	if err := l.Tx.Commit(); err != nil {
+		return err
+	}
+	return errLostCommit
+}
