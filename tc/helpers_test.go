@@ -139,12 +139,18 @@ func testCoreConfig(logs *logSink) coreConfig {
 // configuration.
 func newTestCore(t testing.TB, s store, edit func(*coreConfig)) *testCore {
 	t.Helper()
+	return newTestCoreRM(t, s, &fakeRM{}, edit)
+}
+
+// newTestCoreRM is newTestCore with the fake RM given, so that several
+// coordinators can deliver to one RM.
+func newTestCoreRM(t testing.TB, s store, rm *fakeRM, edit func(*coreConfig)) *testCore {
+	t.Helper()
 	logs := &logSink{}
 	cfg := testCoreConfig(logs)
 	if edit != nil {
 		edit(&cfg)
 	}
-	rm := &fakeRM{}
 	c := newCoordinator(cfg, s, rm)
 	c.start()
 	t.Cleanup(func() {
