@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -109,9 +110,9 @@ func TestForgetEndsWithoutRetention(t *testing.T) {
 func TestATCommitIsAsyncAndReleasesLocksFirst(t *testing.T) {
 	forEachCore(t, nil, func(t *testing.T, c *testCore) {
 		ctx := context.Background()
-		release := make(chan struct{})
+		release := testgate.New(t)
 		c.rm.setAnswer(func(commit bool, b *branchTx, n int) (protocol.BranchStatus, error) {
-			<-release
+			release.Wait()
 			return protocol.PhaseTwoCommitted, nil
 		})
 		xid := c.begin(t, time.Minute)
@@ -133,7 +134,7 @@ func TestATCommitIsAsyncAndReleasesLocksFirst(t *testing.T) {
 		if st := c.mustStatus(t, xid); st != protocol.GlobalAsyncCommitting {
 			t.Fatal(st)
 		}
-		close(release)
+		release.Open()
 		c.waitStatus(t, xid, protocol.GlobalCommitted)
 		if c.rm.deliveries(true, xid, b1) != 1 || c.rm.deliveries(true, xid, b2) != 1 {
 			t.Fatal(c.rm.log)
@@ -280,9 +281,9 @@ func TestLockConflicts(t *testing.T) {
 
 func TestLockConflictFailFast(t *testing.T) {
 	forEachCore(t, nil, func(t *testing.T, c *testCore) {
-		release := make(chan struct{})
+		release := testgate.New(t)
 		c.rm.setAnswer(func(commit bool, b *branchTx, n int) (protocol.BranchStatus, error) {
-			<-release
+			release.Wait()
 			return protocol.PhaseTwoRollbacked, nil
 		})
 		a, b := c.begin(t, time.Minute), c.begin(t, time.Minute)
@@ -301,7 +302,7 @@ func TestLockConflictFailFast(t *testing.T) {
 		if codeOf(err) != protocol.CodeLockKeyConflict {
 			t.Fatalf("autoCommit=true: %v", err)
 		}
-		close(release)
+		release.Open()
 		if st := <-done; st != protocol.GlobalRollbacked {
 			t.Fatal(st)
 		}
@@ -501,10 +502,11 @@ func TestRollbackUnretryableKeepsLocks(t *testing.T) {
 		if len(recs) != 1 || attr(recs[0], "xid") != xid || attr(recs[0], "status") != "RollbackFailed" || attr(recs[0], "branch_id") != fmt.Sprint(dirty) {
 			t.Fatalf("log %v", recs)
 		}
-		// Nobody retries it.
-		time.Sleep(100 * time.Millisecond)
-		if st := c.mustStatus(t, xid); st != protocol.GlobalRollbackFailed || len(c.rm.order(xid)) != 1 {
-			t.Fatal(st, c.rm.order(xid))
+		// Nobody retries it: a later scan leaves it alone.
+		c.scanPassed(t)
+		c.unclaimed(t, xid, protocol.GlobalRollbackFailed)
+		if got := c.rm.order(xid); len(got) != 1 {
+			t.Fatal(got)
 		}
 	})
 }
@@ -568,10 +570,8 @@ func TestSessionRegisteredTriggersRetry(t *testing.T) {
 		}
 		connected.Store(true)
 		c.sessionRegistered([]string{"other"})
-		time.Sleep(50 * time.Millisecond)
-		if st := c.mustStatus(t, xid); st != protocol.GlobalCommitRetrying {
-			t.Fatal("retried for an unrelated resource:", st)
-		}
+		c.scanPassed(t)
+		c.unclaimed(t, xid, protocol.GlobalCommitRetrying) // not retried for an unrelated resource
 		c.sessionRegistered([]string{"jdbc:mysql://db/r"})
 		c.waitStatus(t, xid, protocol.GlobalCommitted)
 	})
@@ -580,9 +580,11 @@ func TestSessionRegisteredTriggersRetry(t *testing.T) {
 func TestShutdownWaitsForPhaseTwo(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store) {
 		c := newTestCore(t, s, nil)
-		release := make(chan struct{})
+		release := testgate.New(t)
+		var returned atomic.Bool // the RM answered
 		c.rm.setAnswer(func(commit bool, b *branchTx, n int) (protocol.BranchStatus, error) {
-			<-release
+			release.Wait()
+			returned.Store(true)
 			return protocol.PhaseTwoCommitted, nil
 		})
 		xid := c.begin(t, time.Minute)
@@ -591,14 +593,16 @@ func TestShutdownWaitsForPhaseTwo(t *testing.T) {
 			t.Fatal(st)
 		}
 		eventually(t, func() bool { return c.rm.deliveries(true, xid, b) == 1 }, "no delivery")
-		done := make(chan error)
-		go func() { done <- c.shutdown(context.Background()) }()
-		select {
-		case err := <-done:
-			t.Fatal("shutdown did not wait", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		close(release)
+		done := make(chan error, 1)
+		go func() {
+			err := c.shutdown(context.Background())
+			if !returned.Load() {
+				err = errors.New("shutdown returned while the RM was still working")
+			}
+			done <- err
+		}()
+		eventually(t, c.isClosing, "shutdown did not start")
+		release.Open()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -611,10 +615,8 @@ func TestShutdownWaitsForPhaseTwo(t *testing.T) {
 func TestShutdownDeadlineHandsTransactionsBack(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store) {
 		c := newTestCore(t, s, nil)
-		block := make(chan struct{})
-		defer close(block)
 		c.rm.setAnswer(func(commit bool, b *branchTx, n int) (protocol.BranchStatus, error) {
-			<-block
+			<-c.ctx.Done() // an RM call ends when phase two is cancelled
 			return 0, errors.New("cancelled")
 		})
 		xid := c.begin(t, time.Minute)
@@ -623,7 +625,6 @@ func TestShutdownDeadlineHandsTransactionsBack(t *testing.T) {
 		eventually(t, func() bool { return len(c.rm.order(xid)) == 1 }, "no delivery")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		go func() { time.Sleep(60 * time.Millisecond); block <- struct{}{} }()
 		if err := c.shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatal(err)
 		}

@@ -216,6 +216,34 @@ func (c *testCore) lockable(t testing.TB, xid, lockKey string) bool {
 	return ok
 }
 
+// scanPassed returns after the scan loop has claimed every transaction
+// that was due when scanPassed was called: it begins a probe transaction
+// due a millisecond later and waits until a scan has timed it out (scans
+// claim in due order). A test asserting that a transaction is not retried
+// checks, after scanPassed, that it is unclaimed (no owner).
+func (c *testCore) scanPassed(t testing.TB) {
+	t.Helper()
+	probe := c.begin(t, time.Millisecond)
+	var st protocol.GlobalStatus
+	eventually(t, func() bool {
+		c.wake() // the retry period may be long
+		st = c.mustStatus(t, probe)
+		return st == protocol.GlobalTimeoutRollbacked
+	}, "probe transaction %s is %v, want TimeoutRollbacked", probe, &st)
+}
+
+// unclaimed asserts that xid is in status want and owned by no coordinator.
+func (c *testCore) unclaimed(t testing.TB, xid string, want protocol.GlobalStatus) {
+	t.Helper()
+	g, err := c.st.global(context.Background(), xid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.status != want || g.owner != "" {
+		t.Fatalf("%s is %v owned by %q, want %v unowned", xid, g.status, g.owner, want)
+	}
+}
+
 // eventually polls cond for up to 10 s.
 func eventually(t testing.TB, cond func() bool, format string, args ...any) {
 	t.Helper()

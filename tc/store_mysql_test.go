@@ -2,6 +2,7 @@ package tc
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
@@ -43,10 +44,19 @@ func TestMySQLEndWaitsForRegistration(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	select {
-	case n := <-seen:
-		t.Fatalf("the decision did not wait for the registration (saw %d branches)", n)
-	case <-time.After(200 * time.Millisecond):
+	// The decision must reach the registration's row lock and wait there
+	// before it decides anything.
+	deadline := time.Now().Add(10 * time.Second)
+	for lockWaits(t, s.db) == 0 {
+		select {
+		case n := <-seen:
+			t.Fatalf("the decision did not wait for the registration (saw %d branches)", n)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the decision never waited for the registration's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -158,4 +168,17 @@ func TestBatches(t *testing.T) {
 	if got := batchSQL("IN (?s)", "?", ", ", 3); got != "IN (?, ?, ?)" {
 		t.Fatal(got)
 	}
+}
+
+// lockWaits counts the transactions of db's database that wait for a row
+// lock.
+func lockWaits(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	err := db.QueryRow("SELECT COUNT(*) FROM information_schema.innodb_trx x JOIN information_schema.processlist p " +
+		"ON p.id = x.trx_mysql_thread_id WHERE x.trx_state = 'LOCK WAIT' AND p.db = DATABASE()").Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
