@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -311,12 +312,14 @@ func TestUnknownResourceIsAnsweredWithRetryableFailure(t *testing.T) {
 
 func TestHandlerTimeoutFreesTheWorker(t *testing.T) {
 	m, _, logs := newTestManager(t, Config{HandlerTimeout: 50 * time.Millisecond})
-	release := make(chan struct{})
+	release := testgate.New(t)
 	ctxErr := make(chan error, 1)
+	var returned atomic.Bool
 	stuck := answer(func(ctx context.Context, _ BranchRequest) (protocol.BranchStatus, error) {
 		<-ctx.Done()
 		ctxErr <- ctx.Err()
-		<-release // ignores its context from here on
+		release.Wait() // ignores its context from here on
+		returned.Store(true)
 		return protocol.PhaseTwoRollbacked, nil
 	})
 	if err := m.Register(t.Context(), stuck); err != nil {
@@ -331,15 +334,28 @@ func TestHandlerTimeoutFreesTheWorker(t *testing.T) {
 		t.Errorf("the handler's context ended with %v, want its deadline", err)
 	}
 
-	closed := make(chan struct{})
-	go func() { m.Close(); close(closed) }()
-	select {
-	case <-closed:
-		t.Fatal("Close returned while a handler was still running")
-	case <-time.After(20 * time.Millisecond):
+	closed := make(chan bool, 1)
+	go func() { m.Close(); closed <- returned.Load() }()
+	// Close has begun once registrations are refused; only then may the
+	// handler return.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		err := m.Register(t.Context(), &fakeResource{id: fmt.Sprintf("probe%d", i), typ: protocol.BranchTCC})
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatal("Close never began refusing registrations")
+		}
+		time.Sleep(time.Millisecond)
 	}
-	close(release)
-	<-closed
+	release.Open()
+	if !<-closed {
+		t.Fatal("Close returned while a handler was still running")
+	}
 	if !strings.Contains(logs.String(), "late handler returned") {
 		t.Fatalf("late result not logged:\n%s", logs)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -113,15 +114,16 @@ func TestFullWorkerQueueStillAnswers(t *testing.T) {
 	checkLeaks(t)
 	srv := newTestServer(t, ServerConfig{}, &tc{})
 	entered := make(chan struct{}, 3)
-	release := make(chan struct{})
+	var release *testgate.Gate // opens before the client closes
 	cfg := testClientConfig(srv.Addr().String())
 	cfg.Workers, cfg.QueueSize = 1, 1
 	cfg.Handler = RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
 		entered <- struct{}{}
-		<-release
+		release.Wait()
 		return &protocol.BranchCommitResponse{Result: protocol.Result{Code: protocol.ResultSuccess}, BranchStatus: protocol.PhaseTwoCommitted}
 	})
 	c, ss := rmSession(t, cfg, srv)
+	release = testgate.New(t)
 	ctx := context.Background()
 
 	answers := make(chan *protocol.BranchCommitResponse, 3)
@@ -147,7 +149,7 @@ func TestFullWorkerQueueStillAnswers(t *testing.T) {
 	if got := c.Stats().Rejected; got != 1 {
 		t.Errorf("Rejected = %d", got)
 	}
-	close(release)
+	release.Open()
 	for range 2 {
 		if r := <-answers; r == nil || r.BranchStatus != protocol.PhaseTwoCommitted {
 			t.Errorf("answer %+v after release", r)

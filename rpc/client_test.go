@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -221,16 +222,18 @@ func strconvAtoi(s string) (int, error) {
 	return n, nil
 }
 
-// blockingTC answers GlobalBegin only when released, and counts arrivals.
-func blockingTC() (*tc, *atomic.Int32, chan struct{}) {
+// blockingTC answers GlobalBegin only when released (at the latest when
+// the test ends, or when the server cancels the handler), and counts
+// arrivals.
+func blockingTC(t testing.TB) (*tc, *atomic.Int32, *testgate.Gate) {
 	var arrived atomic.Int32
-	release := make(chan struct{})
+	release := testgate.New(t)
 	h := &tc{}
 	h.handle = func(ctx context.Context, _ *ServerSession, req protocol.Message) protocol.Message {
 		if _, ok := req.(*protocol.GlobalBeginRequest); ok {
 			arrived.Add(1)
 			select {
-			case <-release:
+			case <-release.C():
 			case <-ctx.Done():
 			}
 		}
@@ -241,7 +244,7 @@ func blockingTC() (*tc, *atomic.Int32, chan struct{}) {
 
 func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	checkLeaks(t)
-	h, arrived, release := blockingTC()
+	h, arrived, release := blockingTC(t)
 	srv := newTestServer(t, ServerConfig{Workers: 64}, h)
 	cfg := testClientConfig(srv.Addr().String())
 	cfg.DefaultTimeout = 50 * time.Millisecond
@@ -274,7 +277,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	}
 	// The answers come after all: dropped and counted.
 	eventually(t, "all requests at the server", func() bool { return arrived.Load() == n })
-	close(release)
+	release.Open()
 	eventually(t, "late replies counted", func() bool { return c.Stats().LateReplies == n })
 	if st := c.Stats(); st.Pending != 0 {
 		t.Fatalf("pending = %d after late replies", st.Pending)
@@ -283,8 +286,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 
 func TestContextCancelledWhileWaiting(t *testing.T) {
 	checkLeaks(t)
-	h, arrived, release := blockingTC()
-	defer close(release)
+	h, arrived, _ := blockingTC(t)
 	srv := newTestServer(t, ServerConfig{}, h)
 	c := newTestClient(t, testClientConfig(srv.Addr().String()))
 	if err := c.Ping(context.Background()); err != nil { // no registration pending
@@ -311,8 +313,7 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 
 func TestConnectionLossFailsEveryWaiter(t *testing.T) {
 	checkLeaks(t)
-	h, arrived, release := blockingTC()
-	defer close(release)
+	h, arrived, _ := blockingTC(t)
 	srv := newTestServer(t, ServerConfig{Workers: 128}, h)
 	c := newTestClient(t, testClientConfig(srv.Addr().String()))
 	ctx := context.Background()
@@ -430,8 +431,7 @@ func TestCoordinatorDownAtFirstCall(t *testing.T) {
 
 func TestCloseFailsPendingAndWaiting(t *testing.T) {
 	checkLeaks(t)
-	h, arrived, release := blockingTC()
-	defer close(release)
+	h, arrived, _ := blockingTC(t)
 	srv := newTestServer(t, ServerConfig{}, h)
 	c := newTestClient(t, testClientConfig(srv.Addr().String()))
 	errc := make(chan error, 1)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -160,16 +161,17 @@ func hasSuffixXID(m protocol.Message, suffix string) bool {
 func TestServerQueueFullAnswersAtOnce(t *testing.T) {
 	checkLeaks(t)
 	entered := make(chan struct{}, 1)
-	release := make(chan struct{})
+	var release *testgate.Gate // opens before the server closes
 	h := &tc{}
 	h.handle = func(ctx context.Context, _ *ServerSession, req protocol.Message) protocol.Message {
 		if r, ok := req.(*protocol.GlobalBeginRequest); ok && r.TransactionName == "block" {
 			entered <- struct{}{}
-			<-release
+			release.Wait()
 		}
 		return okResponse("x", req)
 	}
 	srv := newTestServer(t, ServerConfig{Workers: 1, QueueSize: 1}, h)
+	release = testgate.New(t)
 	r := dialRaw(t, srv.Addr().String())
 	r.send(seata(protocol.RequestSync, 1, &protocol.RegisterTMRequest{Version: "2.2.0", ApplicationID: "a"}))
 	mustRecv(t, r)
@@ -182,7 +184,7 @@ func TestServerQueueFullAnswersAtOnce(t *testing.T) {
 	if f.RequestID != 4 || !ok || m.Code != protocol.ResultFailed {
 		t.Fatalf("first answer: id %d %+v; want an immediate failure for 4", f.RequestID, f.Body)
 	}
-	close(release)
+	release.Open()
 	for _, want := range []int32{2, 3} {
 		if f := mustRecv(t, r); f.RequestID != want {
 			t.Errorf("answer %d, want %d", f.RequestID, want)
@@ -283,18 +285,18 @@ func TestServerCallFailsWhenSessionCloses(t *testing.T) {
 	checkLeaks(t)
 	srv := newTestServer(t, ServerConfig{}, &tc{})
 	entered := make(chan struct{})
-	release := make(chan struct{})
+	var release *testgate.Gate // opens before the client closes
 	var once atomic.Bool
 	cfg := testClientConfig(srv.Addr().String())
 	cfg.Handler = RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
 		if once.CompareAndSwap(false, true) {
 			close(entered)
 		}
-		<-release
+		release.Wait()
 		return nil
 	})
 	_, ss := rmSession(t, cfg, srv)
-	defer close(release)
+	release = testgate.New(t)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := ss.Call(context.Background(), &protocol.BranchRollbackRequest{XID: "x:1:2", BranchID: 1})

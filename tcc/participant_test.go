@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/rm"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tc"
@@ -211,11 +212,11 @@ func TestDuplicateDeliveries(t *testing.T) {
 
 			// The first delivery holds the fence row inside the action
 			// until the second one waits for its lock.
-			entered, release := make(chan struct{}), make(chan struct{})
+			entered, release := make(chan struct{}), testgate.New(t)
 			var once sync.Once
 			hook := func(context.Context, *tcc.ActionContext) error {
 				once.Do(func() { close(entered) })
-				<-release
+				release.Wait()
 				return nil
 			}
 			call := p.BranchRollback
@@ -239,7 +240,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 			go deliver()
 			require.Eventually(t, func() bool { return lockWaits(t, db) > 0 }, 20*time.Second, 5*time.Millisecond,
 				"the second delivery waits for the row lock")
-			close(release)
+			release.Open()
 			for range 2 {
 				r := <-results
 				require.NoError(t, r.err)
