@@ -161,29 +161,30 @@ func TestFullWorkerQueueStillAnswers(t *testing.T) {
 // other requests from the coordinator.
 func TestBlockingHandlerDelaysNothingElse(t *testing.T) {
 	checkLeaks(t)
-	blockServer := make(chan struct{})
+	blockServer := testgate.New(t) // the handler returns on ctx.Done too
 	h := &tc{}
 	h.handle = func(ctx context.Context, _ *ServerSession, req protocol.Message) protocol.Message {
 		if r, ok := req.(*protocol.GlobalBeginRequest); ok && r.TransactionName == "slow" {
 			select {
-			case <-blockServer:
+			case <-blockServer.C():
 			case <-ctx.Done():
 			}
 		}
 		return okResponse(h.addr.Load().(string), req)
 	}
 	srv := newTestServer(t, ServerConfig{}, h)
-	blockClient := make(chan struct{})
+	var blockClient *testgate.Gate // opens before the client closes
 	entered := make(chan struct{}, 1)
 	cfg := testClientConfig(srv.Addr().String())
 	cfg.Handler = RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
 		if r := req.(*protocol.BranchCommitRequest); r.BranchID == 1 {
 			entered <- struct{}{}
-			<-blockClient
+			blockClient.Wait()
 		}
 		return &protocol.BranchCommitResponse{Result: protocol.Result{Code: protocol.ResultSuccess}, BranchStatus: protocol.PhaseTwoCommitted}
 	})
 	c, ss := rmSession(t, cfg, srv)
+	blockClient = testgate.New(t)
 	ctx := context.Background()
 
 	var wg sync.WaitGroup
@@ -207,7 +208,7 @@ func TestBlockingHandlerDelaysNothingElse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	close(blockClient)
-	close(blockServer)
+	blockClient.Open()
+	blockServer.Open()
 	wg.Wait()
 }
