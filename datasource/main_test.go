@@ -5,10 +5,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/rpc"
 )
 
 func TestMain(m *testing.M) {
 	rpc.SetGettyLogger(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
+	os.Exit(testdb.Run(m))
 }

@@ -29,6 +29,19 @@ fi
 go vet ./...
 go test -race -count=1 -timeout 12m ./...
 
+# Without the race detector, which changes allocation counts and so makes
+# the allocation tests (rpc/protocol) skip: those tests, and every
+# benchmark once, so that none of them rots. One build for both.
+# Their output is kept for a failure: benchmark lines are noise here.
+out=$(mktemp)
+if ! go test -count=1 -timeout 5m -run 'Alloc' -bench . -benchtime=1x ./... >"$out" 2>&1; then
+  cat "$out" >&2
+  rm -f "$out"
+  exit 1
+fi
+grep -E '^(ok|FAIL)' "$out" | sed 's/^/no race: /' || true
+rm -f "$out"
+
 if [ -f examples/go.mod ]; then
   (cd examples && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 fi

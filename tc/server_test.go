@@ -673,7 +673,7 @@ func TestServerLifecycle(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	rpc.SetGettyLogger(nil)
-	os.Exit(m.Run())
+	os.Exit(testdb.Run(m))
 }
 
 func (x *sessionIndex) count(resourceID string) int {

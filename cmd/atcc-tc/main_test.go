@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) {
 	rpc.SetGettyLogger(nil)
-	os.Exit(m.Run())
+	os.Exit(testdb.Run(m))
 }
 
 func TestPrintSchema(t *testing.T) {

@@ -4,7 +4,8 @@
 // database name in it is ignored) and defaults to root@tcp(127.0.0.1:3306)/.
 // `make test` starts a local MariaDB when none answers. When the server
 // cannot be reached the test fails if CI=true and is skipped otherwise, with
-// a message that says how to provide one.
+// a message that says how to provide one; a package whose TestMain ends
+// with Run then prints how many of its tests were skipped that way.
 package testdb
 
 import (
@@ -12,10 +13,14 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +69,7 @@ var (
 	serverOnce sync.Once
 	serverCfg  *mysql.Config
 	serverErr  error
+	skipped    atomic.Int64 // tests skipped for want of a server
 )
 
 // ServerConfig returns the configuration of the test server, without a
@@ -102,6 +108,7 @@ func ServerConfig(t testing.TB) *mysql.Config {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
+		skipped.Add(1)
 		t.Skip(msg)
 	}
 	return serverCfg.Clone()
@@ -148,4 +155,36 @@ func Create(t testing.TB) *Database {
 		}
 	})
 	return &Database{Name: name, config: dbCfg, DB: db}
+}
+
+// Run runs the package's tests, like m.Run, and returns the exit code for
+// os.Exit. When some of them were skipped because no server answered, it
+// then prints one line that says how many, so that a local `go test ./...`
+// without a database does not pass in silence:
+//
+//	func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+//
+// go test shows a passing package's output only with -v (or when run in
+// the package's directory without arguments), so without -v the line goes
+// to the terminal (/dev/tty) when there is one.
+func Run(m *testing.M) int {
+	code := m.Run()
+	n := skipped.Load()
+	if n == 0 {
+		return code
+	}
+	var out io.Writer = os.Stdout
+	if !testing.Verbose() {
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+			defer tty.Close()
+			out = tty
+		}
+	}
+	pkg := ""
+	if exe, err := os.Executable(); err == nil {
+		pkg = strings.TrimSuffix(filepath.Base(exe), ".test") + ": "
+	}
+	fmt.Fprintf(out, "%s%d tests SKIPPED: no MySQL/MariaDB server (%v); `make test` starts one, or set ATCC_TEST_MYSQL_DSN\n",
+		pkg, n, serverErr)
+	return code
 }
