@@ -98,10 +98,12 @@ type tableChanges struct {
 }
 
 // collect folds the records of l into net row changes, one tableChanges per
-// table, newest table first. Metadata is read fresh from the server, once
-// per table, so that an image is never applied to a table whose columns
-// changed since the cache was filled.
-func (m *Manager) collect(ctx context.Context, l *BranchLog) ([]*tableChanges, error) {
+// table, newest table first. With refresh, metadata is read fresh from the
+// server, once per table; without, it comes from the cache, and an image
+// column the cached table lacks asks for a fresh start (errTableMoved), as
+// does a cached column list that readCurrent finds stale. Either way an
+// image is never applied to a table whose columns changed.
+func (m *Manager) collect(ctx context.Context, l *BranchLog, refresh bool) ([]*tableChanges, error) {
 	type name struct{ schema, table string }
 	fresh := make(map[name]*schema.Table)
 	byTable := make(map[string]*tableChanges)
@@ -115,7 +117,11 @@ func (m *Manager) collect(ctx context.Context, l *BranchLog) ([]*tableChanges, e
 		t := fresh[n]
 		if t == nil {
 			var err error
-			if t, err = m.tables.Refresh(ctx, rec.Schema, rec.Table); err != nil {
+			lookup := m.tables.Table
+			if refresh {
+				lookup = m.tables.Refresh
+			}
+			if t, err = lookup(ctx, rec.Schema, rec.Table); err != nil {
 				return nil, fmt.Errorf("record %d (%s %s): %w", i, rec.Op, rec.Table, tableError(err))
 			}
 			fresh[n] = t
@@ -131,6 +137,9 @@ func (m *Manager) collect(ctx context.Context, l *BranchLog) ([]*tableChanges, e
 		}
 		tc.lastRec = i
 		if err := tc.add(rec); err != nil {
+			if !refresh && errors.Is(err, ErrSchemaChanged) {
+				err = fmt.Errorf("%w: %w", errTableMoved, err)
+			}
 			return nil, fmt.Errorf("record %d (%s %s): %w", i, rec.Op, rec.Table, err)
 		}
 	}

@@ -63,6 +63,9 @@ type restorer struct {
 	// fkOff is set while foreign_key_checks may be off on the connection;
 	// if it stays set the connection must not go back to the pool.
 	fkOff bool
+	// refreshed says the metadata was read from the server for this
+	// attempt; otherwise it comes from the cache and readCurrent checks it.
+	refreshed bool
 }
 
 func (r *restorer) close() {
@@ -178,19 +181,26 @@ func formatDirty(rows []DirtyRow) []string {
 	return out
 }
 
-// errTableMoved reports a table whose columns changed between reading its
-// metadata and reading its rows: the rollback starts over.
-var errTableMoved = errors.New("atcc/undo: table changed during the rollback")
+// errTableMoved reports a table whose columns are not those of its cached
+// metadata: the rollback starts over with metadata read from the server.
+var errTableMoved = errors.New("atcc/undo: table metadata is stale")
 
 // readCurrent locks and reads, by primary key, every live column of the
 // rows of rcs, through prepared statements (the binary protocol reads
-// floats exactly).
+// floats exactly). With cached metadata it reads SELECT *, whose columns
+// (sent even when no row matches) are the live table's, and compares them
+// with the cached ones: a column added or dropped since the cache was
+// filled makes the rollback start over with fresh metadata. A table with
+// INVISIBLE columns, which SELECT * leaves out, always takes that path.
 func (r *restorer) readCurrent(ctx context.Context, tc *tableChanges, rcs []*rowChange) error {
 	names := tc.names()
 	for chunk := range slices.Chunk(rcs, schema.MaxKeysPerStatement) {
 		q, err := tc.t.SelectByPrimaryKey(nil, len(chunk), true)
 		if err != nil {
 			return err
+		}
+		if !r.refreshed {
+			q = "SELECT * FROM " + tc.t.QuotedName() + q[strings.Index(q, " WHERE "):]
 		}
 		args := make([]any, 0, len(chunk)*len(tc.pkIdx))
 		for _, rc := range chunk {

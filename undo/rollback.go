@@ -28,9 +28,10 @@ const maxPlaceholders = 65535
 //     starts over and finds it;
 //   - if the marker is there, succeeds: the branch is already finished, so
 //     repeated rollbacks are harmless;
-//   - otherwise folds the records into one net change per row, reads fresh
-//     table metadata, locks every changed row and compares it with what the
-//     branch left (unless Config.SkipDataValidation): rows as the branch
+//   - otherwise folds the records into one net change per row, locks every
+//     changed row (checking that the table's columns are still those of
+//     the metadata, which is read again from the server if not) and
+//     compares it with what the branch left (unless Config.SkipDataValidation): rows as the branch
 //     left them are restored, rows already as they were before the branch
 //     are left alone, and anything else is a dirty write: the transaction
 //     is rolled back, data and log stay as they are, and a *DirtyWriteError
@@ -51,7 +52,8 @@ func (m *Manager) Rollback(ctx context.Context, xid string, branchID int64) erro
 	var err error
 	for attempt := 1; ; attempt++ {
 		var restart bool
-		restart, err = m.rollbackOnce(ctx, xid, branchID)
+		// A restart reads metadata fresh: it may be why the attempt failed.
+		restart, err = m.rollbackOnce(ctx, xid, branchID, attempt > 1)
 		if !restart || attempt == maxRollbackAttempts || ctx.Err() != nil {
 			break
 		}
@@ -73,7 +75,7 @@ func restartable(err error) bool {
 		isMySQLError(err, errNoSuchTable) || errors.Is(err, errTableMoved)
 }
 
-func (m *Manager) rollbackOnce(ctx context.Context, xid string, branchID int64) (restart bool, err error) {
+func (m *Manager) rollbackOnce(ctx context.Context, xid string, branchID int64, refresh bool) (restart bool, err error) {
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return false, err
@@ -111,11 +113,11 @@ func (m *Manager) rollbackOnce(ctx context.Context, xid string, branchID int64) 
 	if l.XID != xid || l.BranchID != branchID {
 		return false, fmt.Errorf("%w: the stored log belongs to xid %s branch %d", ErrCorrupt, l.XID, l.BranchID)
 	}
-	tables, err := m.collect(ctx, l)
+	tables, err := m.collect(ctx, l, refresh)
 	if err != nil {
 		return restartable(err), err
 	}
-	r := &restorer{m: m, tx: tx, l: l}
+	r := &restorer{m: m, tx: tx, l: l, refreshed: refresh}
 	defer r.close()
 	defer func() {
 		if r.fkOff {
