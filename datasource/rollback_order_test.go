@@ -106,3 +106,19 @@ func TestWithGlobalTxReportsFailedRollback(t *testing.T) {
 	require.Equal(t, protocol.GlobalRollbackFailed, se.Got)
 	require.True(t, strings.Contains(err.Error(), "rollback failed"), err.Error())
 }
+
+// A REPLACE that collides on both the primary key and the unique key of
+// every row it writes: the rows trade unique values in cycles (a swap and a
+// rotation), and one statement deletes a row whose value another takes.
+func TestGlobalRollbackReplaceCycles(t *testing.T) {
+	e := uqEnv(t)
+	before := snapshot(t, e.d.DB, "uq")
+	e.global(t, false, func(ctx context.Context) error {
+		return inTx(ctx, e.db,
+			q("REPLACE INTO uq (id, uq) VALUES (1, 13), (2, 12)"),
+			q("REPLACE INTO uq (id, uq) VALUES (3, 15), (4, 16), (5, 14)"),
+			q("REPLACE INTO uq (id, uq) VALUES (1, 16)"))
+	})
+	requireRows(t, before, snapshot(t, e.d.DB, "uq"), "after rollback")
+	e.settled(t)
+}
