@@ -44,8 +44,8 @@ type op struct {
 	order  int // table order, newest table first
 	rc     *rowChange
 	kind   restoreKind
-	moved  bool     // deleted to break a cycle: to be inserted whole
-	done   bool     //
+	moved  bool // deleted to break a cycle: to be inserted whole
+	done   bool
 	claims []string // unique key values it writes that another row may hold
 	holds  []string // unique key values the row holds now and gives up
 	indeg  int      // ops not done that hold a value it claims
@@ -717,7 +717,9 @@ func (r *restorer) moveOut(ctx context.Context, o *op) error {
 		return err
 	}
 	if err := r.deleteRows(ctx, []*op{o}); err != nil {
-		return r.fail(ctx, []*op{o}, err)
+		del := *o
+		del.kind = restoreDelete
+		return r.fail(ctx, []*op{&del}, err)
 	}
 	if _, err := r.tx.ExecContext(ctx, "SET SESSION foreign_key_checks = ?", checks); err != nil {
 		return err
