@@ -50,11 +50,17 @@ func (m *Manager) Rollback(ctx context.Context, xid string, branchID int64) erro
 		return err
 	}
 	var err error
+	last := maxRollbackAttempts
 	for attempt := 1; ; attempt++ {
 		var restart bool
 		// A restart reads metadata fresh: it may be why the attempt failed.
 		restart, err = m.rollbackOnce(ctx, xid, branchID, attempt > 1)
-		if !restart || attempt == maxRollbackAttempts || ctx.Err() != nil {
+		if restart && isMySQLError(err, errDupEntry) {
+			// The marker insert met a row committed since: the next
+			// attempt reads it, whatever the attempts before it lost.
+			last = min(max(last, attempt+1), 2*maxRollbackAttempts)
+		}
+		if !restart || attempt >= last || ctx.Err() != nil {
 			break
 		}
 	}
