@@ -14,7 +14,7 @@ import (
 // branch's first statement touching it, and as the branch's last statement
 // left it), every such row is checked against the database, and only then
 // are the rows put back, in an order that keeps unique keys from colliding
-// on the way (see restore.go). Folding makes the order of the restore
+// on the way (see order.go). Folding makes the order of the restore
 // independent of the order the statements ran in: a REPLACE recorded as a
 // delete and an update of rows that trade a unique value, or two statements
 // that shift a unique column, restore like a single statement would.

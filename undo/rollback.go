@@ -37,7 +37,7 @@ const maxPlaceholders = 65535
 //     is rolled back, data and log stay as they are, and a *DirtyWriteError
 //     is returned and logged at Error. Only when every row passed are they
 //     put back, ordered so that unique keys never collide on the way (see
-//     restore.go), and the log deleted.
+//     order.go), and the log deleted.
 //
 // Table and column names come from live metadata and must still match the
 // log: a column the log names that the table lost, or a writable column the
