@@ -325,3 +325,20 @@ func BenchmarkRollback(b *testing.B) {
 		}
 	}
 }
+
+// Images of different statements may hold different columns: a row updated
+// with an image of some columns and then deleted with an image of all comes
+// back whole, its updated columns from the first image and the rest from
+// the second.
+func TestRollbackFoldsPartialImages(t *testing.T) {
+	e := uniqueEnv(t, Config{})
+	b := e.begin(t, "xid-partial", 11)
+	before := b.query("SELECT id, uq FROM uq WHERE id IN (1, 2) FOR UPDATE")
+	b.exec("UPDATE uq SET uq = uq + 20 WHERE id IN (1, 2)")
+	after := b.query("SELECT id, uq FROM uq WHERE id IN (1, 2)")
+	b.log.Records = append(b.log.Records, Record{Op: OpUpdate, Table: "uq", Before: before, After: after})
+	b.update("uq", "v = 'w'", "id = ?", 2)
+	b.delete("uq", "id = ?", 1)
+	b.mustCommit()
+	mustRollBack(t, e, "xid-partial", 11, "uq")
+}
