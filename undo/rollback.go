@@ -31,12 +31,13 @@ const maxPlaceholders = 65535
 //   - otherwise folds the records into one net change per row, locks every
 //     changed row (checking that the table's columns are still those of
 //     the metadata, which is read again from the server if not) and
-//     compares it with what the branch left (unless Config.SkipDataValidation): rows as the branch
-//     left them are restored, rows already as they were before the branch
-//     are left alone, and anything else is a dirty write: the transaction
-//     is rolled back, data and log stay as they are, and a *DirtyWriteError
-//     is returned and logged at Error. Only when every row passed are they
-//     put back, ordered so that unique keys never collide on the way (see
+//     compares it with what the branch left (unless
+//     Config.SkipDataValidation): rows as the branch left them are
+//     restored, rows already as they were before the branch are left
+//     alone, and anything else is a dirty write: the transaction is rolled
+//     back, data and log stay as they are, and a *DirtyWriteError is
+//     returned and logged at Error. Only when every row passed are they put
+//     back, ordered so that unique keys never collide on the way (see
 //     order.go), and the log deleted.
 //
 // Table and column names come from live metadata and must still match the
