@@ -66,7 +66,8 @@ func (r *restorer) check(ctx context.Context, tables []*tableChanges) ([]*op, er
 func (tc *tableChanges) complete(s *rowState) error {
 	for i, c := range tc.t.Columns {
 		if !c.Generated && !s.has[i] {
-			return fmt.Errorf("%w: %s has column %s, which the undo log's image of the deleted rows lacks (added after it was taken?); inserting them again would write its default",
+			return fmt.Errorf("%w: %s has column %s, which the undo log's image of the deleted rows lacks"+
+				" (added after it was taken?); inserting them again would write its default",
 				ErrSchemaChanged, tc.t.QuotedName(), schema.QuoteIdent(c.Name))
 		}
 	}

@@ -116,7 +116,8 @@ func postponable(err error) bool {
 
 // batch runs exec over ops in chunks; a chunk the server refuses with a
 // postponable error is run again row by row.
-func (r *restorer) batch(ctx context.Context, ops []*op, exec func(context.Context, []*op) error) (done, deferred []*op, err error) {
+func (r *restorer) batch(ctx context.Context, ops []*op,
+	exec func(context.Context, []*op) error) (done, deferred []*op, err error) {
 	per := schema.MaxKeysPerStatement
 	if ops[0].stmtKind() == restoreInsert {
 		per = min(per, maxPlaceholders/len(ops[0].tc.t.Columns))
