@@ -47,10 +47,19 @@ type StatusError struct {
 }
 
 // Error reads like "atcc/tm: global transaction 10.0.0.1:8091:42: asked
-// Committed, coordinator reports TimeoutRollbacked".
+// Committed, coordinator reports TimeoutRollbacked". When Got is a failed
+// end (Failed) it says so, and that the data needs attention.
 func (e *StatusError) Error() string {
-	return "atcc/tm: global transaction " + e.XID + ": asked " + e.Want.String() +
+	msg := "atcc/tm: global transaction " + e.XID + ": asked " + e.Want.String() +
 		", coordinator reports " + e.Got.String()
+	switch e.Got {
+	case protocol.GlobalRollbackFailed, protocol.GlobalRollbackRetryTimeout, protocol.GlobalTimeoutRollbackFailed:
+		msg += ": the rollback failed, some branches keep their changes and their data needs attention" +
+			" (the resource managers' logs name the rows)"
+	case protocol.GlobalCommitFailed, protocol.GlobalCommitRetryTimeout:
+		msg += ": the commit failed, some branches were not committed and their data needs attention"
+	}
+	return msg
 }
 
 // RolledBack reports whether Got says the coordinator has rolled the
@@ -62,6 +71,19 @@ func (e *StatusError) RolledBack() bool {
 	switch e.Got {
 	case protocol.GlobalRollbacking, protocol.GlobalRollbackRetrying, protocol.GlobalRollbacked,
 		protocol.GlobalTimeoutRollbacking, protocol.GlobalTimeoutRollbackRetrying, protocol.GlobalTimeoutRollbacked:
+		return true
+	}
+	return false
+}
+
+// Failed reports whether Got is an end in which the coordinator gave up on
+// some branches (CommitFailed, CommitRetryTimeout, RollbackFailed,
+// RollbackRetryTimeout, TimeoutRollbackFailed): their data is neither
+// committed nor rolled back as asked, and needs a person.
+func (e *StatusError) Failed() bool {
+	switch e.Got {
+	case protocol.GlobalCommitFailed, protocol.GlobalCommitRetryTimeout,
+		protocol.GlobalRollbackFailed, protocol.GlobalRollbackRetryTimeout, protocol.GlobalTimeoutRollbackFailed:
 		return true
 	}
 	return false

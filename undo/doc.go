@@ -32,6 +32,29 @@
 // the branch, or Manager.Commit queues its log for deletion.
 // Manager.DeleteOlderThan serves the coordinator's periodic clean-up.
 //
+// # Rollback
+//
+// A branch is undone in one local transaction, as a whole: its records are
+// folded into one net change per row, every changed row is locked and
+// checked against what the branch left (the dirty-write check) before
+// anything is written, and the rows are then put back in an order that keeps
+// unique keys from colliding on the way; rows that trade unique values in a
+// cycle are moved out of the way (deleted, then inserted again whole). A
+// global transaction's branches are undone newest first by the coordinator,
+// so that each one finds the rows as it left them. What cannot succeed by
+// retrying (a dirty write, a unique value now held by a row the branch never
+// wrote, a schema that no longer fits the log) is reported with an error
+// for which Retryable is false, and the rows are logged at Error; the data
+// and the undo log are left for a person.
+//
+// Restoring fires the table's triggers like any write (a row moved out of a
+// cycle fires DELETE and INSERT triggers instead of UPDATE); that delete
+// runs with foreign_key_checks off, so it neither cascades to nor is
+// refused by referencing rows. A deleted row comes back only if its image
+// holds every writable column the table has now: a column added after the
+// image was taken fails the rollback with ErrSchemaChanged rather than
+// silently taking its default.
+//
 // The undo_log table has Java Seata's columns (DDL, CreateTable); the
 // rollback_info column holds this package's own binary format, recorded in
 // the context column as "serializer=atcc1&compressorType=NONE" (or GZIP

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 var (
@@ -34,20 +36,27 @@ var (
 	ErrInvalid = errors.New("atcc/undo: invalid argument")
 	// ErrClosed is returned by Manager.Commit after Close.
 	ErrClosed = errors.New("atcc/undo: manager closed")
+	// ErrRestoreFailed matches a *RestoreError: the server refused to put
+	// rows back for a reason that retrying cannot change.
+	ErrRestoreFailed = errors.New("atcc/undo: rows cannot be restored")
 )
 
 // unretryable lists the errors that the same call cannot outgrow: the
 // coordinator should stop retrying (PhaseTwo_RollbackFailed_Unretryable).
 var unretryable = [...]error{
 	ErrGlobalFinished, ErrDirtyWrite, ErrCorrupt, ErrPayloadTooLarge,
-	ErrUnsupportedFormat, ErrSchemaChanged, ErrUnsupportedType, ErrInvalid,
+	ErrUnsupportedFormat, ErrSchemaChanged, ErrUnsupportedType, ErrInvalid, ErrRestoreFailed,
 }
 
 // Retryable reports whether err, returned by this package, may go away if
 // the call is repeated later: connection failures, deadlocks, lock wait
-// timeouts and context ends are retryable; dirty data, malformed or
-// oversized logs, schema changes and bad arguments are not. Retryable(nil)
+// timeouts, a server shutting down or read-only, and context ends are
+// retryable; dirty data, malformed or oversized logs, schema changes, bad
+// arguments, and any other error the server answered (a duplicate key that
+// still collides, data that does not fit the column) are not. Retryable(nil)
 // is false.
+//
+// It is the one place this package classifies errors for retrying.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
@@ -57,8 +66,56 @@ func Retryable(err error) bool {
 			return false
 		}
 	}
-	return true
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return retryableServerError(me.Number)
+	}
+	return true // the connection, the driver or the context failed
 }
+
+// retryableServerError reports whether a server error number names a
+// condition that passes by itself.
+func retryableServerError(n uint16) bool {
+	switch n {
+	case errConCount, // too many connections
+		errServerShutdown,
+		errDiskFull, errTableFull,
+		errLockWaitTimeout, errDeadlock,
+		errReadOnly,         // --read-only, as during a failover
+		errQueryInterrupted, // KILL QUERY, max_statement_time
+		errConnectionKilled:
+		return true
+	}
+	return false
+}
+
+// RestoreError reports rows that a rollback could not put back because the
+// server refused the statement for a reason retrying cannot change: a
+// unique key value now held by a row the branch did not write, data that
+// no longer fits the column, a foreign key that no longer holds. The local
+// transaction was rolled back: data and undo log are as they were, for a
+// person to reconcile; the rows are logged at Error. It is not retryable.
+type RestoreError struct {
+	XID      string
+	BranchID int64
+	Table    string   // quoted, schema-qualified
+	Op       string   // what the restore ran: "insert", "update" or "delete"
+	Columns  []string // the order of every Row below
+	Rows     []Row    // the rows it tried to write (delete: their primary keys)
+	Err      error    // the server's answer
+}
+
+// Error names the table, the operation and the server's answer.
+func (e *RestoreError) Error() string {
+	return fmt.Sprintf("atcc/undo: rows cannot be restored: xid %s branch %d table %s: %s of %d row(s): %v",
+		e.XID, e.BranchID, e.Table, e.Op, len(e.Rows), e.Err)
+}
+
+// Is reports whether target is ErrRestoreFailed.
+func (e *RestoreError) Is(target error) bool { return target == ErrRestoreFailed }
+
+// Unwrap returns the server's answer.
+func (e *RestoreError) Unwrap() error { return e.Err }
 
 // DirtyWriteError reports that rows a branch changed were changed again by a
 // writer outside the global transaction, so restoring the before image would

@@ -192,10 +192,23 @@ func execDriver(ctx context.Context, conn driver.Conn, query string, args []driv
 
 // MySQL server error numbers.
 const (
-	errBadField    = 1054 // ER_BAD_FIELD_ERROR: unknown column
-	errDupEntry    = 1062 // ER_DUP_ENTRY
-	errNoSuchTable = 1146 // ER_NO_SUCH_TABLE
-	errDeadlock    = 1213 // ER_LOCK_DEADLOCK
+	errConCount         = 1040 // ER_CON_COUNT_ERROR
+	errServerShutdown   = 1053 // ER_SERVER_SHUTDOWN
+	errBadField         = 1054 // ER_BAD_FIELD_ERROR: unknown column
+	errDupEntry         = 1062 // ER_DUP_ENTRY
+	errDiskFull         = 1021 // ER_DISK_FULL
+	errTableFull        = 1114 // ER_RECORD_FILE_FULL
+	errNoSuchTable      = 1146 // ER_NO_SUCH_TABLE
+	errLockWaitTimeout  = 1205 // ER_LOCK_WAIT_TIMEOUT
+	errDeadlock         = 1213 // ER_LOCK_DEADLOCK
+	errNoReferencedRow  = 1216 // ER_NO_REFERENCED_ROW
+	errRowIsReferenced  = 1217 // ER_ROW_IS_REFERENCED
+	errReadOnly         = 1290 // ER_OPTION_PREVENTS_STATEMENT
+	errQueryInterrupted = 1317 // ER_QUERY_INTERRUPTED
+	errRowIsReferenced2 = 1451 // ER_ROW_IS_REFERENCED_2
+	errNoReferencedRow2 = 1452 // ER_NO_REFERENCED_ROW_2
+	errDupEntryWithKey  = 1586 // ER_DUP_ENTRY_WITH_KEY_NAME
+	errConnectionKilled = 1927 // ER_CONNECTION_KILLED (MariaDB)
 )
 
 func isMySQLError(err error, number uint16) bool {
