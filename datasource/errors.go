@@ -3,6 +3,8 @@ package datasource
 import (
 	"errors"
 	"fmt"
+
+	"github.com/atcc-go/atcc/tm"
 )
 
 // Errors returned by this package. They may arrive wrapped with detail;
@@ -104,8 +106,11 @@ func (e *LockConflictError) Error() string {
 	return "atcc/datasource: global lock conflict on " + keys
 }
 
-// Is reports whether target is ErrLockConflict.
-func (e *LockConflictError) Is(target error) bool { return target == ErrLockConflict }
+// Is reports whether target is ErrLockConflict or tm.ErrConflict (the
+// latter makes tm.Manager.WithGlobalTx run the global transaction again).
+func (e *LockConflictError) Is(target error) bool {
+	return target == ErrLockConflict || target == tm.ErrConflict
+}
 
 // Unwrap returns the coordinator's error, or nil.
 func (e *LockConflictError) Unwrap() error { return e.Err }

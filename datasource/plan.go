@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
@@ -86,41 +85,6 @@ type keyPlan struct {
 	cols []string // quoted column names
 	pos  []int    // position of each column in a row
 	auto []bool   // the column is auto-increment
-}
-
-// planCacheSize bounds the plans kept per data source; when full, the
-// cache starts over.
-const planCacheSize = 1024
-
-// planCache maps query text to plan. It is safe for concurrent use.
-type planCache struct {
-	mu sync.RWMutex
-	m  map[string]*plan
-}
-
-func (c *planCache) get(query string) *plan {
-	c.mu.RLock()
-	p := c.m[query]
-	c.mu.RUnlock()
-	return p
-}
-
-func (c *planCache) put(query string, p *plan) {
-	if len(query) > 16<<10 {
-		return
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= planCacheSize {
-		c.m = make(map[string]*plan)
-	}
-	c.m[query] = p
-	c.mu.Unlock()
-}
-
-func (c *planCache) clear() {
-	c.mu.Lock()
-	c.m = nil
-	c.mu.Unlock()
 }
 
 // plan returns the plan of query, building it on first use. A statement AT

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/atcc-go/atcc"
+	"github.com/atcc-go/atcc/tm"
+)
+
+// Targets the issue sets for hot rows.
+const (
+	minCommitRatio  = 0.95 // of attempted transfers, AT
+	minGoodputRatio = 0.3  // AT goodput against local goodput
+	settleTimeout   = 30 * time.Second
+)
+
+// hotResult is one measured hot-rows run.
+type hotResult struct {
+	mode      string
+	attempted int64 // transfers started (WithGlobalTx calls for AT)
+	committed int64
+	retries   int64 // extra runs of the transfer inside the attempts
+	conflicts int64 // attempts that failed on a conflict after every retry
+	others    int64 // attempts that failed otherwise
+	firstErr  error
+	elapsed   time.Duration
+	sumOK     bool
+}
+
+func (r hotResult) goodput() float64 { return float64(r.committed) / r.elapsed.Seconds() }
+
+func (r hotResult) commitRatio() float64 {
+	if r.attempted == 0 {
+		return 0
+	}
+	return float64(r.committed) / float64(r.attempted)
+}
+
+// runHotRows measures conc workers transferring among the few rows of the
+// accounts table, as plain local transactions and as AT global
+// transactions run with WithGlobalTx (default options: conflicts are
+// retried), and checks the balances' sum after each.
+func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, conc, accounts int, d time.Duration) error {
+	var results []hotResult
+	for _, mode := range []string{"local", "at"} {
+		var fn func(ctx context.Context, from, to int, runs *atomic.Int64) error
+		switch mode {
+		case "local":
+			fn = func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+				runs.Add(1)
+				return transfer(ctx, local, from, to)
+			}
+		case "at":
+			fn = func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+				return client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
+					runs.Add(1)
+					return transfer(ctx, at, from, to)
+				})
+			}
+		}
+		r := measureHot(ctx, fn, conc, accounts, d)
+		r.mode = mode
+		ok, err := settleSum(ctx, local)
+		if err != nil {
+			return err
+		}
+		r.sumOK = ok
+		results = append(results, r)
+	}
+	reportHot(results, conc, accounts)
+
+	for _, r := range results {
+		if !r.sumOK {
+			return fmt.Errorf("%s: balances do not sum to their initial total: money was created or lost", r.mode)
+		}
+	}
+	return nil
+}
+
+// measureHot runs fn from conc goroutines for d.
+func measureHot(ctx context.Context, fn func(ctx context.Context, from, to int, runs *atomic.Int64) error, conc, accounts int, d time.Duration) hotResult {
+	var (
+		attempted, committed, runs, conflicts, others atomic.Int64
+		errOnce                                       sync.Once
+		firstErr                                      error
+		wg                                            sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range conc {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				from := rand.IntN(accounts) + 1
+				to := rand.IntN(accounts-1) + 1
+				if to >= from {
+					to++
+				}
+				attempted.Add(1)
+				err := fn(ctx, from, to, &runs)
+				switch {
+				case err == nil:
+					committed.Add(1)
+					continue
+				case errors.Is(err, tm.ErrConflict):
+					conflicts.Add(1)
+				default:
+					others.Add(1)
+				}
+				errOnce.Do(func() { firstErr = err })
+			}
+		})
+	}
+	wg.Wait()
+	return hotResult{
+		attempted: attempted.Load(), committed: committed.Load(), retries: runs.Load() - attempted.Load(),
+		conflicts: conflicts.Load(), others: others.Load(), firstErr: firstErr, elapsed: time.Since(start),
+	}
+}
+
+// settleSum waits until the balances sum to their initial total (a global
+// rollback's phase two may still be running when the workers stop) and
+// reports whether they did before settleTimeout.
+func settleSum(ctx context.Context, db *sql.DB) (bool, error) {
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		var sum, n int64
+		if err := db.QueryRowContext(ctx, "SELECT SUM(balance), COUNT(*) FROM accounts").Scan(&sum, &n); err != nil {
+			return false, err
+		}
+		if sum == n*initialBalance {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func reportHot(results []hotResult, conc, accounts int) {
+	fmt.Printf("hot rows: %d workers transferring among %d accounts\n\n", conc, accounts)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "mode\tattempted\tcommitted\tcommitted %\tretries\tconflicts\tother errors\tgoodput tx/s\tgoodput b/a\tsum\t")
+	var base float64
+	for _, r := range results {
+		ratio := ""
+		if r.mode == "local" {
+			base = r.goodput()
+		} else if base > 0 {
+			ratio = fmt.Sprintf("%.2f", r.goodput()/base)
+		}
+		sum := "unchanged"
+		if !r.sumOK {
+			sum = "CHANGED"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%d\t%d\t%d\t%.0f\t%s\t%s\t\n", r.mode, r.attempted, r.committed,
+			100*r.commitRatio(), r.retries, r.conflicts, r.others, r.goodput(), ratio, sum)
+	}
+	w.Flush()
+	for _, r := range results {
+		if r.firstErr != nil {
+			fmt.Printf("%s: first error: %v\n", r.mode, r.firstErr)
+		}
+		if r.mode != "at" {
+			continue
+		}
+		verdict(fmt.Sprintf("committed %.1f%% of attempted transfers (target >= %.0f%%)", 100*r.commitRatio(), 100*minCommitRatio),
+			r.commitRatio() >= minCommitRatio)
+		if base > 0 {
+			verdict(fmt.Sprintf("goodput b/a = %.2f (target >= %.1f)", r.goodput()/base, minGoodputRatio), r.goodput()/base >= minGoodputRatio)
+		}
+	}
+}
