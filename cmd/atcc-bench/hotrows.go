@@ -31,7 +31,7 @@ type hotResult struct {
 	retries   int64 // extra runs of the transfer inside the attempts
 	conflicts int64 // attempts that failed on a conflict after every retry
 	others    int64 // attempts that failed otherwise
-	firstErr  error
+	firstErr  error // the first error that is not a conflict
 	elapsed   time.Duration
 	sumOK     bool
 }
@@ -45,45 +45,66 @@ func (r hotResult) commitRatio() float64 {
 	return float64(r.committed) / float64(r.attempted)
 }
 
+// hotSlice is how long one mode runs before the other takes over: the
+// modes alternate so that both see the same load from other processes.
+const hotSlice = 2 * time.Second
+
 // runHotRows measures conc workers transferring among the few rows of the
 // accounts table, as plain local transactions and as AT global
 // transactions run with WithGlobalTx (default options: conflicts are
-// retried), and checks the balances' sum after each.
+// retried), for d each, in alternating slices, and checks the balances'
+// sum after each slice.
 func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, conc, accounts int, d time.Duration) error {
-	var results []hotResult
-	for _, mode := range []string{"local", "at"} {
-		var fn func(ctx context.Context, from, to int, runs *atomic.Int64) error
-		switch mode {
-		case "local":
-			fn = func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+	modes := []struct {
+		name string
+		fn   func(ctx context.Context, from, to int, runs *atomic.Int64) error
+	}{
+		{"local", func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+			runs.Add(1)
+			return transfer(ctx, local, from, to)
+		}},
+		{"at", func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+			return client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
 				runs.Add(1)
-				return transfer(ctx, local, from, to)
+				return transfer(ctx, at, from, to)
+			})
+		}},
+	}
+	results := make([]hotResult, len(modes))
+	for i, m := range modes {
+		results[i].mode, results[i].sumOK = m.name, true
+	}
+	for left := d; left > 0; left -= hotSlice {
+		for i, m := range modes {
+			r := measureHot(ctx, m.fn, conc, accounts, min(left, hotSlice))
+			results[i].add(r)
+			ok, err := settleSum(ctx, local)
+			if err != nil {
+				return err
 			}
-		case "at":
-			fn = func(ctx context.Context, from, to int, runs *atomic.Int64) error {
-				return client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
-					runs.Add(1)
-					return transfer(ctx, at, from, to)
-				})
-			}
+			results[i].sumOK = results[i].sumOK && ok
 		}
-		r := measureHot(ctx, fn, conc, accounts, d)
-		r.mode = mode
-		ok, err := settleSum(ctx, local)
-		if err != nil {
-			return err
-		}
-		r.sumOK = ok
-		results = append(results, r)
 	}
 	reportHot(results, conc, accounts)
-
 	for _, r := range results {
 		if !r.sumOK {
 			return fmt.Errorf("%s: balances do not sum to their initial total: money was created or lost", r.mode)
 		}
 	}
 	return nil
+}
+
+// add adds the counts of another slice of the same mode to r.
+func (r *hotResult) add(o hotResult) {
+	r.attempted += o.attempted
+	r.committed += o.committed
+	r.retries += o.retries
+	r.conflicts += o.conflicts
+	r.others += o.others
+	r.elapsed += o.elapsed
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
 }
 
 // measureHot runs fn from conc goroutines for d.
@@ -114,8 +135,8 @@ func measureHot(ctx context.Context, fn func(ctx context.Context, from, to int, 
 					conflicts.Add(1)
 				default:
 					others.Add(1)
+					errOnce.Do(func() { firstErr = err })
 				}
-				errOnce.Do(func() { firstErr = err })
 			}
 		})
 	}
@@ -168,7 +189,7 @@ func reportHot(results []hotResult, conc, accounts int) {
 	w.Flush()
 	for _, r := range results {
 		if r.firstErr != nil {
-			fmt.Printf("%s: first error: %v\n", r.mode, r.firstErr)
+			fmt.Printf("%s: first error other than a conflict: %v\n", r.mode, r.firstErr)
 		}
 		if r.mode != "at" {
 			continue

@@ -18,7 +18,8 @@
 // loses a conflict is rolled back and run again). It reports, for each mode,
 // the transfers attempted and committed, the retries inside them, the
 // goodput (committed transfers per second), and whether the balances still
-// sum to their initial total.
+// sum to their initial total. The two modes run in alternating 2 s slices,
+// so that both see the same load from the rest of the machine.
 package main
 
 import (
