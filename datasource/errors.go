@@ -27,8 +27,11 @@ var (
 	ErrDDLInGlobalTx = errors.New("atcc/datasource: DDL in a global transaction")
 	// ErrLockConflict matches every *LockConflictError: another global
 	// transaction kept a row lock the statement or the commit needed for
-	// longer than Config.LockRetries retries. The local transaction has been
-	// (or, for a statement, must be) rolled back.
+	// longer than Config.LockRetries retries, or was rolling back and
+	// needed the rows itself. The local transaction has been (or, for a
+	// statement, must be) rolled back. A *LockConflictError also matches
+	// tm.ErrConflict, so that tm.Manager.WithGlobalTx runs the global
+	// transaction again.
 	ErrLockConflict = errors.New("atcc/datasource: global lock conflict")
 	// ErrTxMismatch: a statement's context names a global transaction (or
 	// GlobalLock mode) other than the one its local transaction began in,
