@@ -28,6 +28,7 @@ type hotResult struct {
 	mode      string
 	attempted int64 // transfers started (WithGlobalTx calls for AT)
 	committed int64
+	aborted   int64 // transfers rolled back on purpose (-abort), not counted in attempted
 	retries   int64 // extra runs of the transfer inside the attempts
 	conflicts int64 // attempts that failed on a conflict after every retry
 	others    int64 // attempts that failed otherwise
@@ -54,19 +55,28 @@ const hotSlice = 2 * time.Second
 // transactions run with WithGlobalTx (default options: conflicts are
 // retried), for d each, in alternating slices, and checks the balances'
 // sum after each slice.
-func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, conc, accounts int, d time.Duration) error {
+func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, conc, accounts int, abortRate float64, d time.Duration) error {
 	modes := []struct {
 		name string
-		fn   func(ctx context.Context, from, to int, runs *atomic.Int64) error
+		fn   hotFunc
 	}{
-		{"local", func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+		{"local", func(ctx context.Context, from, to int, abort bool, runs *atomic.Int64) error {
 			runs.Add(1)
+			if abort {
+				return abortedTransfer(ctx, local, from, to)
+			}
 			return transfer(ctx, local, from, to)
 		}},
-		{"at", func(ctx context.Context, from, to int, runs *atomic.Int64) error {
+		{"at", func(ctx context.Context, from, to int, abort bool, runs *atomic.Int64) error {
 			return client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
 				runs.Add(1)
-				return transfer(ctx, at, from, to)
+				if err := transfer(ctx, at, from, to); err != nil {
+					return err
+				}
+				if abort {
+					return errAborted // a later step fails: the global rollback undoes the branch
+				}
+				return nil
 			})
 		}},
 	}
@@ -76,7 +86,7 @@ func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, con
 	}
 	for left := d; left > 0; left -= hotSlice {
 		for i, m := range modes {
-			r := measureHot(ctx, m.fn, conc, accounts, min(left, hotSlice))
+			r := measureHot(ctx, m.fn, conc, accounts, abortRate, min(left, hotSlice))
 			results[i].add(r)
 			ok, err := settleSum(ctx, local)
 			if err != nil {
@@ -85,7 +95,7 @@ func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, con
 			results[i].sumOK = results[i].sumOK && ok
 		}
 	}
-	reportHot(results, conc, accounts)
+	reportHot(results, conc, accounts, abortRate)
 	for _, r := range results {
 		if !r.sumOK {
 			return fmt.Errorf("%s: balances do not sum to their initial total: money was created or lost", r.mode)
@@ -98,6 +108,7 @@ func runHotRows(ctx context.Context, local, at *sql.DB, client *atcc.Client, con
 func (r *hotResult) add(o hotResult) {
 	r.attempted += o.attempted
 	r.committed += o.committed
+	r.aborted += o.aborted
 	r.retries += o.retries
 	r.conflicts += o.conflicts
 	r.others += o.others
@@ -107,13 +118,43 @@ func (r *hotResult) add(o hotResult) {
 	}
 }
 
-// measureHot runs fn from conc goroutines for d.
-func measureHot(ctx context.Context, fn func(ctx context.Context, from, to int, runs *atomic.Int64) error, conc, accounts int, d time.Duration) hotResult {
+// hotFunc runs one transfer; with abort it rolls it back on purpose after
+// its updates (AT: after the branch committed locally, so that the global
+// rollback has to undo it).
+type hotFunc func(ctx context.Context, from, to int, abort bool, runs *atomic.Int64) error
+
+// errAborted is the error of a transfer rolled back on purpose.
+var errAborted = errors.New("transfer aborted on purpose")
+
+// abortedTransfer runs transfer's updates in a local transaction of db and
+// rolls it back.
+func abortedTransfer(ctx context.Context, db *sql.DB, from, to int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	first, second, amount := from, to, -1
+	if first > second {
+		first, second, amount = second, first, 1
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", amount, first); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -amount, second); err != nil {
+		return err
+	}
+	return errAborted
+}
+
+// measureHot runs fn from conc goroutines for d, aborting a fraction
+// abortRate of the transfers on purpose.
+func measureHot(ctx context.Context, fn hotFunc, conc, accounts int, abortRate float64, d time.Duration) hotResult {
 	var (
-		attempted, committed, runs, conflicts, others atomic.Int64
-		errOnce                                       sync.Once
-		firstErr                                      error
-		wg                                            sync.WaitGroup
+		attempted, committed, aborted, runs, conflicts, others atomic.Int64
+		errOnce                                                sync.Once
+		firstErr                                               error
+		wg                                                     sync.WaitGroup
 	)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -125,8 +166,16 @@ func measureHot(ctx context.Context, fn func(ctx context.Context, from, to int, 
 				if to >= from {
 					to++
 				}
+				if rand.Float64() < abortRate {
+					aborted.Add(1)
+					if err := fn(ctx, from, to, true, &runs); !errors.Is(err, errAborted) && err != nil {
+						others.Add(1)
+						errOnce.Do(func() { firstErr = err })
+					}
+					continue
+				}
 				attempted.Add(1)
-				err := fn(ctx, from, to, &runs)
+				err := fn(ctx, from, to, false, &runs)
 				switch {
 				case err == nil:
 					committed.Add(1)
@@ -142,7 +191,8 @@ func measureHot(ctx context.Context, fn func(ctx context.Context, from, to int, 
 	}
 	wg.Wait()
 	return hotResult{
-		attempted: attempted.Load(), committed: committed.Load(), retries: runs.Load() - attempted.Load(),
+		attempted: attempted.Load(), committed: committed.Load(), aborted: aborted.Load(),
+		retries:   runs.Load() - attempted.Load() - aborted.Load(),
 		conflicts: conflicts.Load(), others: others.Load(), firstErr: firstErr, elapsed: time.Since(start),
 	}
 }
@@ -167,10 +217,10 @@ func settleSum(ctx context.Context, db *sql.DB) (bool, error) {
 	}
 }
 
-func reportHot(results []hotResult, conc, accounts int) {
-	fmt.Printf("hot rows: %d workers transferring among %d accounts\n\n", conc, accounts)
+func reportHot(results []hotResult, conc, accounts int, abortRate float64) {
+	fmt.Printf("hot rows: %d workers transferring among %d accounts, %.0f%% aborted on purpose\n\n", conc, accounts, 100*abortRate)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "mode\tattempted\tcommitted\tcommitted %\tretries\tconflicts\tother errors\tgoodput tx/s\tgoodput b/a\tsum\t")
+	fmt.Fprintln(w, "mode\tattempted\tcommitted\tcommitted %\tretries\tconflicts\tother errors\taborted\tgoodput tx/s\tgoodput b/a\tsum\t")
 	var base float64
 	for _, r := range results {
 		ratio := ""
@@ -183,8 +233,8 @@ func reportHot(results []hotResult, conc, accounts int) {
 		if !r.sumOK {
 			sum = "CHANGED"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%d\t%d\t%d\t%.0f\t%s\t%s\t\n", r.mode, r.attempted, r.committed,
-			100*r.commitRatio(), r.retries, r.conflicts, r.others, r.goodput(), ratio, sum)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%d\t%d\t%d\t%d\t%.0f\t%s\t%s\t\n", r.mode, r.attempted, r.committed,
+			100*r.commitRatio(), r.retries, r.conflicts, r.others, r.aborted, r.goodput(), ratio, sum)
 	}
 	w.Flush()
 	for _, r := range results {

@@ -3,7 +3,7 @@
 // rows of one accounts table (two UPDATEs, then COMMIT).
 //
 //	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8]
-//	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s]
+//	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
 // It creates (or resets) the database atcc_bench with an accounts table
 // and an undo_log table, runs an embedded coordinator with the memory store in
@@ -73,6 +73,8 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	hot := flag.Bool("hot", false, "hot rows: many workers on few accounts, AT (WithGlobalTx) vs local, with retries and a sum check;\n"+
 		"defaults then become -accounts 5 -concurrency 32 -duration 20s")
+	flag.Float64Var(&abortRate, "abort", 0, "with -hot: the fraction of transfers that fail on purpose after their updates (AT: after the branch\n"+
+		"committed locally, so that the global rollback undoes it); they are counted apart")
 	flag.IntVar(&lockRetries, "lock-retries", 0, "datasource.Config.LockRetries (0: its default)")
 	flag.DurationVar(&lockRetryInterval, "lock-retry-interval", 0, "datasource.Config.LockRetryInterval (0: its default)")
 	flag.Parse()
@@ -127,6 +129,7 @@ func main() {
 var (
 	lockRetries       int
 	lockRetryInterval time.Duration
+	abortRate         float64
 )
 
 // result is one measured run.
@@ -195,7 +198,7 @@ func run(dsn string, duration time.Duration, accounts int, concs []int, hot bool
 	}
 
 	if hot {
-		return runHotRows(ctx, local, at, client, concs[0], accounts, duration)
+		return runHotRows(ctx, local, at, client, concs[0], accounts, abortRate, duration)
 	}
 
 	localTransfer := func(ctx context.Context, from, to int) error { return transfer(ctx, local, from, to) }
