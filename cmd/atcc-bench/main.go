@@ -5,7 +5,7 @@
 //	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8]
 //	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
-// It creates (or resets) the database atcc_bench with an accounts table
+// It creates (or resets) the database atcc_bench (-db) with an accounts table
 // and an undo_log table, runs an embedded coordinator with the memory store in
 // the same process, and measures each mode at concurrency 1 and 8: throughput,
 // latency percentiles, and heap allocations per transaction (the whole
@@ -52,7 +52,6 @@ import (
 )
 
 const (
-	dbName         = "atcc_bench"
 	initialBalance = 1_000_000
 	warmup         = 300 * time.Millisecond
 )
@@ -73,6 +72,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	hot := flag.Bool("hot", false, "hot rows: many workers on few accounts, AT (WithGlobalTx) vs local, with retries and a sum check;\n"+
 		"defaults then become -accounts 5 -concurrency 32 -duration 20s")
+	flag.StringVar(&dbName, "db", "atcc_bench", "the database to create (or reset) and use")
 	flag.Float64Var(&abortRate, "abort", 0, "with -hot: the fraction of transfers that fail on purpose after their updates (AT: after the branch\n"+
 		"committed locally, so that the global rollback undoes it); they are counted apart")
 	flag.IntVar(&lockRetries, "lock-retries", 0, "datasource.Config.LockRetries (0: its default)")
@@ -130,6 +130,7 @@ var (
 	lockRetries       int
 	lockRetryInterval time.Duration
 	abortRate         float64
+	dbName            string
 )
 
 // result is one measured run.
