@@ -233,3 +233,46 @@ func TestHotRows(t *testing.T) {
 	require.NoError(t, e.d.DB.QueryRow("SELECT SUM(balance) FROM account").Scan(&sum))
 	require.Equal(t, accounts*initial, sum)
 }
+
+// A statement of a branch that times out waiting for a row lock (MySQL
+// 1205) matches tm.ErrConflict; WithGlobalTx runs the transaction again,
+// and it commits once the row is free.
+func TestLockWaitTimeoutRetried(t *testing.T) {
+	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+	ctx := context.Background()
+	blocker, err := e.d.DB.BeginTx(ctx, nil) // a plain local transaction holding the row
+	require.NoError(t, err)
+	t.Cleanup(func() { blocker.Rollback() })
+	_, err = blocker.ExecContext(ctx, "UPDATE account SET balance = balance + 1 WHERE id = 1")
+	require.NoError(t, err)
+
+	var (
+		runs     atomic.Int32
+		mu       sync.Mutex
+		firstErr error
+	)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "waiter", ConflictRetries: 1000}, func(ctx context.Context) error {
+			runs.Add(1)
+			err := inTx(ctx, e.db, q("SET SESSION innodb_lock_wait_timeout = 1"),
+				q("UPDATE account SET balance = balance + 10 WHERE id = 1"))
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+			return err
+		})
+	}()
+	waitFor(t, "a retry", func() bool { return runs.Load() >= 2 })
+	require.NoError(t, blocker.Commit())
+	require.NoError(t, <-done)
+	mu.Lock()
+	var me *mysql.MySQLError
+	require.ErrorAs(t, firstErr, &me)
+	require.Equal(t, uint16(1205), me.Number)
+	require.ErrorIs(t, firstErr, tm.ErrConflict)
+	mu.Unlock()
+	requireRows(t, [][]any{{"1", "111"}}, snapshot(t, e.d.DB, "account"), "both committed")
+}
