@@ -171,7 +171,9 @@ func TestLocalDeadlockRetried(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	require.Equal(t, int32(3), runs.Load(), "one victim ran twice")
+	// One victim ran again (more than once if its retry met the other's
+	// global lock before that one's global commit).
+	require.GreaterOrEqual(t, runs.Load(), int32(3))
 	require.Len(t, firstErr, 1)
 	var me *mysql.MySQLError
 	require.ErrorAs(t, firstErr[0], &me)
