@@ -11,8 +11,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultLockRetryInterval = 10 * time.Millisecond
-	DefaultLockRetries       = 30
+	DefaultLockRetryInterval = 5 * time.Millisecond
+	DefaultLockRetries       = 4
 )
 
 // Config configures a Connector. The zero value, with a ResourceID, is
@@ -29,11 +29,16 @@ type Config struct {
 	UndoTable string
 	// LockRetryInterval is the pause between two attempts to take global
 	// locks: BranchRegister at commit, the lock query of SELECT ... FOR
-	// UPDATE and of GlobalLock mode. Default 10 ms.
+	// UPDATE and of GlobalLock mode. Default 5 ms.
 	LockRetryInterval time.Duration
 	// LockRetries is how many times a global lock request is repeated after
 	// a conflict before the local transaction gives up with a
-	// *LockConflictError. Default 30; negative means no retry.
+	// *LockConflictError. Default 4; negative means no retry. The local
+	// transaction holds its row locks meanwhile, which can keep the holder
+	// of the global lock from rolling back: keep LockRetries ×
+	// LockRetryInterval short and let tm.Manager.WithGlobalTx retry the
+	// whole global transaction instead (see the package documentation,
+	// "Lock conflicts").
 	LockRetries int
 	// Undo configures the undo log manager (compression, size limit,
 	// deleter batches, dirty-write check). Its Tables is replaced by the

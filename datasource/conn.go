@@ -173,12 +173,12 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
-		return c.execAuto(ctx, xid, query, args, nil)
+		return conflictResult(c.execAuto(ctx, xid, query, args, nil))
 	}
 	if err := c.tx.br.check(ctx); err != nil {
 		return nil, err
 	}
-	return c.execIn(ctx, c.tx.br, query, args, nil)
+	return conflictResult(c.execIn(ctx, c.tx.br, query, args, nil))
 }
 
 // QueryContext implements driver.QueryerContext.
@@ -195,13 +195,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
-		return c.queryGlobal(ctx, nil, xid, query, args, nil)
+		return conflictResult(c.queryGlobal(ctx, nil, xid, query, args, nil))
 	}
 	br := c.tx.br
 	if err := br.check(ctx); err != nil {
 		return nil, err
 	}
-	return c.queryGlobal(ctx, br, br.xid, query, args, nil)
+	return conflictResult(c.queryGlobal(ctx, br, br.xid, query, args, nil))
 }
 
 // CheckNamedValue implements driver.NamedValueChecker: the target's, or

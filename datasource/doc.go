@@ -55,8 +55,9 @@
 // multiStatements), each checked before the first runs. Prepared statements
 // are intercepted when they execute. At COMMIT the branch is registered with
 // the keys of every row it changed ("table:pk1,pk2;table2:pk", table names in
-// lower case), retrying while another global transaction holds one, then its
-// undo log is inserted in the same local transaction, then it commits.
+// lower case), retrying briefly while another global transaction holds one
+// (see Lock conflicts), then its undo log is inserted in the same local
+// transaction, then it commits.
 // A transaction that changed nothing registers nothing. When the COMMIT
 // itself fails, the branch stays registered: the commit may have happened
 // with its answer lost, and the global rollback then undoes it (or, if it
@@ -68,6 +69,26 @@
 // columns (ErrPrimaryKeyUpdate), INSERT ... SELECT, statements that do not
 // parse, transaction control statements, and key values only the server
 // knows (an expression such as UUID() for a primary key).
+//
+// # Lock conflicts
+//
+// A branch that needs a row's global lock while another global transaction
+// holds it (at COMMIT; for SELECT ... FOR UPDATE) already holds the row's
+// lock in the database. The holder may need that row to roll back, so the
+// waiter does not sit on it: it asks the coordinator again at most
+// Config.LockRetries times, Config.LockRetryInterval apart (by default 4 ×
+// 5 ms, about what a committing holder needs to release its locks), and at
+// once gives up when the coordinator answers that the holder is rolling
+// back (LockKeyConflictFailFast: branches register with
+// {"autoCommit":false} to ask for that answer, as Java Seata's AT RM does).
+// Giving up rolls the local transaction back (at COMMIT; after a statement
+// the caller does) and returns a *LockConflictError. It matches
+// tm.ErrConflict, and so does a statement's deadlock (MySQL error 1213) or
+// lock wait timeout (1205) in a global transaction:
+// tm.Manager.WithGlobalTx then rolls the global transaction back and runs
+// it again after a jittered backoff, holding no row locks while it waits.
+// Code that begins and ends global transactions itself should do the same
+// on errors.Is(err, tm.ErrConflict).
 //
 // # Limits
 //

@@ -3,6 +3,8 @@ package datasource
 import (
 	"errors"
 	"fmt"
+
+	"github.com/atcc-go/atcc/tm"
 )
 
 // Errors returned by this package. They may arrive wrapped with detail;
@@ -25,8 +27,11 @@ var (
 	ErrDDLInGlobalTx = errors.New("atcc/datasource: DDL in a global transaction")
 	// ErrLockConflict matches every *LockConflictError: another global
 	// transaction kept a row lock the statement or the commit needed for
-	// longer than Config.LockRetries retries. The local transaction has been
-	// (or, for a statement, must be) rolled back.
+	// longer than Config.LockRetries retries, or was rolling back and
+	// needed the rows itself. The local transaction has been (or, for a
+	// statement, must be) rolled back. A *LockConflictError also matches
+	// tm.ErrConflict, so that tm.Manager.WithGlobalTx runs the global
+	// transaction again.
 	ErrLockConflict = errors.New("atcc/datasource: global lock conflict")
 	// ErrTxMismatch: a statement's context names a global transaction (or
 	// GlobalLock mode) other than the one its local transaction began in,
@@ -104,8 +109,11 @@ func (e *LockConflictError) Error() string {
 	return "atcc/datasource: global lock conflict on " + keys
 }
 
-// Is reports whether target is ErrLockConflict.
-func (e *LockConflictError) Is(target error) bool { return target == ErrLockConflict }
+// Is reports whether target is ErrLockConflict or tm.ErrConflict (the
+// latter makes tm.Manager.WithGlobalTx run the global transaction again).
+func (e *LockConflictError) Is(target error) bool {
+	return target == ErrLockConflict || target == tm.ErrConflict
+}
 
 // Unwrap returns the coordinator's error, or nil.
 func (e *LockConflictError) Unwrap() error { return e.Err }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
 	"github.com/atcc-go/atcc/undo"
@@ -188,8 +186,7 @@ func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *
 // abortOn marks br failed when err means the server rolled the whole
 // transaction back (a deadlock) or the connection is gone.
 func (br *branch) abortOn(err error) {
-	var me *mysql.MySQLError
-	if errors.Is(err, driver.ErrBadConn) || (errors.As(err, &me) && me.Number == 1213) {
+	if endsTx(err) {
 		br.fail(err)
 	}
 }

@@ -44,6 +44,36 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Waiting for a global lock while holding local ones.
+//
+// A local transaction that needs a row's global lock (at COMMIT, to
+// register its branch; for SELECT ... FOR UPDATE; in GlobalLock mode) has
+// already locked the row in the database. The global transaction holding
+// the global lock may need that very row to roll back (its undo), or to run
+// a statement in another of its branches: while the waiter holds on, the
+// holder's rollback blocks on the row and fails with a lock wait timeout,
+// and the waiter waits for a lock that cannot be released. So the waiter
+// holds its local locks only briefly:
+//
+//   - it asks again at most Config.LockRetries times, Config.LockRetryInterval
+//     apart (by default 4 × 5 ms, enough for a holder that is committing:
+//     its locks go with its GlobalCommit);
+//   - it gives up at once when the coordinator answers
+//     LockKeyConflictFailFast: the holder is rolling back and needs the
+//     rows (a branch registers with {"autoCommit":false}, as Java's AT RM
+//     does when it holds local locks, which asks the coordinator for this
+//     answer);
+//   - giving up rolls the local transaction back (at COMMIT; a statement's
+//     caller rolls it back on the error) and returns a *LockConflictError,
+//     which matches tm.ErrConflict: tm.Manager.WithGlobalTx rolls the
+//     global transaction back and runs it again after a jittered backoff,
+//     holding no locks while it waits.
+
+// appDataHoldsLocks is a branch's application data: it tells the
+// coordinator that the branch holds local row locks while it waits for
+// global ones (see above).
+const appDataHoldsLocks = `{"autoCommit":false}`
+
 // awaitLocks asks the coordinator whether the rows of keys are free of
 // other global transactions' locks (xid's own are fine; xid is "" in
 // GlobalLock mode), retrying per the configuration while they are not.
@@ -69,7 +99,7 @@ func (r *resource) awaitLocks(ctx context.Context, xid, keys string) error {
 // register registers a branch of xid holding the rows of keys, retrying per
 // the configuration while another global transaction holds one of them.
 func (r *resource) register(ctx context.Context, xid, keys string) (int64, error) {
-	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys}
+	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys, ApplicationData: appDataHoldsLocks}
 	for attempt := 0; ; attempt++ {
 		id, err := r.client.RM().BranchRegister(ctx, b)
 		if err == nil {
@@ -77,7 +107,7 @@ func (r *resource) register(ctx context.Context, xid, keys string) (int64, error
 		}
 		switch {
 		case errors.Is(err, rpc.ErrLockKeyConflictFailFast):
-			// The holder waits for a lock of ours: waiting could deadlock.
+			// The holder is rolling back and needs rows we hold.
 			return 0, &LockConflictError{LockKeys: keys, Err: err}
 		case errors.Is(err, rpc.ErrLockKeyConflict):
 			if attempt >= r.cfg.LockRetries {

@@ -60,12 +60,12 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
-		return c.execAuto(ctx, xid, s.query, args, s.target)
+		return conflictResult(c.execAuto(ctx, xid, s.query, args, s.target))
 	}
 	if err := c.tx.br.check(ctx); err != nil {
 		return nil, err
 	}
-	return c.execIn(ctx, c.tx.br, s.query, args, s.target)
+	return conflictResult(c.execIn(ctx, c.tx.br, s.query, args, s.target))
 }
 
 // QueryContext implements driver.StmtQueryContext.
@@ -81,7 +81,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
-		return c.queryGlobal(ctx, nil, xid, s.query, args, s.target)
+		return conflictResult(c.queryGlobal(ctx, nil, xid, s.query, args, s.target))
 	}
 	br := c.tx.br
 	if err := br.check(ctx); err != nil {
@@ -90,7 +90,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if checked {
 		return stmtQuery(ctx, s.target, args)
 	}
-	return c.queryGlobal(ctx, br, br.xid, s.query, args, s.target)
+	return conflictResult(c.queryGlobal(ctx, br, br.xid, s.query, args, s.target))
 }
 
 // CheckNamedValue implements driver.NamedValueChecker: the target

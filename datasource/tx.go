@@ -65,7 +65,7 @@ func (t *tx) Commit() error {
 	if t.br == nil {
 		return t.target.Commit()
 	}
-	return c.finish(t.br, t.target)
+	return markConflict(c.finish(t.br, t.target))
 }
 
 // Rollback implements driver.Tx: the local transaction rolls back; nothing

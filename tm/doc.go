@@ -18,7 +18,10 @@
 //	return tx.Commit(ctx)
 //
 // WithGlobalTx does the same around a function, rolling back on an error
-// or a panic. TxOptions.Propagation chooses what happens when the context
+// or a panic, and running the function again in a new global transaction
+// when it lost a conflict with another one (ErrConflict: a row's global
+// lock held too long, a deadlock): the function may run more than once, as
+// with Cloud Spanner's ReadWriteTransaction. TxOptions.Propagation chooses what happens when the context
 // already carries an XID (Required joins it, RequiresNew suspends it, ...).
 //
 // # Launcher and participants

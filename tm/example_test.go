@@ -54,3 +54,26 @@ func ExampleManager_Begin() {
 		log.Print(err)
 	}
 }
+
+func sendConfirmationEmail(context.Context) error { return nil }
+
+// WithGlobalTx runs fn again when it loses a conflict with another global
+// transaction, so fn may run more than once: keep side effects that the
+// rollback cannot undo out of it, after the commit, or turn the retries
+// off for it.
+func ExampleTxOptions_conflictRetries() {
+	err := client.TM().WithGlobalTx(context.Background(), tm.TxOptions{Name: "purchase"}, placeOrder)
+	if err == nil {
+		err = sendConfirmationEmail(context.Background()) // once, after the commit
+	}
+	var conflict *tm.ConflictError
+	if errors.As(err, &conflict) {
+		log.Printf("still conflicting after %d attempts: %v", conflict.Attempts, err)
+	}
+
+	// A transaction whose fn must not run twice.
+	err = client.TM().WithGlobalTx(context.Background(), tm.TxOptions{Name: "audit", ConflictRetries: -1}, writeAudit)
+	if errors.Is(err, tm.ErrConflict) {
+		log.Print("lost a conflict; not retried: ", err)
+	}
+}

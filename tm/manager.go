@@ -113,6 +113,11 @@ type TxOptions struct {
 	// Propagation says what to do when the context already carries an XID.
 	// Default Required.
 	Propagation Propagation
+	// ConflictRetries is how many times WithGlobalTx runs the transaction
+	// again after it failed on a conflict (ErrConflict), the first attempt
+	// not counted. Zero means DefaultConflictRetries; a negative value
+	// turns retrying off. Begin ignores it.
+	ConflictRetries int
 }
 
 // Begin starts, joins or suspends a global transaction as opts.Propagation

@@ -3,13 +3,23 @@
 // rows of one accounts table (two UPDATEs, then COMMIT).
 //
 //	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8]
+//	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
-// It creates (or resets) the database atcc_bench with an accounts table
+// It creates (or resets) the database atcc_bench (-db) with an accounts table
 // and an undo_log table, runs an embedded coordinator with the memory store in
 // the same process, and measures each mode at concurrency 1 and 8: throughput,
 // latency percentiles, and heap allocations per transaction (the whole
 // process's, coordinator included). The AT rows show their ratio to the local
 // rows of the same concurrency.
+//
+// With -hot it measures hot rows instead: many workers transferring among a
+// few accounts, as plain local transactions and as AT global transactions
+// run with tm.Manager.WithGlobalTx and its default options (a transfer that
+// loses a conflict is rolled back and run again). It reports, for each mode,
+// the transfers attempted and committed, the retries inside them, the
+// goodput (committed transfers per second), and whether the balances still
+// sum to their initial total. The two modes run in alternating 2 s slices,
+// so that both see the same load from the rest of the machine.
 package main
 
 import (
@@ -42,7 +52,6 @@ import (
 )
 
 const (
-	dbName         = "atcc_bench"
 	initialBalance = 1_000_000
 	warmup         = 300 * time.Millisecond
 )
@@ -61,7 +70,27 @@ func main() {
 	accounts := flag.Int("accounts", 1000, "rows in the accounts table")
 	levels := flag.String("concurrency", "1,8", "comma-separated concurrency levels to measure")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	hot := flag.Bool("hot", false, "hot rows: many workers on few accounts, AT (WithGlobalTx) vs local, with retries and a sum check;\n"+
+		"defaults then become -accounts 5 -concurrency 32 -duration 20s")
+	flag.StringVar(&dbName, "db", "atcc_bench", "the database to create (or reset) and use")
+	flag.Float64Var(&abortRate, "abort", 0, "with -hot: the fraction of transfers that fail on purpose after their updates (AT: after the branch\n"+
+		"committed locally, so that the global rollback undoes it); they are counted apart")
+	flag.IntVar(&lockRetries, "lock-retries", 0, "datasource.Config.LockRetries (0: its default)")
+	flag.DurationVar(&lockRetryInterval, "lock-retry-interval", 0, "datasource.Config.LockRetryInterval (0: its default)")
 	flag.Parse()
+	if *hot {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["accounts"] {
+			*accounts = 5
+		}
+		if !set["concurrency"] {
+			*levels = "32"
+		}
+		if !set["duration"] {
+			*duration = 20 * time.Second
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -85,11 +114,24 @@ func main() {
 		}
 		concs = append(concs, n)
 	}
-	if err := run(*dsn, *duration, *accounts, concs); err != nil {
+	if *hot && len(concs) != 1 {
+		fmt.Fprintln(os.Stderr, "atcc-bench: -hot takes one -concurrency level")
+		exit = 2
+		return
+	}
+	if err := run(*dsn, *duration, *accounts, concs, *hot); err != nil {
 		fmt.Fprintln(os.Stderr, "atcc-bench:", err)
 		exit = 1
 	}
 }
+
+// The data source's global lock settings, from the flags.
+var (
+	lockRetries       int
+	lockRetryInterval time.Duration
+	abortRate         float64
+	dbName            string
+)
 
 // result is one measured run.
 type result struct {
@@ -107,7 +149,7 @@ func (r result) tps() float64 { return float64(r.txs) / r.elapsed.Seconds() }
 // transferFunc moves amount from one account to another.
 type transferFunc func(ctx context.Context, from, to int) error
 
-func run(dsn string, duration time.Duration, accounts int, concs []int) error {
+func run(dsn string, duration time.Duration, accounts int, concs []int, hot bool) error {
 	if accounts < 2 {
 		return errors.New("-accounts must be at least 2")
 	}
@@ -140,7 +182,9 @@ func run(dsn string, duration time.Duration, accounts int, concs []int) error {
 	if err != nil {
 		return err
 	}
-	conn, err := datasource.NewConnector(mc, client, datasource.Config{ResourceID: "atcc-bench/" + dbName})
+	conn, err := datasource.NewConnector(mc, client, datasource.Config{
+		ResourceID: "atcc-bench/" + dbName, LockRetries: lockRetries, LockRetryInterval: lockRetryInterval,
+	})
 	if err != nil {
 		return err
 	}
@@ -152,6 +196,10 @@ func run(dsn string, duration time.Duration, accounts int, concs []int) error {
 	for _, db := range []*sql.DB{local, at} {
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
+	}
+
+	if hot {
+		return runHotRows(ctx, local, at, client, concs[0], accounts, abortRate, duration)
 	}
 
 	localTransfer := func(ctx context.Context, from, to int) error { return transfer(ctx, local, from, to) }
