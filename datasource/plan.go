@@ -36,13 +36,36 @@ type stmtPlan struct {
 	kind     stmtKind
 	stmt     sqlparse.Statement
 	targets  []*target     // kindUpdate, kindDelete: one per written table
+	write    *writePlan    // kindUpdate, kindDelete
 	lockRead *lockReadPlan // kindLockRead
 	insert   *insertPlan   // kindInsert
+}
+
+// A writePlan is how an UPDATE or DELETE runs once its before images are
+// read: the statement's own text up to its WHERE clause (Head), with a
+// WHERE naming the imaged primary keys, so that it changes exactly the
+// rows imaged, whatever its ORDER BY, LIMIT or join would have picked
+// (a non-unique ORDER BY with LIMIT, or a LIMIT without ORDER BY, may pick
+// other rows each time; under READ COMMITTED a row inserted after the
+// image would match). A single-table statement keeps its ORDER BY (the
+// order in which rows change decides whether a unique key collides on the
+// way); a multi-table one keeps its WHERE, which pairs the rows of its
+// tables, and has no ORDER BY or LIMIT.
+type writePlan struct {
+	head      string
+	headArgs  []int
+	where     string // multi-table: the statement's WHERE, "" if none
+	whereArgs []int
+	order     string // single-table: the statement's ORDER BY, "" if none
+	orderArgs []int
+	multi     bool
+	quals     []string // per target: its qualifier in the statement
 }
 
 // A target is one table an UPDATE or DELETE writes, with the SQL of its
 // images.
 type target struct {
+	index    int // in the statement's Tables
 	table    *schema.Table
 	lockName string
 	cols     []string // image columns, stored names, ordinal order
@@ -184,10 +207,20 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtP
 	case *sqlparse.Update:
 		ts, err := r.planUpdate(ctx, env, s)
 		sp.kind, sp.targets = kindUpdate, ts
+		if err == nil {
+			idx := make([]int, len(ts))
+			for k, tg := range ts {
+				idx[k] = tg.index
+			}
+			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, idx)
+		}
 		return err
 	case *sqlparse.Delete:
 		ts, err := r.planDelete(ctx, env, s)
 		sp.kind, sp.targets = kindDelete, ts
+		if err == nil {
+			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
+		}
 		return err
 	case *sqlparse.Insert:
 		ip, err := r.planInsert(ctx, env, s)
@@ -376,6 +409,7 @@ func newTarget(env *sessionEnv, sc *sqlparse.Scope, i int, t *schema.Table, cols
 		return nil, err
 	}
 	return &target{
+		index:    i,
 		table:    t,
 		lockName: env.lockName(t),
 		cols:     cols,
@@ -385,6 +419,76 @@ func newTarget(env *sessionEnv, sc *sqlparse.Scope, i int, t *schema.Table, cols
 		dedupe:   multi,
 		after1:   after1,
 	}, nil
+}
+
+func newWritePlan(sc *sqlparse.Scope, head sqlparse.Fragment, multi bool, targets []int) *writePlan {
+	w := &writePlan{head: head.SQL, headArgs: head.Args, multi: multi}
+	if multi {
+		w.where, w.whereArgs = sc.Where.SQL, sc.Where.Args
+	} else {
+		w.order, w.orderArgs = sc.OrderBy.SQL, sc.OrderBy.Args
+	}
+	for _, i := range targets {
+		w.quals = append(w.quals, qualifier(sc.Tables[i]))
+	}
+	return w
+}
+
+// appendKeyCondition appends the predicate matching n primary key tuples
+// of the table qualified by q, one placeholder per key column per tuple:
+// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple (as
+// MariaDB plans a one-element row IN as a full scan), or
+// "(q.`a`,q.`b`) IN ((?,?),(?,?))".
+func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
+	col := func(b []byte, c string) []byte {
+		b = append(b, q...)
+		b = append(b, '.')
+		return append(b, schema.QuoteIdent(c)...)
+	}
+	switch {
+	case len(pk) == 1:
+		b = col(b, pk[0])
+		b = append(b, " IN ("...)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '?')
+		}
+		return append(b, ')')
+	case n == 1:
+		b = append(b, '(')
+		for i, c := range pk {
+			if i > 0 {
+				b = append(b, " AND "...)
+			}
+			b = col(b, c)
+			b = append(b, "=?"...)
+		}
+		return append(b, ')')
+	}
+	b = append(b, '(')
+	for i, c := range pk {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = col(b, c)
+	}
+	b = append(b, ") IN ("...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '(')
+		for j := range pk {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '?')
+		}
+		b = append(b, ')')
+	}
+	return append(b, ')')
 }
 
 func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {

@@ -47,6 +47,9 @@ type resource struct {
 	// afterRegister, when set (tests), runs between BranchRegister and the
 	// undo log insert of a branch.
 	afterRegister func(xid string, branchID int64)
+	// afterBeforeImage, when set (tests), runs between the before images of
+	// an UPDATE or DELETE and the statement.
+	afterBeforeImage func()
 }
 
 // sessionEnv holds facts about the data source's sessions read once: the
