@@ -18,11 +18,12 @@ import (
 // GlobalLock mode): a query that writes runs in a local transaction of its
 // own, committed as a branch; one that does not runs as it is, after the
 // global lock check of its locking reads.
-func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	p, err := c.res.plan(ctx, query)
+func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (res driver.Result, err error) {
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if !p.writes {
 		if err := c.lockReads(ctx, xid, p, args); err != nil {
 			return nil, err
@@ -34,7 +35,7 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 		return nil, err
 	}
 	br := &branch{ctx: ctx, xid: xid}
-	res, err := c.execPlan(ctx, br, p, query, args, st)
+	res, err = c.execPlan(ctx, br, p, query, args, st)
 	if err != nil {
 		return nil, errors.Join(err, ttx.Rollback())
 	}
@@ -45,14 +46,15 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 }
 
 // execIn runs a statement in the open transaction br.
-func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Result, err error) {
 	if br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
 	}
-	p, err := c.res.plan(ctx, query)
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if !p.writes && !p.locks {
 		return c.run(ctx, query, args, st)
 	}
@@ -63,14 +65,15 @@ func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driv
 // in the global transaction xid or GlobalLock mode: locking reads check
 // global locks first; a write runs as execIn or execAuto would and yields
 // no rows.
-func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Rows, error) {
+func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Rows, err error) {
 	if br != nil && br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
 	}
-	p, err := c.res.plan(ctx, query)
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if p.writes {
 		if len(p.stmts) > 1 {
 			return nil, unsupported(query, "several statements that write, through Query", nil)
@@ -182,7 +185,17 @@ func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *
 	case kindInsert:
 		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
 	}
-	return c.run(ctx, text, args, st)
+	res, err := c.run(ctx, text, args, st)
+	if sp.changes {
+		// USE: the statements after it are planned for its database,
+		// and must not reuse statements prepared in the one before.
+		if err != nil {
+			c.dbUnknown = true
+		} else {
+			c.setDB(sp.use)
+		}
+	}
+	return res, err
 }
 
 // abortOn marks br failed when err means the server rolled the whole

@@ -20,6 +20,10 @@ type plan struct {
 	stmts  []stmtPlan
 	writes bool // some statement writes rows
 	locks  bool // some statement is a locking read
+	// useDB is set when a statement is USE: the database current after
+	// the query ("" for the data source's default).
+	useDB   string
+	changes bool // some statement is USE
 }
 
 type stmtKind uint8
@@ -34,6 +38,8 @@ const (
 
 type stmtPlan struct {
 	kind     stmtKind
+	use      string // USE: the database it makes current ("" for the default)
+	changes  bool   // the statement is USE
 	stmt     sqlparse.Statement
 	targets  []*target     // kindUpdate, kindDelete: one per written table
 	write    *writePlan    // kindUpdate, kindDelete
@@ -146,10 +152,16 @@ func (c *planCache) clear() {
 	c.mu.Unlock()
 }
 
-// plan returns the plan of query, building it on first use. A statement AT
-// mode cannot handle yields an *UnsupportedError; failures are not cached.
-func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
-	if p := r.plans.get(query); p != nil {
+// plan returns the plan of query run with db the current database ("" for
+// the data source's default), building it on first use: a table named
+// without a database is db's. A statement AT mode cannot handle yields an
+// *UnsupportedError; failures are not cached.
+func (r *resource) plan(ctx context.Context, db, query string) (*plan, error) {
+	key := query
+	if db != "" {
+		key = db + "\x00" + query // "\x00" is in no database name
+	}
+	if p := r.plans.get(key); p != nil {
 		return p, nil
 	}
 	env, err := r.sessionEnv(ctx)
@@ -164,7 +176,15 @@ func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
 	for i, s := range stmts {
 		sp := &p.stmts[i]
 		sp.stmt = s
-		if err := r.planStatement(ctx, env, sp); err != nil {
+		if o, ok := s.(*sqlparse.Other); ok && o.Database != "" {
+			db = o.Database
+			if db == env.defaultDB {
+				db = ""
+			}
+			sp.use, sp.changes = db, true
+			p.useDB, p.changes = db, true
+		}
+		if err := r.planStatement(ctx, env, db, sp); err != nil {
 			return nil, err
 		}
 		switch sp.kind {
@@ -174,11 +194,13 @@ func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
 			p.locks = true
 		}
 	}
-	r.plans.put(query, p)
+	r.plans.put(key, p)
 	return p, nil
 }
 
-func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtPlan) error {
+// planStatement plans one statement run with db current ("" for the
+// default database).
+func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string, sp *stmtPlan) error {
 	switch s := sp.stmt.(type) {
 	case *sqlparse.Other:
 		switch s.Class {
@@ -201,11 +223,11 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtP
 			sp.kind = kindPass // a shared lock protects nothing AT mode undoes
 			return nil
 		}
-		lr, err := r.planLockRead(ctx, env, s)
+		lr, err := r.planLockRead(ctx, env, db, s)
 		sp.kind, sp.lockRead = kindLockRead, lr
 		return err
 	case *sqlparse.Update:
-		ts, err := r.planUpdate(ctx, env, s)
+		ts, err := r.planUpdate(ctx, env, db, s)
 		sp.kind, sp.targets = kindUpdate, ts
 		if err == nil {
 			idx := make([]int, len(ts))
@@ -216,13 +238,20 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtP
 		}
 		return err
 	case *sqlparse.Delete:
-		ts, err := r.planDelete(ctx, env, s)
+		ts, err := r.planDelete(ctx, env, db, s)
 		sp.kind, sp.targets = kindDelete, ts
 		if err == nil {
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
 		}
 		return err
 	case *sqlparse.Insert:
+		if db != "" && s.Table.Schema == "" {
+			// The table is the current database's: plan with a copy
+			// that says so (the statement runs as written).
+			cp := *s
+			cp.Table.Schema = db
+			s = &cp
+		}
 		ip, err := r.planInsert(ctx, env, s)
 		sp.kind, sp.insert = kindInsert, ip
 		return err
@@ -292,10 +321,16 @@ func isPrimaryKey(t *schema.Table, col string) bool {
 	return false
 }
 
-func (r *resource) scopeTables(ctx context.Context, sc *sqlparse.Scope) ([]*schema.Table, error) {
+// scopeTables returns the metadata of the tables of sc, those named
+// without a database being db's ("" for the default database).
+func (r *resource) scopeTables(ctx context.Context, db string, sc *sqlparse.Scope) ([]*schema.Table, error) {
 	ts := make([]*schema.Table, len(sc.Tables))
 	for i, tn := range sc.Tables {
-		t, err := r.table(ctx, tn.Schema, tn.Name)
+		s := tn.Schema
+		if s == "" {
+			s = db
+		}
+		t, err := r.table(ctx, s, tn.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -328,9 +363,9 @@ func resolveColumn(sc *sqlparse.Scope, ts []*schema.Table, c sqlparse.ColumnRef,
 	return found, nil
 }
 
-func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, s *sqlparse.Update) ([]*target, error) {
+func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, db string, s *sqlparse.Update) ([]*target, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -378,9 +413,9 @@ func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, s *sqlparse.
 	return targets, nil
 }
 
-func (r *resource) planDelete(ctx context.Context, env *sessionEnv, s *sqlparse.Delete) ([]*target, error) {
+func (r *resource) planDelete(ctx context.Context, env *sessionEnv, db string, s *sqlparse.Delete) ([]*target, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -491,9 +526,9 @@ func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
 	return append(b, ')')
 }
 
-func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
+func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}

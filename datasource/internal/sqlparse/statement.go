@@ -348,6 +348,9 @@ type Other struct {
 	Txn TxnOp
 	// Reason says why, for ClassUnsupported (e.g. "INSERT ... SELECT").
 	Reason string
+	// Database is the database a USE statement makes current, "" for any
+	// other statement.
+	Database string
 }
 
 func joinArgs(fs ...Fragment) []int {
