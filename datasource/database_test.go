@@ -154,17 +154,17 @@ func TestPreparedBeforeUseIsRefused(t *testing.T) {
 
 func TestMayUse(t *testing.T) {
 	for q, want := range map[string]bool{
-		"USE db":                       true,
-		"use`db`":                      true,
+		"USE db":                        true,
+		"use`db`":                       true,
 		"  /* c */ -- x\n # y\n Use db": true,
-		"/*!40000 USE db */":           true,
-		"SELECT 1; use db":             true,
-		"SELECT * FROM users":          false,
-		"UPDATE t SET used = 1":        false,
-		"USER()":                       false,
-		"SELECT 'a;b'":                 false,
-		"SELECT 'a; use x'":            true, // errs on the side of yes
-		"":                             false,
+		"/*!40000 USE db */":            true,
+		"SELECT 1; use db":              true,
+		"SELECT * FROM users":           false,
+		"UPDATE t SET used = 1":         false,
+		"USER()":                        false,
+		"SELECT 'a;b'":                  false,
+		"SELECT 'a; use x'":             true, // errs on the side of yes
+		"":                              false,
 	} {
 		require.Equal(t, want, mayUse(q), q)
 	}
