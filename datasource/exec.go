@@ -178,10 +178,8 @@ func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *
 		if err := c.lockRead(ctx, br.xid, sp.lockRead, all); err != nil {
 			return nil, err
 		}
-	case kindUpdate:
-		return c.execUpdate(ctx, br, sp, all)
-	case kindDelete:
-		return c.execDelete(ctx, br, sp, all)
+	case kindUpdate, kindDelete:
+		return c.execWrite(ctx, br, sp, all)
 	case kindInsert:
 		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
 	}
@@ -297,6 +295,9 @@ func (c *conn) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.Name
 		img, err := c.queryImage(ctx, tg.before, args)
 		if err != nil {
 			return nil, 0, err
+		}
+		if !sameColumns(img.Columns, tg.cols) {
+			return nil, 0, fmt.Errorf("%w: %s: image columns %v, metadata %v", errStaleSchema, tg.table.QuotedName(), img.Columns, tg.cols)
 		}
 		if tg.dedupe {
 			img = dedupe(img, tg.pkIdx)

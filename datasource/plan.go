@@ -2,10 +2,12 @@ package datasource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
@@ -24,6 +26,9 @@ type plan struct {
 	// the query ("" for the data source's default).
 	useDB   string
 	changes bool // some statement is USE
+	// built is when the plan was made: after Config.SchemaRefreshInterval
+	// it is made again, with the metadata of the moment.
+	built time.Time
 }
 
 type stmtKind uint8
@@ -37,6 +42,7 @@ const (
 )
 
 type stmtPlan struct {
+	db       string // the current database it was planned for ("" for the default)
 	kind     stmtKind
 	use      string // USE: the database it makes current ("" for the default)
 	changes  bool   // the statement is USE
@@ -162,7 +168,9 @@ func (r *resource) plan(ctx context.Context, db, query string) (*plan, error) {
 		key = db + "\x00" + query // "\x00" is in no database name
 	}
 	if p := r.plans.get(key); p != nil {
-		return p, nil
+		if age := r.cfg.SchemaRefreshInterval; age <= 0 || time.Since(p.built) <= age {
+			return p, nil
+		}
 	}
 	env, err := r.sessionEnv(ctx)
 	if err != nil {
@@ -172,7 +180,7 @@ func (r *resource) plan(ctx context.Context, db, query string) (*plan, error) {
 	if err != nil {
 		return nil, unsupported(query, "the statement does not parse", err)
 	}
-	p := &plan{stmts: make([]stmtPlan, len(stmts))}
+	p := &plan{stmts: make([]stmtPlan, len(stmts)), built: time.Now()}
 	for i, s := range stmts {
 		sp := &p.stmts[i]
 		sp.stmt = s
@@ -184,7 +192,16 @@ func (r *resource) plan(ctx context.Context, db, query string) (*plan, error) {
 			sp.use, sp.changes = db, true
 			p.useDB, p.changes = db, true
 		}
-		if err := r.planStatement(ctx, env, db, sp); err != nil {
+		sp.db = db
+		err := r.planStatement(ctx, env, db, sp)
+		var cnf *schema.ColumnNotFoundError
+		if errors.As(err, &cnf) {
+			// The statement names a column the metadata lacks: the
+			// table may have changed. Reload it and plan again, once.
+			r.forgetTables(db, s)
+			err = r.planStatement(ctx, env, db, sp)
+		}
+		if err != nil {
 			return nil, err
 		}
 		switch sp.kind {
@@ -425,14 +442,29 @@ func (r *resource) planDelete(ctx context.Context, env *sessionEnv, db string, s
 		if err := keyed(t, text); err != nil {
 			return nil, err
 		}
-		cols := make([]string, len(t.Columns))
-		for j, c := range t.Columns {
-			cols[j] = c.Name
+		// The image is of "q.*" (and the invisible columns, which *
+		// leaves out), so that it holds every live column: if the table
+		// gained one since its metadata was read, the columns returned
+		// differ from cols and the statement is planned again.
+		cols := make([]string, 0, len(t.Columns))
+		var invisible []string
+		for _, c := range t.Columns {
+			if c.Invisible {
+				invisible = append(invisible, c.Name)
+			} else {
+				cols = append(cols, c.Name)
+			}
 		}
+		list := qualifier(s.Tables[i]) + ".*"
+		if len(invisible) > 0 {
+			list += ", " + qualifiedList(qualifier(s.Tables[i]), invisible)
+		}
+		cols = append(cols, invisible...)
 		tg, err := newTarget(env, &s.Scope, i, t, cols, s.Multi)
 		if err != nil {
 			return nil, err
 		}
+		tg.before = s.Select(list) + " FOR UPDATE"
 		targets = append(targets, tg)
 	}
 	return targets, nil

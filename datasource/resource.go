@@ -63,6 +63,7 @@ type tableRef struct{ schema, name string }
 
 func newResource(raw *sql.DB, client *atcc.Client, cfg Config) (*resource, error) {
 	tables := schema.NewCache(raw)
+	tables.SetMaxAge(cfg.SchemaRefreshInterval)
 	ucfg := cfg.Undo
 	ucfg.Tables = tables
 	mgr, err := undo.NewManager(raw, ucfg)
