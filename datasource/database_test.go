@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -167,5 +168,44 @@ func TestMayUse(t *testing.T) {
 		"":                              false,
 	} {
 		require.Equal(t, want, mayUse(q), q)
+	}
+}
+
+// A table reached under other names through one connector (`t`, `db`.`t`,
+// `T` on a server that folds names, `t` after USE db) has one lock key, so
+// global transactions writing it exclude each other. (Two connectors are
+// two resources: the coordinator keys row locks by resource, as Seata's
+// does, so they never share a lock; README says so.)
+func TestOneLockKeyPerTable(t *testing.T) {
+	e := newEnv(t, Config{LockRetries: -1}, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO t VALUES (1, 1)")
+	other := otherDB(t, e)
+	ctx := context.Background()
+	c, err := e.db.Conn(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	for _, pair := range [][2]string{
+		{"UPDATE t SET v = v + 1 WHERE id = 1", "UPDATE `" + e.d.Name + "`.t SET v = v + 1 WHERE id = 1"},
+		{"UPDATE `" + other + "`.t SET v = v + 1 WHERE id = 1", "USE `" + other + "`; UPDATE t SET v = v + 1 WHERE id = 1"},
+	} {
+		gctx1, gtx1, err := e.client.TM().Begin(ctx, tm.TxOptions{Name: "holder"})
+		require.NoError(t, err)
+		_, err = c.ExecContext(gctx1, pair[0])
+		require.NoError(t, err)
+
+		gctx2, gtx2, err := e.client.TM().Begin(ctx, tm.TxOptions{Name: "blocked"})
+		require.NoError(t, err)
+		first, second, ok := strings.Cut(pair[1], "; ")
+		if ok {
+			_, err = c.ExecContext(ctx, first)
+			require.NoError(t, err)
+		} else {
+			second = first
+		}
+		_, err = c.ExecContext(gctx2, second)
+		require.ErrorIs(t, err, ErrLockConflict, pair[1])
+		require.NoError(t, gtx2.Rollback(ctx))
+		require.NoError(t, gtx1.Rollback(ctx))
+		_, err = c.ExecContext(ctx, "USE `"+e.d.Name+"`")
+		require.NoError(t, err)
 	}
 }
