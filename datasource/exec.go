@@ -348,17 +348,9 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 		var total int64
 		for lo := 0; lo == 0 || lo < len(keys); lo += schema.MaxKeysPerStatement {
 			chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
-			q := make([]byte, 0, len(w.head)+len(w.order)+64+len(chunk)*4*len(tg.table.PrimaryKey))
-			q = append(q, w.head...)
-			q = append(q, " WHERE "...)
-			if len(chunk) == 0 {
-				q = append(q, "FALSE"...)
-			} else {
-				q = appendKeyCondition(q, w.quals[0], tg.table.PrimaryKey, len(chunk))
-			}
-			if w.order != "" {
-				q = append(q, " ORDER BY "...)
-				q = append(q, w.order...)
+			q := w.one
+			if len(chunk) != 1 {
+				q = w.single(tg.table.PrimaryKey, len(chunk))
 			}
 			args, err := addIdx(make([]driver.NamedValue, 0, len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
 			if err != nil {
@@ -372,7 +364,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 			if args, err = addIdx(args, w.orderArgs); err != nil {
 				return nil, err
 			}
-			if res, err = c.run(ctx, string(q), args, nil); err != nil {
+			if res, err = c.run(ctx, q, args, nil); err != nil {
 				return nil, err
 			}
 			if len(keys) <= schema.MaxKeysPerStatement {

@@ -72,6 +72,25 @@ type writePlan struct {
 	orderArgs []int
 	multi     bool
 	quals     []string // per target: its qualifier in the statement
+	one       string   // single-table: the SQL for one key
+}
+
+// single returns the SQL of a single-table statement for n keys (none:
+// WHERE FALSE).
+func (w *writePlan) single(pk []string, n int) string {
+	q := make([]byte, 0, len(w.head)+len(w.order)+32+n*(2*len(pk)+4)+len(w.quals[0])*len(pk))
+	q = append(q, w.head...)
+	q = append(q, " WHERE "...)
+	if n == 0 {
+		q = append(q, "FALSE"...)
+	} else {
+		q = appendKeyCondition(q, w.quals[0], pk, n)
+	}
+	if w.order != "" {
+		q = append(q, " ORDER BY "...)
+		q = append(q, w.order...)
+	}
+	return string(q)
 }
 
 // A target is one table an UPDATE or DELETE writes, with the SQL of its
@@ -252,6 +271,9 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string
 				idx[k] = tg.index
 			}
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, idx)
+			if !s.Multi {
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+			}
 		}
 		return err
 	case *sqlparse.Delete:
@@ -259,6 +281,9 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string
 		sp.kind, sp.targets = kindDelete, ts
 		if err == nil {
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
+			if !s.Multi {
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+			}
 		}
 		return err
 	case *sqlparse.Insert:
