@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/atcc-go/atcc/tm"
 )
 
 // The rows an UPDATE or DELETE changes are the rows its before image
@@ -187,4 +189,20 @@ func TestKeysReadBackFromImage(t *testing.T) {
 			requireRows(t, bk, snapshot(t, e.d.DB, "bk"), "bk after rollback")
 		})
 	}
+}
+
+// A DELETE whose foreign key cascades onto a row of its own image removes
+// fewer rows than imaged (the server does not count cascaded rows): its
+// undo would re-insert a row the cascade took, so the local transaction is
+// aborted with ErrRowsMismatch and nothing changes.
+func TestDeleteCascadeIntoOwnImageAborts(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY, p INT NULL, FOREIGN KEY (p) REFERENCES t (id) ON DELETE CASCADE)",
+		"INSERT INTO t VALUES (1, NULL), (2, 1), (3, NULL)")
+	initial := snapshot(t, e.d.DB, "t")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	defer gtx.Rollback(context.Background())
+	_, err = e.db.ExecContext(ctx, "DELETE FROM t WHERE id IN (1, 2)")
+	require.ErrorIs(t, err, ErrRowsMismatch)
+	requireRows(t, initial, snapshot(t, e.d.DB, "t"), "nothing deleted")
 }
