@@ -11,8 +11,9 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultLockRetryInterval = 5 * time.Millisecond
-	DefaultLockRetries       = 4
+	DefaultLockRetryInterval     = 5 * time.Millisecond
+	DefaultLockRetries           = 4
+	DefaultSchemaRefreshInterval = time.Minute
 )
 
 // Config configures a Connector. The zero value, with a ResourceID, is
@@ -40,6 +41,18 @@ type Config struct {
 	// whole global transaction instead (see the package documentation,
 	// "Lock conflicts").
 	LockRetries int
+	// SchemaRefreshInterval is how long table metadata (and the statement
+	// plans built from it) is used before it is read again from
+	// information_schema, as Java Seata refreshes every 60 s. Independently
+	// of it, a changed table is noticed when an image is taken (a DELETE's
+	// image holds columns the metadata lacks, an image query fails with
+	// error 1054, a statement names a column the metadata lacks): the
+	// metadata is then reloaded and the statement planned again, once.
+	// What only the interval catches is a column an image query cannot
+	// show missing: one added with ON UPDATE CURRENT_TIMESTAMP (an UPDATE's
+	// image lacks it) or added INVISIBLE (SELECT * leaves it out of a
+	// DELETE's image). Default 1 minute; negative never refreshes.
+	SchemaRefreshInterval time.Duration
 	// Undo configures the undo log manager (compression, size limit,
 	// deleter batches, dirty-write check). Its Tables is replaced by the
 	// connector's own table metadata cache; its Table by UndoTable when that
@@ -71,6 +84,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.LockRetries = DefaultLockRetries
 	case cfg.LockRetries < 0:
 		cfg.LockRetries = 0
+	}
+	switch {
+	case cfg.SchemaRefreshInterval == 0:
+		cfg.SchemaRefreshInterval = DefaultSchemaRefreshInterval
+	case cfg.SchemaRefreshInterval < 0:
+		cfg.SchemaRefreshInterval = 0
 	}
 	if cfg.UndoTable == "" {
 		cfg.UndoTable = cfg.Undo.Table

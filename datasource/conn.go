@@ -38,6 +38,12 @@ type conn struct {
 	stmts       stmtCache
 	autoIncStep int64 // @@auto_increment_increment, 0 until read
 
+	// db is the current database, "" for the data source's default;
+	// dbUnknown is set when a query run unparsed may have changed it
+	// (see database.go).
+	db        string
+	dbUnknown bool
+
 	// checked is the query of a locking read whose global locks were just
 	// checked by QueryContext before the target answered driver.ErrSkip:
 	// database/sql then prepares it and queries the statement at once,
@@ -84,7 +90,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{c: c, target: st, query: query}, nil
+	return &stmt{c: c, target: st, query: query, db: c.db, dbKnown: !c.dbUnknown}, nil
 }
 
 // Close implements driver.Conn. The statements the connection prepared for
@@ -168,6 +174,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 			if c.execer == nil {
 				return nil, driver.ErrSkip
 			}
+			if mayUse(query) {
+				c.dbUnknown = true
+			}
 			return c.execer.ExecContext(ctx, query, args)
 		}
 		if c.tx != nil {
@@ -189,6 +198,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		if !global && !hasGlobalLock(ctx) {
 			if c.queryer == nil {
 				return nil, driver.ErrSkip
+			}
+			if mayUse(query) {
+				c.dbUnknown = true
 			}
 			return c.queryer.QueryContext(ctx, query, args)
 		}

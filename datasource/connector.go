@@ -95,8 +95,9 @@ func (c *Connector) ResourceID() string { return c.res.id }
 // ("table" in the default database, or "schema.table"), or, with no names,
 // of every table the data source has used; and forgets the statement plans
 // built from the old metadata. A table that no longer exists is forgotten.
-// Call it after changing a table's columns or keys while the application
-// runs.
+// Changes are also noticed without it (see Config.SchemaRefreshInterval);
+// calling it after changing a table's columns or keys while the
+// application runs makes them seen at once.
 func (c *Connector) RefreshSchema(ctx context.Context, tables ...string) error {
 	return c.res.refreshSchema(ctx, tables)
 }

@@ -98,10 +98,17 @@
 // REPEATABLE READ isolation, whose gap locks keep other transactions from
 // inserting rows that match an INSERT IGNORE / REPLACE / ON DUPLICATE KEY
 // UPDATE's keys while it runs. Changes made by triggers and cascading
-// foreign keys are not imaged. A DELETE or UPDATE with LIMIT and no ORDER BY
-// relies on the server choosing the same rows for the image and the
-// statement; a mismatch is detected and aborts the transaction. The query
-// parser uses the sql_mode of the data source's sessions, read once.
+// foreign keys are not imaged (a DELETE cascading onto a row of its own
+// image fails with ErrRowsMismatch). An UPDATE or DELETE runs on exactly
+// the rows its before image locked: its own text up to WHERE, then WHERE
+// those primary keys, so ORDER BY on non-unique columns, LIMIT without
+// ORDER BY or a row inserted meanwhile under READ COMMITTED cannot make it
+// change other rows. SQL built from a statement takes its clauses from the
+// statement's original text, never from the parser's re-rendering, so
+// literals keep their meaning. The current database is tracked per
+// connection (USE), and table metadata is reloaded when an image shows the
+// table changed, or after Config.SchemaRefreshInterval. The query parser
+// uses the sql_mode of the data source's sessions, read once.
 //
 // # Phase two
 //

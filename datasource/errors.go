@@ -44,6 +44,17 @@ var (
 	// back on a deadlock). The transaction can only roll back: Commit rolls
 	// it back and returns an error wrapping ErrTxAborted and the cause.
 	ErrTxAborted = errors.New("atcc/datasource: transaction aborted")
+	// ErrRowsMismatch: an UPDATE or DELETE, run on exactly the rows of its
+	// before image, changed a different number of rows (a foreign key's ON
+	// DELETE CASCADE removed an imaged row first): its undo would not be
+	// exact, so the local transaction is aborted (see ErrTxAborted).
+	ErrRowsMismatch = errors.New("atcc/datasource: statement changed other rows than its before image holds")
+	// ErrDatabaseChanged: a prepared statement ran in a global transaction
+	// (or GlobalLock mode) after USE made another database current than
+	// the one it was prepared in. The server runs it against the tables of
+	// the database current at PREPARE time, which AT mode does not track
+	// per statement; prepare it again. Comes as an *UnsupportedError.
+	ErrDatabaseChanged = errors.New("atcc/datasource: statement prepared in another database")
 	// ErrInvalidConfig: NewConnector or Register got a Config or arguments
 	// it cannot use; the text names the field.
 	ErrInvalidConfig = errors.New("atcc/datasource: invalid config")

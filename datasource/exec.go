@@ -16,11 +16,12 @@ import (
 // GlobalLock mode): a query that writes runs in a local transaction of its
 // own, committed as a branch; one that does not runs as it is, after the
 // global lock check of its locking reads.
-func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	p, err := c.res.plan(ctx, query)
+func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (res driver.Result, err error) {
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if !p.writes {
 		if err := c.lockReads(ctx, xid, p, args); err != nil {
 			return nil, err
@@ -32,7 +33,7 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 		return nil, err
 	}
 	br := &branch{ctx: ctx, xid: xid}
-	res, err := c.execPlan(ctx, br, p, query, args, st)
+	res, err = c.execPlan(ctx, br, p, query, args, st)
 	if err != nil {
 		return nil, errors.Join(err, ttx.Rollback())
 	}
@@ -43,14 +44,15 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 }
 
 // execIn runs a statement in the open transaction br.
-func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Result, err error) {
 	if br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
 	}
-	p, err := c.res.plan(ctx, query)
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if !p.writes && !p.locks {
 		return c.run(ctx, query, args, st)
 	}
@@ -61,14 +63,15 @@ func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driv
 // in the global transaction xid or GlobalLock mode: locking reads check
 // global locks first; a write runs as execIn or execAuto would and yields
 // no rows.
-func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Rows, error) {
+func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Rows, err error) {
 	if br != nil && br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
 	}
-	p, err := c.res.plan(ctx, query)
+	p, err := c.plan(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.ran(p, err) }()
 	if p.writes {
 		if len(p.stmts) > 1 {
 			return nil, unsupported(query, "several statements that write, through Query", nil)
@@ -173,14 +176,22 @@ func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *
 		if err := c.lockRead(ctx, br.xid, sp.lockRead, all); err != nil {
 			return nil, err
 		}
-	case kindUpdate:
-		return c.execUpdate(ctx, br, sp, text, args, all, st)
-	case kindDelete:
-		return c.execDelete(ctx, br, sp, text, args, all, st)
+	case kindUpdate, kindDelete:
+		return c.execWrite(ctx, br, sp, all)
 	case kindInsert:
 		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
 	}
-	return c.run(ctx, text, args, st)
+	res, err := c.run(ctx, text, args, st)
+	if sp.changes {
+		// USE: the statements after it are planned for its database,
+		// and must not reuse statements prepared in the one before.
+		if err != nil {
+			c.dbUnknown = true
+		} else {
+			c.setDB(sp.use)
+		}
+	}
+	return res, err
 }
 
 // abortOn marks br failed when err means the server rolled the whole
@@ -282,31 +293,147 @@ func (c *conn) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.Name
 		if err != nil {
 			return nil, 0, err
 		}
+		if !sameColumns(img.Columns, tg.cols) {
+			return nil, 0, fmt.Errorf("%w: %s: image columns %v, metadata %v", errStaleSchema, tg.table.QuotedName(), img.Columns, tg.cols)
+		}
 		if tg.dedupe {
 			img = dedupe(img, tg.pkIdx)
 		}
 		imgs[i] = img
 		total += len(img.Rows)
 	}
+	if c.res.afterBeforeImage != nil {
+		c.res.afterBeforeImage()
+	}
 	return imgs, total, nil
 }
 
-// execUpdate runs an UPDATE: before images by the statement's own predicate
-// (locking the rows), then the statement. Its after images are completed at
-// COMMIT.
-func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	befores, total, err := c.beforeImages(ctx, sp, all)
+// maxWriteArgs bounds the placeholders of a multi-table statement run on
+// its imaged keys, which cannot be split (a row joined to rows of two
+// chunks would change twice): the server's limit for a prepared
+// statement is 65,535.
+const maxWriteArgs = 65535
+
+// countResult is the result of a statement run in several chunks: rows
+// affected summed, the last chunk's insert id.
+type countResult struct{ id, n int64 }
+
+func (r countResult) LastInsertId() (int64, error) { return r.id, nil }
+func (r countResult) RowsAffected() (int64, error) { return r.n, nil }
+
+// writeImaged runs the UPDATE or DELETE of sp on exactly the rows of its
+// before images (see writePlan). A statement whose images are empty still
+// runs (WHERE FALSE), so that the server reports what is wrong with it.
+func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Image, all []driver.NamedValue) (driver.Result, error) {
+	w := sp.write
+	add := func(args []driver.NamedValue, v driver.Value) []driver.NamedValue {
+		return append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+	}
+	addIdx := func(args []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
+		for _, j := range idx {
+			if j >= len(all) {
+				return nil, fmt.Errorf("%w: placeholder %d", errArgCount, j+1)
+			}
+			args = add(args, all[j].Value)
+		}
+		return args, nil
+	}
+	if !w.multi {
+		tg := sp.targets[0]
+		keys := keysOf(&befores[0], tg.pkIdx)
+		var res driver.Result
+		var total int64
+		for lo := 0; lo == 0 || lo < len(keys); lo += schema.MaxKeysPerStatement {
+			chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
+			q := w.one
+			if len(chunk) != 1 {
+				q = w.single(tg.table.PrimaryKey, len(chunk))
+			}
+			args, err := addIdx(make([]driver.NamedValue, 0, len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range chunk {
+				for _, v := range k {
+					args = add(args, v)
+				}
+			}
+			if args, err = addIdx(args, w.orderArgs); err != nil {
+				return nil, err
+			}
+			if res, err = c.run(ctx, q, args, nil); err != nil {
+				return nil, err
+			}
+			if len(keys) <= schema.MaxKeysPerStatement {
+				return res, nil
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return nil, err
+			}
+			total += n
+		}
+		id, _ := res.LastInsertId()
+		return countResult{id: id, n: total}, nil
+	}
+	// One statement: the statement's WHERE and, for each target, "its row
+	// is NULL (the outer side of a join) or one of the imaged".
+	q := append(make([]byte, 0, 256), w.head...)
+	q = append(q, " WHERE "...)
+	if w.where != "" {
+		q = append(q, '(')
+		q = append(q, w.where...)
+		q = append(q, ") AND "...)
+	}
+	args, err := addIdx(nil, w.headArgs)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.run(ctx, text, args, st)
+	if args, err = addIdx(args, w.whereArgs); err != nil {
+		return nil, err
+	}
+	for i, tg := range sp.targets {
+		if i > 0 {
+			q = append(q, " AND "...)
+		}
+		keys := keysOf(&befores[i], tg.pkIdx)
+		if len(args)+len(keys)*len(tg.table.PrimaryKey) > maxWriteArgs {
+			return nil, unsupported(sp.stmt.Text(), fmt.Sprintf("a multi-table statement over more than %d key values", maxWriteArgs), nil)
+		}
+		q = append(q, '(')
+		q = append(q, w.quals[i]...)
+		q = append(q, '.')
+		q = append(q, schema.QuoteIdent(tg.table.PrimaryKey[0])...)
+		q = append(q, " IS NULL"...)
+		if len(keys) > 0 {
+			q = append(q, " OR "...)
+			q = appendKeyCondition(q, w.quals[i], tg.table.PrimaryKey, len(keys))
+			for _, k := range keys {
+				for _, v := range k {
+					args = add(args, v)
+				}
+			}
+		}
+		q = append(q, ')')
+	}
+	return c.run(ctx, string(q), args, nil)
+}
+
+// execUpdate runs an UPDATE: before images by the statement's own predicate
+// (locking the rows), then the statement on exactly the imaged rows. Its
+// after images are completed at COMMIT.
+//
+// There is no check that the statement changed no more rows than imaged:
+// it names the imaged primary keys, so it cannot (a row a trigger changes
+// is not counted in its affected rows either).
+func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
+	befores, _, err := c.beforeImages(ctx, sp, all)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.writeImaged(ctx, sp, befores, all)
 	if err != nil {
 		br.abortOn(err)
-		return nil, err
-	}
-	if n, err := res.RowsAffected(); err == nil && n > int64(total) {
-		err := fmt.Errorf("atcc/datasource: UPDATE changed %d rows, its before image holds %d", n, total)
-		br.fail(err)
 		return nil, err
 	}
 	for i, tg := range sp.targets {
@@ -326,19 +453,22 @@ func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, text st
 }
 
 // execDelete runs a DELETE: before images of whole rows by the statement's
-// own predicate (locking them), then the statement.
-func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+// own predicate (locking them), then the statement on exactly the imaged
+// rows. It can remove fewer (a row of the image that a foreign key's ON
+// DELETE CASCADE removed first): the branch then fails with
+// ErrRowsMismatch, as its undo would not be exact.
+func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
 	befores, total, err := c.beforeImages(ctx, sp, all)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.run(ctx, text, args, st)
+	res, err := c.writeImaged(ctx, sp, befores, all)
 	if err != nil {
 		br.abortOn(err)
 		return nil, err
 	}
 	if n, err := res.RowsAffected(); err == nil && n != int64(total) {
-		err := fmt.Errorf("atcc/datasource: DELETE removed %d rows, its before image holds %d", n, total)
+		err := fmt.Errorf("%w: DELETE removed %d rows, its before image holds %d", ErrRowsMismatch, n, total)
 		br.fail(err)
 		return nil, err
 	}

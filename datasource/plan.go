@@ -2,11 +2,13 @@ package datasource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
@@ -21,6 +23,13 @@ type plan struct {
 	stmts  []stmtPlan
 	writes bool // some statement writes rows
 	locks  bool // some statement is a locking read
+	// useDB is set when a statement is USE: the database current after
+	// the query ("" for the data source's default).
+	useDB   string
+	changes bool // some statement is USE
+	// built is when the plan was made: after Config.SchemaRefreshInterval
+	// it is made again, with the metadata of the moment.
+	built time.Time
 }
 
 type stmtKind uint8
@@ -34,16 +43,61 @@ const (
 )
 
 type stmtPlan struct {
+	db       string // the current database it was planned for ("" for the default)
 	kind     stmtKind
+	use      string // USE: the database it makes current ("" for the default)
+	changes  bool   // the statement is USE
 	stmt     sqlparse.Statement
 	targets  []*target     // kindUpdate, kindDelete: one per written table
+	write    *writePlan    // kindUpdate, kindDelete
 	lockRead *lockReadPlan // kindLockRead
 	insert   *insertPlan   // kindInsert
+}
+
+// A writePlan is how an UPDATE or DELETE runs once its before images are
+// read: the statement's own text up to its WHERE clause (Head), with a
+// WHERE naming the imaged primary keys, so that it changes exactly the
+// rows imaged, whatever its ORDER BY, LIMIT or join would have picked
+// (a non-unique ORDER BY with LIMIT, or a LIMIT without ORDER BY, may pick
+// other rows each time; under READ COMMITTED a row inserted after the
+// image would match). A single-table statement keeps its ORDER BY (the
+// order in which rows change decides whether a unique key collides on the
+// way); a multi-table one keeps its WHERE, which pairs the rows of its
+// tables, and has no ORDER BY or LIMIT.
+type writePlan struct {
+	head      string
+	headArgs  []int
+	where     string // multi-table: the statement's WHERE, "" if none
+	whereArgs []int
+	order     string // single-table: the statement's ORDER BY, "" if none
+	orderArgs []int
+	multi     bool
+	quals     []string // per target: its qualifier in the statement
+	one       string   // single-table: the SQL for one key
+}
+
+// single returns the SQL of a single-table statement for n keys (none:
+// WHERE FALSE).
+func (w *writePlan) single(pk []string, n int) string {
+	q := make([]byte, 0, len(w.head)+len(w.order)+32+n*(2*len(pk)+4)+len(w.quals[0])*len(pk))
+	q = append(q, w.head...)
+	q = append(q, " WHERE "...)
+	if n == 0 {
+		q = append(q, "FALSE"...)
+	} else {
+		q = appendKeyCondition(q, w.quals[0], pk, n)
+	}
+	if w.order != "" {
+		q = append(q, " ORDER BY "...)
+		q = append(q, w.order...)
+	}
+	return string(q)
 }
 
 // A target is one table an UPDATE or DELETE writes, with the SQL of its
 // images.
 type target struct {
+	index    int // in the statement's Tables
 	table    *schema.Table
 	lockName string
 	cols     []string // image columns, stored names, ordinal order
@@ -181,11 +235,19 @@ func (c *planCache) clear() {
 	c.mu.Unlock()
 }
 
-// plan returns the plan of query, building it on first use. A statement AT
-// mode cannot handle yields an *UnsupportedError; failures are not cached.
-func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
-	if p := r.plans.get(query); p != nil {
-		return p, nil
+// plan returns the plan of query run with db the current database ("" for
+// the data source's default), building it on first use: a table named
+// without a database is db's. A statement AT mode cannot handle yields an
+// *UnsupportedError; failures are not cached.
+func (r *resource) plan(ctx context.Context, db, query string) (*plan, error) {
+	key := query
+	if db != "" {
+		key = db + "\x00" + query // "\x00" is in no database name
+	}
+	if p := r.plans.get(key); p != nil {
+		if age := r.cfg.SchemaRefreshInterval; age <= 0 || time.Since(p.built) <= age {
+			return p, nil
+		}
 	}
 	env, err := r.sessionEnv(ctx)
 	if err != nil {
@@ -195,11 +257,28 @@ func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
 	if err != nil {
 		return nil, unsupported(query, "the statement does not parse", err)
 	}
-	p := &plan{stmts: make([]stmtPlan, len(stmts))}
+	p := &plan{stmts: make([]stmtPlan, len(stmts)), built: time.Now()}
 	for i, s := range stmts {
 		sp := &p.stmts[i]
 		sp.stmt = s
-		if err := r.planStatement(ctx, env, sp); err != nil {
+		if o, ok := s.(*sqlparse.Other); ok && o.Database != "" {
+			db = o.Database
+			if db == env.defaultDB {
+				db = ""
+			}
+			sp.use, sp.changes = db, true
+			p.useDB, p.changes = db, true
+		}
+		sp.db = db
+		err := r.planStatement(ctx, env, db, sp)
+		var cnf *schema.ColumnNotFoundError
+		if errors.As(err, &cnf) {
+			// The statement names a column the metadata lacks: the
+			// table may have changed. Reload it and plan again, once.
+			r.forgetTables(db, s)
+			err = r.planStatement(ctx, env, db, sp)
+		}
+		if err != nil {
 			return nil, err
 		}
 		switch sp.kind {
@@ -209,11 +288,13 @@ func (r *resource) plan(ctx context.Context, query string) (*plan, error) {
 			p.locks = true
 		}
 	}
-	r.plans.put(query, p)
+	r.plans.put(key, p)
 	return p, nil
 }
 
-func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtPlan) error {
+// planStatement plans one statement run with db current ("" for the
+// default database).
+func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string, sp *stmtPlan) error {
 	switch s := sp.stmt.(type) {
 	case *sqlparse.Other:
 		switch s.Class {
@@ -236,18 +317,41 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, sp *stmtP
 			sp.kind = kindPass // a shared lock protects nothing AT mode undoes
 			return nil
 		}
-		lr, err := r.planLockRead(ctx, env, s)
+		lr, err := r.planLockRead(ctx, env, db, s)
 		sp.kind, sp.lockRead = kindLockRead, lr
 		return err
 	case *sqlparse.Update:
-		ts, err := r.planUpdate(ctx, env, s)
+		ts, err := r.planUpdate(ctx, env, db, s)
 		sp.kind, sp.targets = kindUpdate, ts
+		if err == nil {
+			idx := make([]int, len(ts))
+			for k, tg := range ts {
+				idx[k] = tg.index
+			}
+			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, idx)
+			if !s.Multi {
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+			}
+		}
 		return err
 	case *sqlparse.Delete:
-		ts, err := r.planDelete(ctx, env, s)
+		ts, err := r.planDelete(ctx, env, db, s)
 		sp.kind, sp.targets = kindDelete, ts
+		if err == nil {
+			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
+			if !s.Multi {
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+			}
+		}
 		return err
 	case *sqlparse.Insert:
+		if db != "" && s.Table.Schema == "" {
+			// The table is the current database's: plan with a copy
+			// that says so (the statement runs as written).
+			cp := *s
+			cp.Table.Schema = db
+			s = &cp
+		}
 		ip, err := r.planInsert(ctx, env, s)
 		sp.kind, sp.insert = kindInsert, ip
 		return err
@@ -317,10 +421,16 @@ func isPrimaryKey(t *schema.Table, col string) bool {
 	return false
 }
 
-func (r *resource) scopeTables(ctx context.Context, sc *sqlparse.Scope) ([]*schema.Table, error) {
+// scopeTables returns the metadata of the tables of sc, those named
+// without a database being db's ("" for the default database).
+func (r *resource) scopeTables(ctx context.Context, db string, sc *sqlparse.Scope) ([]*schema.Table, error) {
 	ts := make([]*schema.Table, len(sc.Tables))
 	for i, tn := range sc.Tables {
-		t, err := r.table(ctx, tn.Schema, tn.Name)
+		s := tn.Schema
+		if s == "" {
+			s = db
+		}
+		t, err := r.table(ctx, s, tn.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -353,9 +463,9 @@ func resolveColumn(sc *sqlparse.Scope, ts []*schema.Table, c sqlparse.ColumnRef,
 	return found, nil
 }
 
-func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, s *sqlparse.Update) ([]*target, error) {
+func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, db string, s *sqlparse.Update) ([]*target, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -403,9 +513,9 @@ func (r *resource) planUpdate(ctx context.Context, env *sessionEnv, s *sqlparse.
 	return targets, nil
 }
 
-func (r *resource) planDelete(ctx context.Context, env *sessionEnv, s *sqlparse.Delete) ([]*target, error) {
+func (r *resource) planDelete(ctx context.Context, env *sessionEnv, db string, s *sqlparse.Delete) ([]*target, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -415,14 +525,29 @@ func (r *resource) planDelete(ctx context.Context, env *sessionEnv, s *sqlparse.
 		if err := keyed(t, text); err != nil {
 			return nil, err
 		}
-		cols := make([]string, len(t.Columns))
-		for j, c := range t.Columns {
-			cols[j] = c.Name
+		// The image is of "q.*" (and the invisible columns, which *
+		// leaves out), so that it holds every live column: if the table
+		// gained one since its metadata was read, the columns returned
+		// differ from cols and the statement is planned again.
+		cols := make([]string, 0, len(t.Columns))
+		var invisible []string
+		for _, c := range t.Columns {
+			if c.Invisible {
+				invisible = append(invisible, c.Name)
+			} else {
+				cols = append(cols, c.Name)
+			}
 		}
+		list := qualifier(s.Tables[i]) + ".*"
+		if len(invisible) > 0 {
+			list += ", " + qualifiedList(qualifier(s.Tables[i]), invisible)
+		}
+		cols = append(cols, invisible...)
 		tg, err := newTarget(env, &s.Scope, i, t, cols, s.Multi)
 		if err != nil {
 			return nil, err
 		}
+		tg.before = s.Select(list) + " FOR UPDATE"
 		targets = append(targets, tg)
 	}
 	return targets, nil
@@ -434,6 +559,7 @@ func newTarget(env *sessionEnv, sc *sqlparse.Scope, i int, t *schema.Table, cols
 		return nil, err
 	}
 	return &target{
+		index:    i,
 		table:    t,
 		lockName: env.lockName(t),
 		cols:     cols,
@@ -445,9 +571,79 @@ func newTarget(env *sessionEnv, sc *sqlparse.Scope, i int, t *schema.Table, cols
 	}, nil
 }
 
-func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
+func newWritePlan(sc *sqlparse.Scope, head sqlparse.Fragment, multi bool, targets []int) *writePlan {
+	w := &writePlan{head: head.SQL, headArgs: head.Args, multi: multi}
+	if multi {
+		w.where, w.whereArgs = sc.Where.SQL, sc.Where.Args
+	} else {
+		w.order, w.orderArgs = sc.OrderBy.SQL, sc.OrderBy.Args
+	}
+	for _, i := range targets {
+		w.quals = append(w.quals, qualifier(sc.Tables[i]))
+	}
+	return w
+}
+
+// appendKeyCondition appends the predicate matching n primary key tuples
+// of the table qualified by q, one placeholder per key column per tuple:
+// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple (as
+// MariaDB plans a one-element row IN as a full scan), or
+// "(q.`a`,q.`b`) IN ((?,?),(?,?))".
+func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
+	col := func(b []byte, c string) []byte {
+		b = append(b, q...)
+		b = append(b, '.')
+		return append(b, schema.QuoteIdent(c)...)
+	}
+	switch {
+	case len(pk) == 1:
+		b = col(b, pk[0])
+		b = append(b, " IN ("...)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '?')
+		}
+		return append(b, ')')
+	case n == 1:
+		b = append(b, '(')
+		for i, c := range pk {
+			if i > 0 {
+				b = append(b, " AND "...)
+			}
+			b = col(b, c)
+			b = append(b, "=?"...)
+		}
+		return append(b, ')')
+	}
+	b = append(b, '(')
+	for i, c := range pk {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = col(b, c)
+	}
+	b = append(b, ") IN ("...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '(')
+		for j := range pk {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '?')
+		}
+		b = append(b, ')')
+	}
+	return append(b, ')')
+}
+
+func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
 	text := s.Text()
-	ts, err := r.scopeTables(ctx, &s.Scope)
+	ts, err := r.scopeTables(ctx, db, &s.Scope)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ type resource struct {
 	// afterRegister, when set (tests), runs between BranchRegister and the
 	// undo log insert of a branch.
 	afterRegister func(xid string, branchID int64)
+	// afterBeforeImage, when set (tests), runs between the before images of
+	// an UPDATE or DELETE and the statement.
+	afterBeforeImage func()
 }
 
 // sessionEnv holds facts about the data source's sessions read once: the
@@ -60,6 +63,7 @@ type tableRef struct{ schema, name string }
 
 func newResource(raw *sql.DB, client *atcc.Client, cfg Config) (*resource, error) {
 	tables := schema.NewCache(raw)
+	tables.SetMaxAge(cfg.SchemaRefreshInterval)
 	ucfg := cfg.Undo
 	ucfg.Tables = tables
 	mgr, err := undo.NewManager(raw, ucfg)

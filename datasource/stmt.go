@@ -14,6 +14,25 @@ type stmt struct {
 	c      *conn
 	target driver.Stmt
 	query  string
+	// db is the database current when the statement was prepared ("" for
+	// the default, see conn.db), to which the server bound its table
+	// names; dbKnown is false when that is not known.
+	db      string
+	dbKnown bool
+}
+
+// checkDB refuses to run s in a global transaction when the current
+// database is not the one s was prepared in: the server runs s against the
+// tables of that one, which the plan would not name.
+func (s *stmt) checkDB(ctx context.Context) error {
+	cur, err := s.c.currentDB(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.dbKnown || cur != s.db {
+		return unsupported(s.query, "the statement was prepared with another current database (USE ran since)", ErrDatabaseChanged)
+	}
+	return nil
 }
 
 var (
@@ -60,9 +79,15 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
+		if err := s.checkDB(ctx); err != nil {
+			return nil, err
+		}
 		return conflictResult(c.execAuto(ctx, xid, s.query, args, s.target))
 	}
 	if err := c.tx.br.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkDB(ctx); err != nil {
 		return nil, err
 	}
 	return conflictResult(c.execIn(ctx, c.tx.br, s.query, args, s.target))
@@ -81,6 +106,9 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		if c.tx != nil {
 			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
 		}
+		if err := s.checkDB(ctx); err != nil {
+			return nil, err
+		}
 		return conflictResult(c.queryGlobal(ctx, nil, xid, s.query, args, s.target))
 	}
 	br := c.tx.br
@@ -89,6 +117,9 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	}
 	if checked {
 		return stmtQuery(ctx, s.target, args)
+	}
+	if err := s.checkDB(ctx); err != nil {
+		return nil, err
 	}
 	return conflictResult(c.queryGlobal(ctx, br, br.xid, s.query, args, s.target))
 }

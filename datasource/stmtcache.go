@@ -151,8 +151,10 @@ func plainValues(args []driver.NamedValue) ([]driver.Value, error) {
 // transaction. Only ExecContext is meant to be used.
 type undoConn struct{ c *conn }
 
+// ExecContext runs an undo log statement, with the data source's default
+// database current: the undo log table is that database's.
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return u.c.execCached(ctx, query, args)
+	return u.c.inDefaultDB(ctx, func() (driver.Result, error) { return u.c.execCached(ctx, query, args) })
 }
 
 func (u undoConn) Prepare(query string) (driver.Stmt, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Cache holds the metadata of the tables of one data source.
@@ -14,8 +15,9 @@ import (
 // A Cache is safe for concurrent use. A hit is a lock-free map read; a miss
 // loads the table from information_schema once however many goroutines ask
 // for it at the same time (they wait for the first one's result, each bounded
-// by its own context). Failed loads are not cached. Entries never expire:
-// after DDL, call Refresh or Invalidate.
+// by its own context). Failed loads are not cached. Entries expire after
+// the age SetMaxAge sets (never by default); after DDL, call Refresh or
+// Invalidate to see it at once.
 //
 // Table names are resolved as the server resolves them: an exact match
 // first; if there is none and the server folds table names
@@ -30,6 +32,7 @@ type Cache struct {
 	dbName    atomic.Pointer[string] // the connection's default database, once known
 	foldNames atomic.Pointer[bool]   // lower_case_table_names != 0, once known
 	loads     atomic.Int64           // number of loads started (for tests)
+	maxAge    atomic.Int64           // nanoseconds; 0: entries never expire
 }
 
 type cacheKey struct{ schema, name string }
@@ -37,9 +40,10 @@ type cacheKey struct{ schema, name string }
 // entry is one table's slot. table and err are written once, before ready is
 // closed, and only read after.
 type entry struct {
-	ready chan struct{}
-	table *Table
-	err   error
+	ready  chan struct{}
+	table  *Table
+	err    error
+	loaded time.Time
 }
 
 // NewCache returns an empty cache that loads metadata through db. It does no
@@ -58,12 +62,26 @@ func (c *Cache) Table(ctx context.Context, schema, name string) (*Table, error) 
 		select {
 		case <-e.ready:
 			if e.err == nil {
+				if age := c.maxAge.Load(); age > 0 && time.Since(e.loaded) > time.Duration(age) {
+					// Expired: reload, unless another caller already did.
+					if c.entries.CompareAndDelete(k, v) {
+						return c.get(ctx, k, false)
+					}
+					return c.Table(ctx, schema, name)
+				}
 				return e.table, nil
 			}
 		default:
 		}
 	}
 	return c.get(ctx, k, false)
+}
+
+// SetMaxAge makes entries older than d reload at their next lookup; d <= 0
+// keeps them until Refresh or Invalidate (the default). It is safe to call
+// at any time.
+func (c *Cache) SetMaxAge(d time.Duration) {
+	c.maxAge.Store(int64(max(d, 0)))
 }
 
 // Refresh reloads the metadata of a table from the server, replaces the
@@ -134,6 +152,7 @@ func (c *Cache) get(ctx context.Context, k cacheKey, refresh bool) (*Table, erro
 
 func (c *Cache) fill(ctx context.Context, k cacheKey, e *entry) {
 	c.loads.Add(1)
+	e.loaded = time.Now()
 	e.table, e.err = c.load(ctx, k.schema, k.name)
 	if e.err != nil {
 		c.entries.CompareAndDelete(k, e)

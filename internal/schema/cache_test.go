@@ -268,3 +268,29 @@ func TestPrimaryKeyInUsesTheKey(t *testing.T) {
 		}
 	}
 }
+
+// SetMaxAge expires entries: a lookup after the age reloads the table and
+// sees a column added since; before it, the cached copy is served.
+func TestCacheMaxAge(t *testing.T) {
+	d := testdb.Create(t)
+	d.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
+	c := NewCache(d.DB)
+	ctx := context.Background()
+	if _, err := c.Table(ctx, "", "t"); err != nil {
+		t.Fatal(err)
+	}
+	d.Exec(t, "ALTER TABLE t ADD COLUMN h INT INVISIBLE")
+	tb, err := c.Table(ctx, "", "t")
+	if err != nil || len(tb.Columns) != 1 || c.loads.Load() != 1 {
+		t.Fatalf("no max age: %v columns, %d loads, %v", tb, c.loads.Load(), err)
+	}
+	c.SetMaxAge(1) // a nanosecond: every lookup reloads
+	tb, err = c.Table(ctx, "", "t")
+	if err != nil || len(tb.Columns) != 2 || !tb.Columns[1].Invisible || c.loads.Load() != 2 {
+		t.Fatalf("after max age: %+v, %d loads, %v", tb, c.loads.Load(), err)
+	}
+	c.SetMaxAge(0)
+	if _, err := c.Table(ctx, "", "t"); err != nil || c.loads.Load() != 2 {
+		t.Fatalf("max age off: %d loads, %v", c.loads.Load(), err)
+	}
+}

@@ -139,6 +139,7 @@ func (c *Cache) loadColumns(ctx context.Context, schema, name string) (*Table, e
 		col.Generated = strings.Contains(extra, "virtual generated") || strings.Contains(extra, "stored generated") ||
 			strings.Contains(extra, "persistent generated")
 		col.OnUpdate = strings.Contains(extra, "on update")
+		col.Invisible = strings.Contains(extra, "invisible")
 		t.Columns = append(t.Columns, col)
 	}
 	if err := rows.Err(); err != nil {

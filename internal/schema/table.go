@@ -18,6 +18,9 @@ type Column struct {
 	// server changes them on every update, which defeats an undo log's
 	// before/after comparison unless the images include the change.
 	OnUpdate bool
+	// Invisible is set for MariaDB's INVISIBLE columns (and MySQL's), which
+	// SELECT * leaves out.
+	Invisible bool
 }
 
 // Key is an index over one or more columns.

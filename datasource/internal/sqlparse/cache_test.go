@@ -77,7 +77,7 @@ func TestParserConcurrent(t *testing.T) {
 					return
 				}
 				u, ok := got[0].(*Update)
-				if !ok || len(got) != 2 || u.Tables[0].Name != fmt.Sprintf("t%d", i) || got[1].(*Delete).Where.SQL != fmt.Sprintf("`k`=%d", i) {
+				if !ok || len(got) != 2 || u.Tables[0].Name != fmt.Sprintf("t%d", i) || got[1].(*Delete).Where.SQL != fmt.Sprintf("k = %d", i) {
 					errs <- fmt.Sprintf("%q: wrong result %s", q, dump(got))
 					return
 				}

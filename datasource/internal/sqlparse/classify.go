@@ -53,7 +53,9 @@ func classify(n ast.StmtNode) Statement {
 		}
 		return &Other{Class: ClassSession}
 
-	case *ast.UseStmt, *ast.SetRoleStmt, *ast.PrepareStmt,
+	case *ast.UseStmt:
+		return &Other{Class: ClassSession, Database: n.DBName}
+	case *ast.SetRoleStmt, *ast.PrepareStmt,
 		*ast.DeallocateStmt, *ast.KillStmt:
 		return &Other{Class: ClassSession}
 

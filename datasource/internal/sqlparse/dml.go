@@ -25,19 +25,64 @@ func (b *builder) update(n *ast.UpdateStmt, start, end, lo, hi int) (Statement, 
 		return nil, unsupported("UPDATE of a derived table")
 	}
 	var err error
-	if u.TableRefs, err = b.node(n.TableRefs.TableRefs); err != nil {
-		return nil, err
-	}
 	u.Set = make([]Assignment, len(n.List))
 	for i, a := range n.List {
 		if u.Set[i], err = b.assignment(a, u.Tables); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.filter(n.Where, n.Order, n.Limit, &u.Where, &u.OrderBy, &u.Limit); err != nil {
+	// UPDATE [LOW_PRIORITY] [IGNORE] refs SET list [WHERE] [ORDER BY] [LIMIT]
+	c, err := b.cutter(start, end)
+	if err != nil {
 		return nil, err
 	}
+	bad := unsupported("UPDATE clauses cannot be cut from the text")
+	if !c.at(0, "UPDATE") {
+		return nil, bad
+	}
+	i := c.skipWords(1, "LOW_PRIORITY", "IGNORE")
+	set := c.find(i, "SET")
+	var ok bool
+	if u.TableRefs, ok = c.span(i, set); !ok || u.TableRefs.SQL == "" || set == len(c.toks) {
+		return nil, bad
+	}
+	w := c.find(set+1, "WHERE", "ORDER", "LIMIT")
+	if u.Head, ok = c.span(0, w); !ok {
+		return nil, bad
+	}
+	if last, err := c.filterCut(w, n.Where != nil, n.Order != nil, n.Limit != nil, &u.Scope); err != nil {
+		return nil, err
+	} else if last != len(c.toks) {
+		return nil, bad
+	}
+	if err := b.checkScope(&u.Scope, n.TableRefs.TableRefs, n.Where, n.Order, n.Limit); err != nil {
+		return nil, err
+	}
+	for _, a := range n.List {
+		if err := b.within(u.Head, a); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
+}
+
+// checkScope checks the cut clauses of sc against the parser's.
+func (b *builder) checkScope(sc *Scope, refs, where ast.Node, order *ast.OrderByClause, limit *ast.Limit) error {
+	if err := b.within(sc.TableRefs, refs); err != nil {
+		return err
+	}
+	if err := b.within(sc.Where, where); err != nil {
+		return err
+	}
+	if order != nil {
+		if err := b.within(sc.OrderBy, order); err != nil {
+			return err
+		}
+	}
+	if limit != nil {
+		return b.within(sc.Limit, limit)
+	}
+	return nil
 }
 
 func (b *builder) delete(n *ast.DeleteStmt, start, end, lo, hi int) (Statement, error) {
@@ -72,11 +117,46 @@ func (b *builder) delete(n *ast.DeleteStmt, start, end, lo, hi int) (Statement, 
 			}
 		}
 	}
-	var err error
-	if d.TableRefs, err = b.node(n.TableRefs.TableRefs); err != nil {
+	// DELETE [LOW_PRIORITY] [QUICK] [IGNORE] FROM tbl [WHERE] [ORDER BY] [LIMIT]
+	// DELETE [...] t1[.*], ... FROM refs [WHERE]
+	// DELETE [...] FROM t1[.*], ... USING refs [WHERE]
+	c, err := b.cutter(start, end)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.filter(n.Where, n.Order, n.Limit, &d.Where, &d.OrderBy, &d.Limit); err != nil {
+	bad := unsupported("DELETE clauses cannot be cut from the text")
+	if !c.at(0, "DELETE") {
+		return nil, bad
+	}
+	i := c.skipWords(1, "LOW_PRIORITY", "QUICK", "IGNORE")
+	switch {
+	case !n.IsMultiTable:
+		if !c.at(i, "FROM") {
+			return nil, bad
+		}
+		i++
+	case c.at(i, "FROM"):
+		i = c.find(i, "USING") + 1
+	default:
+		i = c.find(i, "FROM") + 1
+	}
+	if i > len(c.toks) {
+		return nil, bad
+	}
+	w := c.find(i, "WHERE", "ORDER", "LIMIT")
+	var ok bool
+	if d.TableRefs, ok = c.span(i, w); !ok || d.TableRefs.SQL == "" {
+		return nil, bad
+	}
+	if d.Head, ok = c.span(0, w); !ok {
+		return nil, bad
+	}
+	if last, err := c.filterCut(w, n.Where != nil, n.Order != nil, n.Limit != nil, &d.Scope); err != nil {
+		return nil, err
+	} else if last != len(c.toks) {
+		return nil, bad
+	}
+	if err := b.checkScope(&d.Scope, n.TableRefs.TableRefs, n.Where, n.Order, n.Limit); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -125,29 +205,33 @@ func (b *builder) selectStmt(n *ast.SelectStmt, start, end, lo, hi int) (Stateme
 	default:
 		return nil, unsupported("lock clause " + n.LockInfo.LockType.String())
 	}
-	var err error
-	if s.TableRefs, err = b.node(n.From.TableRefs); err != nil {
+	// SELECT fields FROM refs [WHERE] [GROUP BY] [HAVING] [WINDOW] [ORDER BY]
+	// [LIMIT] FOR UPDATE ...
+	c, err := b.cutter(start, end)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.filter(n.Where, n.OrderBy, n.Limit, &s.Where, &s.OrderBy, &s.Limit); err != nil {
+	bad := unsupported("locking SELECT clauses cannot be cut from the text")
+	stop := []string{"GROUP", "HAVING", "WINDOW", "FOR", "LOCK", "INTO"}
+	if !c.at(0, "SELECT") {
+		return nil, bad
+	}
+	i := c.find(1, "FROM") + 1
+	if i > len(c.toks) {
+		return nil, bad
+	}
+	w := c.find(i, append([]string{"WHERE", "ORDER", "LIMIT"}, stop...)...)
+	var ok bool
+	if s.TableRefs, ok = c.span(i, w); !ok || s.TableRefs.SQL == "" {
+		return nil, bad
+	}
+	if _, err := c.filterCut(w, n.Where != nil, n.OrderBy != nil, n.Limit != nil, &s.Scope, stop...); err != nil {
+		return nil, err
+	}
+	if err := b.checkScope(&s.Scope, n.From.TableRefs, n.Where, n.OrderBy, n.Limit); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// filter restores the WHERE, ORDER BY and LIMIT clauses.
-func (b *builder) filter(where ast.ExprNode, order *ast.OrderByClause, limit *ast.Limit, w, o, l *Fragment) error {
-	var err error
-	if where != nil {
-		if *w, err = b.node(where); err != nil {
-			return err
-		}
-	}
-	if *o, err = b.orderBy(order); err != nil {
-		return err
-	}
-	*l, err = b.limit(limit)
-	return err
 }
 
 // assignment builds one SET assignment against the statement's tables.

@@ -17,7 +17,7 @@ func ExampleParse() {
 	fmt.Println(u.Select("`id`, `balance`")+" FOR UPDATE", u.Args())
 	// Output:
 	// account balance `balance`-?
-	// SELECT `id`, `balance` FROM `account` WHERE `id`=? AND `region`='e?' FOR UPDATE [1]
+	// SELECT `id`, `balance` FROM account WHERE id = ? AND region = 'e?' FOR UPDATE [1]
 }
 
 // Several statements share one argument list; each has its own range.
@@ -43,5 +43,5 @@ func ExampleParser_Parse() {
 	// insert ledger [id amount] 2 rows, args 0 3
 	//   arg 0 arg <nil>
 	//   arg 2 literal -5
-	// delete hold where `id`=? [3] args 3 4
+	// delete hold where id = ? [3] args 3 4
 }

@@ -164,7 +164,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE account SET balance = balance - ? WHERE id = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE account SET balance = balance - ? WHERE id = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("`account`"), Where: frag("`id`=?", 1)},
+			Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("account"), Where: frag("id = ?", 1)},
+			Head:  frag("UPDATE account SET balance = balance - ?", 0),
 			Set:   []Assignment{set(col("balance"), exprv("`balance`-?", 0), 0)},
 		}),
 	},
@@ -173,7 +174,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE t SET a = ?, b = 'x' WHERE c > ? ORDER BY id DESC, c LIMIT ?",
 		want: one(&Update{
 			stmt:  st("UPDATE t SET a = ?, b = 'x' WHERE c > ? ORDER BY id DESC, c LIMIT ?", 0, 3),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`c`>?", 1), OrderBy: frag("`id` DESC, `c`"), Limit: frag("?", 2)},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("c > ?", 1), OrderBy: frag("id DESC, c"), Limit: frag("?", 2)},
+			Head:  frag("UPDATE t SET a = ?, b = 'x'", 0),
 			Set:   []Assignment{set(col("a"), argv(0), 0), set(col("b"), litv("x"), 0)},
 		}),
 	},
@@ -182,7 +184,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE account AS a SET a.balance = a.balance + ? WHERE a.id = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE account AS a SET a.balance = a.balance + ? WHERE a.id = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tna("account", "a")}, TableRefs: frag("`account` AS `a`"), Where: frag("`a`.`id`=?", 1)},
+			Scope: Scope{Tables: []TableName{tna("account", "a")}, TableRefs: frag("account AS a"), Where: frag("a.id = ?", 1)},
+			Head:  frag("UPDATE account AS a SET a.balance = a.balance + ?", 0),
 			Set:   []Assignment{set(qcol("a", "balance"), exprv("`a`.`balance`+?", 0), 0)},
 		}),
 	},
@@ -191,7 +194,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE LOW_PRIORITY IGNORE t SET a = ?",
 		want: one(&Update{
 			stmt:   st("UPDATE LOW_PRIORITY IGNORE t SET a = ?", 0, 1),
-			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`")},
+			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t")},
+			Head:   frag("UPDATE LOW_PRIORITY IGNORE t SET a = ?", 0),
 			Set:    []Assignment{set(col("a"), argv(0), 0)},
 			Ignore: true,
 		}),
@@ -201,7 +205,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE orders o JOIN account a ON a.id = o.account_id AND a.region = ? SET o.status = ?, a.balance = a.balance - o.amount WHERE o.id = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE orders o JOIN account a ON a.id = o.account_id AND a.region = ? SET o.status = ?, a.balance = a.balance - o.amount WHERE o.id = ?", 0, 3),
-			Scope: Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("`orders` AS `o` JOIN `account` AS `a` ON `a`.`id`=`o`.`account_id` AND `a`.`region`=?", 0), Where: frag("`o`.`id`=?", 2)},
+			Scope: Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("orders o JOIN account a ON a.id = o.account_id AND a.region = ?", 0), Where: frag("o.id = ?", 2)},
+			Head:  frag("UPDATE orders o JOIN account a ON a.id = o.account_id AND a.region = ? SET o.status = ?, a.balance = a.balance - o.amount", 0, 1),
 			Set: []Assignment{
 				set(qcol("o", "status"), argv(1), 0),
 				set(qcol("a", "balance"), exprv("`a`.`balance`-`o`.`amount`"), 1),
@@ -214,7 +219,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE t1, t2 SET t1.a = t2.a, b = ? WHERE t1.id = t2.id AND t2.k = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE t1, t2 SET t1.a = t2.a, b = ? WHERE t1.id = t2.id AND t2.k = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tn("t1"), tn("t2")}, TableRefs: frag("(`t1`) JOIN `t2`"), Where: frag("`t1`.`id`=`t2`.`id` AND `t2`.`k`=?", 1)},
+			Scope: Scope{Tables: []TableName{tn("t1"), tn("t2")}, TableRefs: frag("t1, t2"), Where: frag("t1.id = t2.id AND t2.k = ?", 1)},
+			Head:  frag("UPDATE t1, t2 SET t1.a = t2.a, b = ?", 0),
 			Set:   []Assignment{set(qcol("t1", "a"), exprv("`t2`.`a`"), 0), set(col("b"), argv(0), -1)},
 			Multi: true,
 		}),
@@ -224,7 +230,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE t LEFT JOIN (SELECT id, MAX(v) AS m FROM u WHERE k = ? GROUP BY id) d ON d.id = t.id SET t.m = d.m WHERE t.x = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE t LEFT JOIN (SELECT id, MAX(v) AS m FROM u WHERE k = ? GROUP BY id) d ON d.id = t.id SET t.m = d.m WHERE t.x = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t` LEFT JOIN (SELECT `id`,MAX(`v`) AS `m` FROM `u` WHERE `k`=? GROUP BY `id`) AS `d` ON `d`.`id`=`t`.`id`", 0), Where: frag("`t`.`x`=?", 1)},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t LEFT JOIN (SELECT id, MAX(v) AS m FROM u WHERE k = ? GROUP BY id) d ON d.id = t.id", 0), Where: frag("t.x = ?", 1)},
+			Head:  frag("UPDATE t LEFT JOIN (SELECT id, MAX(v) AS m FROM u WHERE k = ? GROUP BY id) d ON d.id = t.id SET t.m = d.m", 0),
 			Set:   []Assignment{set(qcol("t", "m"), exprv("`d`.`m`"), 0)},
 			Multi: true,
 		}),
@@ -234,7 +241,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE shop.account SET shop.account.balance = ? WHERE id = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE shop.account SET shop.account.balance = ? WHERE id = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tns("shop", "account")}, TableRefs: frag("`shop`.`account`"), Where: frag("`id`=?", 1)},
+			Scope: Scope{Tables: []TableName{tns("shop", "account")}, TableRefs: frag("shop.account"), Where: frag("id = ?", 1)},
+			Head:  frag("UPDATE shop.account SET shop.account.balance = ?", 0),
 			Set:   []Assignment{set(ColumnRef{Schema: "shop", Table: "account", Name: "balance"}, argv(0), 0)},
 		}),
 	},
@@ -243,7 +251,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE `my db`.`we``ird ?` AS `a b` SET `a b`.`c?` = ? WHERE `id` = '?' AND `é😀` = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE `my db`.`we``ird ?` AS `a b` SET `a b`.`c?` = ? WHERE `id` = '?' AND `é😀` = ?", 0, 2),
-			Scope: Scope{Tables: []TableName{{Schema: "my db", Name: "we`ird ?", Alias: "a b"}}, TableRefs: frag("`my db`.`we``ird ?` AS `a b`"), Where: frag("`id`='?' AND `é😀`=?", 1)},
+			Scope: Scope{Tables: []TableName{{Schema: "my db", Name: "we`ird ?", Alias: "a b"}}, TableRefs: frag("`my db`.`we``ird ?` AS `a b`"), Where: frag("`id` = '?' AND `é😀` = ?", 1)},
+			Head:  frag("UPDATE `my db`.`we``ird ?` AS `a b` SET `a b`.`c?` = ?", 0),
 			Set:   []Assignment{set(qcol("a b", "c?"), argv(0), 0)},
 		}),
 	},
@@ -258,11 +267,13 @@ var parseCases = []parseCase{
 				"AND d IN (SELECT e FROM u WHERE f = ?) AND g = CONCAT(?, 'x?', ?) /* ? */ AND h LIKE ? ESCAPE '!' "+
 				"AND DATE_ADD(i, INTERVAL ? DAY) > NOW() AND j = TRIM(LEADING ? FROM k) AND POSITION(? IN l) > 0 "+
 				"AND m = SUBSTRING(n, ?, ?) AND o IN (?, ?, ?) ORDER BY FIELD(p, ?, ?) LIMIT ?", 0, 20),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`c` BETWEEN ? AND ? AND `d` IN (SELECT `e` FROM `u` WHERE `f`=?) AND `g`=CONCAT(?, 'x?', ?) "+
-				"AND `h` LIKE ? ESCAPE '!' AND DATE_ADD(`i`, INTERVAL ? DAY)>NOW() AND `j`=TRIM(LEADING ? FROM `k`) "+
-				"AND POSITION(? IN `l`)>0 AND `m`=SUBSTRING(`n`, ?, ?) AND `o` IN (?,?,?)",
-				3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), OrderBy: frag("FIELD(`p`, ?, ?)", 17, 18), Limit: frag("?", 19)},
-			Set: []Assignment{set(col("a"), exprv("CASE WHEN `b`=? THEN ? ELSE ? END", 0, 1, 2), 0)},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("c BETWEEN ? AND ? "+
+				"AND d IN (SELECT e FROM u WHERE f = ?) AND g = CONCAT(?, 'x?', ?) /* ? */ AND h LIKE ? ESCAPE '!' "+
+				"AND DATE_ADD(i, INTERVAL ? DAY) > NOW() AND j = TRIM(LEADING ? FROM k) AND POSITION(? IN l) > 0 "+
+				"AND m = SUBSTRING(n, ?, ?) AND o IN (?, ?, ?)",
+				3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), OrderBy: frag("FIELD(p, ?, ?)", 17, 18), Limit: frag("?", 19)},
+			Head: frag("UPDATE t SET a = CASE WHEN b = ? THEN ? ELSE ? END", 0, 1, 2),
+			Set:  []Assignment{set(col("a"), exprv("CASE WHEN `b`=? THEN ? ELSE ? END", 0, 1, 2), 0)},
 		}),
 	},
 	{
@@ -270,7 +281,8 @@ var parseCases = []parseCase{
 		sql:  `UPDATE t SET a = 'x' WHERE b = 'it''s \\ \' "q"' AND c = "d\"q" AND e = 'tab	nl\n'`,
 		want: one(&Update{
 			stmt:  st(`UPDATE t SET a = 'x' WHERE b = 'it''s \\ \' "q"' AND c = "d\"q" AND e = 'tab	nl\n'`, 0, 0),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`b`='it''s \\\\ '' \"q\"' AND `c`='d\"q' AND `e`='tab\tnl\n'")},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag(`b = 'it''s \\ \' "q"' AND c = "d\"q" AND e = 'tab	nl\n'`)},
+			Head:  frag("UPDATE t SET a = 'x'"),
 			Set:   []Assignment{set(col("a"), litv("x"), 0)},
 		}),
 	},
@@ -281,7 +293,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE FROM t WHERE a = ? AND b IN (?, ?) ORDER BY id LIMIT 10",
 		want: one(&Delete{
 			stmt:    st("DELETE FROM t WHERE a = ? AND b IN (?, ?) ORDER BY id LIMIT 10", 0, 3),
-			Scope:   Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`a`=? AND `b` IN (?,?)", 0, 1, 2), OrderBy: frag("`id`"), Limit: frag("10")},
+			Scope:   Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("a = ? AND b IN (?, ?)", 0, 1, 2), OrderBy: frag("id"), Limit: frag("10")},
+			Head:    frag("DELETE FROM t"),
 			Targets: []int{0},
 		}),
 	},
@@ -290,7 +303,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE LOW_PRIORITY QUICK IGNORE FROM t WHERE id = ?",
 		want: one(&Delete{
 			stmt:    st("DELETE LOW_PRIORITY QUICK IGNORE FROM t WHERE id = ?", 0, 1),
-			Scope:   Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`id`=?", 0)},
+			Scope:   Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("id = ?", 0)},
+			Head:    frag("DELETE LOW_PRIORITY QUICK IGNORE FROM t"),
 			Targets: []int{0},
 			Ignore:  true,
 		}),
@@ -300,7 +314,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE o FROM orders AS o JOIN account a ON a.id = o.account_id WHERE a.closed = ?",
 		want: one(&Delete{
 			stmt:    st("DELETE o FROM orders AS o JOIN account a ON a.id = o.account_id WHERE a.closed = ?", 0, 1),
-			Scope:   Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("`orders` AS `o` JOIN `account` AS `a` ON `a`.`id`=`o`.`account_id`"), Where: frag("`a`.`closed`=?", 0)},
+			Scope:   Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("orders AS o JOIN account a ON a.id = o.account_id"), Where: frag("a.closed = ?", 0)},
+			Head:    frag("DELETE o FROM orders AS o JOIN account a ON a.id = o.account_id"),
 			Targets: []int{0},
 			Multi:   true,
 		}),
@@ -310,7 +325,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE FROM t1, t2 USING t1 JOIN t2 ON t1.id = t2.id WHERE t1.k = ?",
 		want: one(&Delete{
 			stmt:    st("DELETE FROM t1, t2 USING t1 JOIN t2 ON t1.id = t2.id WHERE t1.k = ?", 0, 1),
-			Scope:   Scope{Tables: []TableName{tn("t1"), tn("t2")}, TableRefs: frag("`t1` JOIN `t2` ON `t1`.`id`=`t2`.`id`"), Where: frag("`t1`.`k`=?", 0)},
+			Scope:   Scope{Tables: []TableName{tn("t1"), tn("t2")}, TableRefs: frag("t1 JOIN t2 ON t1.id = t2.id"), Where: frag("t1.k = ?", 0)},
+			Head:    frag("DELETE FROM t1, t2 USING t1 JOIN t2 ON t1.id = t2.id"),
 			Targets: []int{0, 1},
 			Multi:   true,
 		}),
@@ -320,7 +336,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE db2.t2, t1 FROM db1.t1 JOIN db2.t2 ON db1.t1.id = db2.t2.id",
 		want: one(&Delete{
 			stmt:    st("DELETE db2.t2, t1 FROM db1.t1 JOIN db2.t2 ON db1.t1.id = db2.t2.id", 0, 0),
-			Scope:   Scope{Tables: []TableName{tns("db1", "t1"), tns("db2", "t2")}, TableRefs: frag("`db1`.`t1` JOIN `db2`.`t2` ON `db1`.`t1`.`id`=`db2`.`t2`.`id`")},
+			Scope:   Scope{Tables: []TableName{tns("db1", "t1"), tns("db2", "t2")}, TableRefs: frag("db1.t1 JOIN db2.t2 ON db1.t1.id = db2.t2.id")},
+			Head:    frag("DELETE db2.t2, t1 FROM db1.t1 JOIN db2.t2 ON db1.t1.id = db2.t2.id"),
 			Targets: []int{1, 0},
 			Multi:   true,
 		}),
@@ -330,7 +347,8 @@ var parseCases = []parseCase{
 		sql:  "DELETE a, b FROM t1 a, t2 b WHERE a.id = b.id AND a.x = ?",
 		want: one(&Delete{
 			stmt:    st("DELETE a, b FROM t1 a, t2 b WHERE a.id = b.id AND a.x = ?", 0, 1),
-			Scope:   Scope{Tables: []TableName{tna("t1", "a"), tna("t2", "b")}, TableRefs: frag("(`t1` AS `a`) JOIN `t2` AS `b`"), Where: frag("`a`.`id`=`b`.`id` AND `a`.`x`=?", 0)},
+			Scope:   Scope{Tables: []TableName{tna("t1", "a"), tna("t2", "b")}, TableRefs: frag("t1 a, t2 b"), Where: frag("a.id = b.id AND a.x = ?", 0)},
+			Head:    frag("DELETE a, b FROM t1 a, t2 b"),
 			Targets: []int{0, 1},
 			Multi:   true,
 		}),
@@ -347,7 +365,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT id, balance FROM account WHERE id = ? FOR UPDATE",
 		want: one(&SelectForUpdate{
 			stmt:  st("SELECT id, balance FROM account WHERE id = ? FOR UPDATE", 0, 1),
-			Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("`account`"), Where: frag("`id`=?", 0)},
+			Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("account"), Where: frag("id = ?", 0)},
 		}),
 	},
 	{
@@ -355,7 +373,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT o.id FROM orders o JOIN account a ON a.id = o.account_id WHERE a.region = ? ORDER BY o.id LIMIT ? OFFSET ? FOR UPDATE",
 		want: one(&SelectForUpdate{
 			stmt:  st("SELECT o.id FROM orders o JOIN account a ON a.id = o.account_id WHERE a.region = ? ORDER BY o.id LIMIT ? OFFSET ? FOR UPDATE", 0, 3),
-			Scope: Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("`orders` AS `o` JOIN `account` AS `a` ON `a`.`id`=`o`.`account_id`"), Where: frag("`a`.`region`=?", 0), OrderBy: frag("`o`.`id`"), Limit: frag("?,?", 2, 1)},
+			Scope: Scope{Tables: []TableName{tna("orders", "o"), tna("account", "a")}, TableRefs: frag("orders o JOIN account a ON a.id = o.account_id"), Where: frag("a.region = ?", 0), OrderBy: frag("o.id"), Limit: frag("? OFFSET ?", 1, 2)},
 		}),
 	},
 	{
@@ -363,7 +381,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT * FROM t WHERE k = ? LOCK IN SHARE MODE",
 		want: one(&SelectForUpdate{
 			stmt:   st("SELECT * FROM t WHERE k = ? LOCK IN SHARE MODE", 0, 1),
-			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`k`=?", 0)},
+			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("k = ?", 0)},
 			Shared: true,
 		}),
 	},
@@ -372,7 +390,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT * FROM t FOR SHARE NOWAIT",
 		want: one(&SelectForUpdate{
 			stmt:   st("SELECT * FROM t FOR SHARE NOWAIT", 0, 0),
-			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`")},
+			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t")},
 			Shared: true,
 			NoWait: true,
 		}),
@@ -382,7 +400,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT * FROM t FOR UPDATE SKIP LOCKED",
 		want: one(&SelectForUpdate{
 			stmt:       st("SELECT * FROM t FOR UPDATE SKIP LOCKED", 0, 0),
-			Scope:      Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`")},
+			Scope:      Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t")},
 			SkipLocked: true,
 		}),
 	},
@@ -391,7 +409,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT * FROM t FOR UPDATE WAIT 5",
 		want: one(&SelectForUpdate{
 			stmt:        st("SELECT * FROM t FOR UPDATE WAIT 5", 0, 0),
-			Scope:       Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`")},
+			Scope:       Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t")},
 			WaitSeconds: 5,
 		}),
 	},
@@ -400,7 +418,7 @@ var parseCases = []parseCase{
 		sql:  "SELECT * FROM t FOR UPDATE NOWAIT",
 		want: one(&SelectForUpdate{
 			stmt:   st("SELECT * FROM t FOR UPDATE NOWAIT", 0, 0),
-			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`")},
+			Scope:  Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t")},
 			NoWait: true,
 		}),
 	},
@@ -416,7 +434,8 @@ var parseCases = []parseCase{
 		sql:  "/* lead ? */ UPDATE /*+ NO_INDEX(t) */ t SET a = ? -- trailing ?\nWHERE id = ? # hash ?\n",
 		want: one(&Update{
 			stmt:  st("/* lead ? */ UPDATE /*+ NO_INDEX(t) */ t SET a = ? -- trailing ?\nWHERE id = ? # hash ?", 0, 2),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`id`=?", 1)},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("id = ?", 1)},
+			Head:  frag("UPDATE /*+ NO_INDEX(t) */ t SET a = ?", 0),
 			Set:   []Assignment{set(col("a"), argv(0), 0)},
 		}),
 	},
@@ -425,7 +444,8 @@ var parseCases = []parseCase{
 		sql:  "UPDATE t SET a = ? /*!50000 , b = ? */ WHERE id = ?",
 		want: one(&Update{
 			stmt:  st("UPDATE t SET a = ? /*!50000 , b = ? */ WHERE id = ?", 0, 3),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`id`=?", 2)},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("id = ?", 2)},
+			Head:  frag("UPDATE t SET a = ? /*!50000 , b = ? */", 0, 1),
 			Set:   []Assignment{set(col("a"), argv(0), 0), set(col("b"), argv(1), 0)},
 		}),
 	},
@@ -441,14 +461,16 @@ var parseCases = []parseCase{
 		want: []Statement{
 			&Update{
 				stmt:  st("UPDATE account SET balance = balance - ? WHERE id = ?", 0, 2),
-				Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("`account`"), Where: frag("`id`=?", 1)},
+				Scope: Scope{Tables: []TableName{tn("account")}, TableRefs: frag("account"), Where: frag("id = ?", 1)},
+				Head:  frag("UPDATE account SET balance = balance - ?", 0),
 				Set:   []Assignment{set(col("balance"), exprv("`balance`-?", 0), 0)},
 			},
 			&Insert{stmt: st("INSERT INTO ledger (account_id, amount) VALUES (?, ?)", 2, 4),
 				Table: tn("ledger"), Columns: []string{"account_id", "amount"}, Rows: [][]Value{{argv(2), argv(3)}}},
 			&Delete{
 				stmt:    st("DELETE FROM hold WHERE id = ?", 4, 5),
-				Scope:   Scope{Tables: []TableName{tn("hold")}, TableRefs: frag("`hold`"), Where: frag("`id`=?", 4)},
+				Scope:   Scope{Tables: []TableName{tn("hold")}, TableRefs: frag("hold"), Where: frag("id = ?", 4)},
+				Head:    frag("DELETE FROM hold"),
 				Targets: []int{0},
 			},
 		},
@@ -461,7 +483,8 @@ var parseCases = []parseCase{
 			other("SELECT ? /* ? */", 1, 2, ClassRead),
 			&Update{
 				stmt:  st("UPDATE t SET a = ? WHERE b = '?' AND c = ?", 2, 4),
-				Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`b`='?' AND `c`=?", 3)},
+				Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("t"), Where: frag("b = '?' AND c = ?", 3)},
+				Head:  frag("UPDATE t SET a = ?", 2),
 				Set:   []Assignment{set(col("a"), argv(2), 0)},
 			},
 		},
@@ -482,7 +505,8 @@ var parseCases = []parseCase{
 	{name: "set user var", sql: "SET @a = 1, @b = ?", want: one(other("SET @a = 1, @b = ?", 0, 1, ClassSession))},
 	{name: "set global autocommit", sql: "SET GLOBAL autocommit = 1", want: one(other("SET GLOBAL autocommit = 1", 0, 0, ClassSession))},
 	{name: "set isolation", sql: "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", want: one(other("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", 0, 0, ClassSession))},
-	{name: "use", sql: "USE shop", want: one(other("USE shop", 0, 0, ClassSession))},
+	{name: "use", sql: "USE shop", want: one(&Other{stmt: st("USE shop", 0, 0), Class: ClassSession, Database: "shop"})},
+	{name: "use quoted", sql: "use `my db`", want: one(&Other{stmt: st("use `my db`", 0, 0), Class: ClassSession, Database: "my db"})},
 	{name: "prepare", sql: "PREPARE s FROM 'SELECT ?'", want: one(other("PREPARE s FROM 'SELECT ?'", 0, 0, ClassSession))},
 	{name: "begin", sql: "BEGIN", want: one(txnOther("BEGIN", TxnBegin))},
 	{name: "start transaction", sql: "START TRANSACTION", want: one(txnOther("START TRANSACTION", TxnBegin))},
@@ -614,7 +638,8 @@ func TestSQLMode(t *testing.T) {
 		noErr(t, err)
 		eq(t, one(&Update{
 			stmt:  st(q, 0, 1),
-			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag("`t`"), Where: frag("`b`='x\\' AND `c`=`d?` AND `e`='?'")},
+			Scope: Scope{Tables: []TableName{tn("t")}, TableRefs: frag(`"t"`), Where: frag(`b = 'x\' AND c = "d?" AND e = '?'`)},
+			Head:  frag(`UPDATE "t" SET "a" = ?`, 0),
 			Set:   []Assignment{set(col("a"), argv(0), 0)},
 		}), got)
 		eq(t, "", checkInvariants(p, q, got))
@@ -654,7 +679,7 @@ func TestScopeArgs(t *testing.T) {
 
 	got, err = Parse("SELECT * FROM t WHERE a = ? LIMIT ? OFFSET ? FOR UPDATE")
 	noErr(t, err)
-	eq(t, []int{0, 2, 1}, got[0].(*SelectForUpdate).Args())
+	eq(t, []int{0, 1, 2}, got[0].(*SelectForUpdate).Args())
 
 	got, err = Parse("DELETE FROM t")
 	noErr(t, err)
@@ -665,18 +690,18 @@ func TestScopeSelect(t *testing.T) {
 	got, err := Parse("DELETE a FROM t AS a JOIN u ON u.k = a.k AND u.x = ? WHERE a.y = ?")
 	noErr(t, err)
 	d := got[0].(*Delete)
-	eq(t, "SELECT `a`.`id` FROM `t` AS `a` JOIN `u` ON `u`.`k`=`a`.`k` AND `u`.`x`=? WHERE `a`.`y`=?", d.Select("`a`.`id`"))
+	eq(t, "SELECT `a`.`id` FROM t AS a JOIN u ON u.k = a.k AND u.x = ? WHERE a.y = ?", d.Select("`a`.`id`"))
 	eq(t, []int{0, 1}, d.Args())
 
 	got, err = Parse("UPDATE t SET a = ? ORDER BY b LIMIT 5")
 	noErr(t, err)
-	eq(t, "SELECT * FROM `t` ORDER BY `b` LIMIT 5", got[0].(*Update).Select("*"))
+	eq(t, "SELECT * FROM t ORDER BY b LIMIT 5", got[0].(*Update).Select("*"))
 
 	got, err = Parse("SELECT * FROM t LIMIT ? OFFSET ? LOCK IN SHARE MODE")
 	noErr(t, err)
 	s := got[0].(*SelectForUpdate)
-	eq(t, "SELECT `id` FROM `t` LIMIT ?,?", s.Select("`id`"))
-	eq(t, []int{1, 0}, s.Args())
+	eq(t, "SELECT `id` FROM t LIMIT ? OFFSET ?", s.Select("`id`"))
+	eq(t, []int{0, 1}, s.Args())
 }
 
 func TestTableRef(t *testing.T) {

@@ -188,38 +188,3 @@ func (b *builder) node(n ast.Node) (Fragment, error) {
 	}
 	return b.fragment(n.Restore, n)
 }
-
-// orderBy restores the items of an ORDER BY clause, without the keywords.
-func (b *builder) orderBy(o *ast.OrderByClause) (Fragment, error) {
-	if o == nil || len(o.Items) == 0 {
-		return Fragment{}, nil
-	}
-	return b.fragment(func(ctx *format.RestoreCtx) error {
-		for i, item := range o.Items {
-			if i > 0 {
-				ctx.WritePlain(", ")
-			}
-			if err := item.Restore(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, o)
-}
-
-// limit restores a LIMIT clause without the keyword: "count" or
-// "offset,count".
-func (b *builder) limit(l *ast.Limit) (Fragment, error) {
-	if l == nil || l.Count == nil {
-		return Fragment{}, nil
-	}
-	return b.fragment(func(ctx *format.RestoreCtx) error {
-		if l.Offset != nil {
-			if err := l.Offset.Restore(ctx); err != nil {
-				return err
-			}
-			ctx.WritePlain(",")
-		}
-		return l.Count.Restore(ctx)
-	}, l)
-}

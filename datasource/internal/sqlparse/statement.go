@@ -30,8 +30,11 @@ func (s *stmt) Text() string           { return s.text }
 func (s *stmt) ArgRange() (lo, hi int) { return s.lo, s.hi }
 func (s *stmt) base() *stmt            { return s }
 
-// Fragment is a piece of a statement (a WHERE condition, a table reference
-// list, an expression) restored by the parser as valid MySQL/MariaDB text:
+// Fragment is a piece of a statement: a clause of an UPDATE, DELETE or
+// locking SELECT (table references, WHERE, ORDER BY, LIMIT, Head) is the
+// original text of the query, byte for byte, comments kept, so that every
+// literal means what it meant there; an INSERT value expression is
+// restored by the parser as valid MySQL/MariaDB text:
 // names in backquotes, strings in single quotes with quotes and (unless the
 // sql_mode has NO_BACKSLASH_ESCAPES) backslashes escaped, keywords upper case,
 // placeholders as "?". Comments are dropped.
@@ -210,6 +213,11 @@ func (s *Scope) Args() []int {
 type Update struct {
 	stmt
 	Scope
+	// Head is the statement's text up to its WHERE, ORDER BY or LIMIT
+	// clause: "UPDATE <modifiers> <TableRefs> SET <assignments>", so that
+	// Head + " WHERE " + a condition updates exactly as the statement does
+	// the rows the condition picks.
+	Head Fragment
 	// Set are the assignments in order.
 	Set []Assignment
 	// Multi is true for the multi-table form (a join or a table list).
@@ -222,6 +230,9 @@ type Update struct {
 type Delete struct {
 	stmt
 	Scope
+	// Head is the statement's text up to its WHERE, ORDER BY or LIMIT
+	// clause ("DELETE FROM t", "DELETE t1 FROM t1 JOIN t2 ON ...").
+	Head Fragment
 	// Targets are the indexes into Tables of the tables rows are deleted
 	// from, in the order the statement lists them. A single-table DELETE
 	// has Targets [0].
@@ -337,6 +348,9 @@ type Other struct {
 	Txn TxnOp
 	// Reason says why, for ClassUnsupported (e.g. "INSERT ... SELECT").
 	Reason string
+	// Database is the database a USE statement makes current, "" for any
+	// other statement.
+	Database string
 }
 
 func joinArgs(fs ...Fragment) []int {

@@ -1,0 +1,194 @@
+package datasource
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/atcc-go/atcc/internal/schema"
+)
+
+// The current database is tracked per connection, so that a table named
+// without a database is the one the server resolves it to: USE changes it
+// for the rest of the session, inside or outside a global transaction, in
+// a query of its own or among the statements of a multi-statement one.
+//
+// In a global transaction (or GlobalLock mode) every statement is parsed,
+// so a USE there sets conn.db exactly. Outside one, queries go to the
+// target unparsed; a cheap lexical check (mayUse) marks the connection's
+// database unknown when a query may hold a USE, and the next global
+// statement on the connection reads it back with SELECT DATABASE(). Plans
+// are made for the current database (plan's key holds it), so images,
+// the statement, undo records and lock keys all name the same table.
+
+// plan returns the plan of query for the connection's current database.
+func (c *conn) plan(ctx context.Context, query string) (*plan, error) {
+	db, err := c.currentDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.res.plan(ctx, db, query)
+}
+
+// ran records the current database after p ran: the one its last USE
+// named, or unknown when it failed (a USE among its statements may or may
+// not have run).
+func (c *conn) ran(p *plan, err error) {
+	if !p.changes {
+		return
+	}
+	if err != nil {
+		c.dbUnknown = true
+		return
+	}
+	c.setDB(p.useDB)
+}
+
+// setDB records db as current. The server binds a prepared statement to
+// the database current when it was prepared (MariaDB and MySQL alike), so
+// the connection's cached statements are dropped when it changes.
+func (c *conn) setDB(db string) {
+	if db != c.db {
+		_ = c.stmts.drop() // the server discards them with the session anyway
+	}
+	c.db, c.dbUnknown = db, false
+}
+
+// currentDB returns the connection's current database, "" for the data
+// source's default, reading it from the server when a query outside a
+// global transaction may have changed it.
+func (c *conn) currentDB(ctx context.Context) (string, error) {
+	if !c.dbUnknown {
+		return c.db, nil
+	}
+	env, err := c.res.sessionEnv(ctx)
+	if err != nil {
+		return "", err
+	}
+	db, err := c.readDB(ctx)
+	if err != nil {
+		return "", err
+	}
+	if db == env.defaultDB {
+		db = ""
+	}
+	c.setDB(db)
+	return db, nil
+}
+
+// readDB reads DATABASE() through the text protocol: a prepared
+// statement answers with the database current when it was prepared.
+func (c *conn) readDB(ctx context.Context) (string, error) {
+	if c.queryer == nil {
+		return "", errors.New("atcc/datasource: the target driver cannot run a query without preparing it")
+	}
+	rows, err := c.queryer.QueryContext(ctx, "SELECT DATABASE()", nil)
+	if err != nil {
+		return "", fmt.Errorf("atcc/datasource: read the current database: %w", err)
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return "", fmt.Errorf("atcc/datasource: read the current database: %w", err)
+	}
+	switch v := dest[0].(type) {
+	case nil:
+		return "", nil
+	case []byte:
+		return string(v), nil
+	case string:
+		return v, nil
+	}
+	return "", fmt.Errorf("atcc/datasource: read the current database: got %T", dest[0])
+}
+
+// inDefaultDB runs fn with the data source's default database current
+// (the undo log table is the default database's), switching to it and
+// back when a USE made another one current.
+func (c *conn) inDefaultDB(ctx context.Context, fn func() (driver.Result, error)) (driver.Result, error) {
+	if c.db == "" && !c.dbUnknown {
+		return fn()
+	}
+	db, err := c.currentDB(ctx)
+	if err != nil || db == "" {
+		if err != nil {
+			return nil, err
+		}
+		return fn()
+	}
+	env, err := c.res.sessionEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.run(ctx, "USE "+schema.QuoteIdent(env.defaultDB), nil, nil); err != nil {
+		c.dbUnknown = true
+		return nil, err
+	}
+	res, err := fn()
+	if _, uerr := c.run(ctx, "USE "+schema.QuoteIdent(db), nil, nil); uerr != nil {
+		c.dbUnknown = true
+		return nil, errors.Join(err, uerr)
+	}
+	return res, err
+}
+
+// mayUse reports whether query may hold a USE statement: some statement of
+// it (the text at its start, or after any ';') begins, after white space
+// and comments, with the word USE. It errs on the side of yes (a ';' in a
+// string literal followed by "use"), which costs one SELECT DATABASE().
+func mayUse(query string) bool {
+	for i := 0; i < len(query); {
+		i = skipSpaceAndComments(query, i)
+		if len(query)-i >= 3 && strings.EqualFold(query[i:i+3], "use") &&
+			(len(query)-i == 3 || !isIdentByte(query[i+3])) {
+			return true
+		}
+		j := strings.IndexByte(query[i:], ';')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
+}
+
+// skipSpaceAndComments returns the offset of the first byte from i on that
+// is not white space or in a comment. An executable comment's opening
+// ("/*!50000", "/*M!") counts as space: its content runs.
+func skipSpaceAndComments(q string, i int) int {
+	for i < len(q) {
+		switch c := q[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '#' || (c == '-' && strings.HasPrefix(q[i:], "--") && (len(q) == i+2 || q[i+2] <= ' ')):
+			if n := strings.IndexByte(q[i:], '\n'); n >= 0 {
+				i += n + 1
+			} else {
+				return len(q)
+			}
+		case c == '/' && strings.HasPrefix(q[i:], "/*!"), c == '/' && strings.HasPrefix(q[i:], "/*M!"):
+			i += 3
+			if q[i-1] != '!' {
+				i++
+			}
+			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
+				i++
+			}
+		case c == '/' && strings.HasPrefix(q[i:], "/*"):
+			n := strings.Index(q[i+2:], "*/")
+			if n < 0 {
+				return len(q)
+			}
+			i += 2 + n + 2
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}

@@ -1,0 +1,208 @@
+package datasource
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/atcc-go/atcc/tm"
+)
+
+// The rows an UPDATE or DELETE changes are the rows its before image
+// holds. With a non-unique ORDER BY and LIMIT, MariaDB's imaging SELECT
+// (ids 5 and 2 on this data) and the statement itself (ids 5 and 1) pick
+// different rows; the statement used to run as written, so the rollback
+// left id 1 changed (UPDATE) or failed on a duplicate key (DELETE).
+func TestWriteActsOnImagedRows(t *testing.T) {
+	for _, stmt := range []string{
+		"UPDATE t SET v = v + 1 ORDER BY grp LIMIT 2",
+		"DELETE FROM t ORDER BY grp LIMIT 2",
+		"UPDATE t SET v = v + 1 WHERE grp < 2 LIMIT 2",
+		"DELETE FROM t WHERE pad <> 'x' LIMIT 2",
+	} {
+		t.Run(stmt, func(t *testing.T) {
+			e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY, grp INT NOT NULL, v INT NOT NULL, pad VARCHAR(100))",
+				"INSERT INTO t VALUES (1,1,0,'a'),(2,1,0,'b'),(3,1,0,'c'),(4,2,0,'d'),(5,0,0,'e')")
+			initial := snapshot(t, e.d.DB, "t")
+			e.global(t, false, func(ctx context.Context) error {
+				tx, err := e.db.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				res, err := tx.ExecContext(ctx, stmt)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				require.NoError(t, err)
+				require.EqualValues(t, 2, n)
+				return tx.Commit()
+			})
+			requireRows(t, initial, snapshot(t, e.d.DB, "t"), "after rollback")
+		})
+	}
+}
+
+// Under READ COMMITTED (no gap locks) a row inserted between the before
+// image and the statement matches the statement's WHERE. The statement
+// used to run as written and change that row too (caught only by a row
+// count check that failed the statement); it now changes exactly the
+// imaged rows, and the rollback restores them.
+func TestWriteIgnoresRowsInsertedAfterImage(t *testing.T) {
+	for _, stmt := range []string{
+		"UPDATE t SET v = v + 1 WHERE v >= 10",
+		"DELETE FROM t WHERE v >= 10",
+		"UPDATE t JOIN u ON u.id = t.id SET t.v = t.v + u.w WHERE t.v >= 10",
+	} {
+		t.Run(stmt, func(t *testing.T) {
+			e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)",
+				"CREATE TABLE u (id INT PRIMARY KEY, w INT NOT NULL)",
+				"INSERT INTO t VALUES (1, 10), (2, 11), (3, 1)", "INSERT INTO u VALUES (1, 1), (2, 1), (3, 1), (4, 1)")
+			inserted := false
+			e.conn.res.afterBeforeImage = func() {
+				if !inserted {
+					inserted = true
+					e.d.Exec(t, "INSERT INTO t VALUES (4, 12)")
+				}
+			}
+			e.global(t, false, func(ctx context.Context) error {
+				tx, err := e.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				res, err := tx.ExecContext(ctx, stmt)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				require.NoError(t, err)
+				require.EqualValues(t, 2, n, "rows 1 and 2 only")
+				return tx.Commit()
+			})
+			require.True(t, inserted)
+			requireRows(t, [][]any{{"1", "10"}, {"2", "11"}, {"3", "1"}, {"4", "12"}}, snapshot(t, e.d.DB, "t"), "after rollback")
+		})
+	}
+}
+
+// Literals reach the server as the user wrote them. The before image used
+// to be built from the parser's re-rendering: b'0000000001000001' came out
+// as b'1000001', which, compared with VARBINARY, selects X'41' instead of
+// X'0041', so the DELETE removed a row no image held.
+func TestLiteralsAreNotRerendered(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE lit (id INT PRIMARY KEY, vb VARBINARY(4), s VARCHAR(20) COLLATE utf8mb4_general_ci,"+
+		" n DECIMAL(40,30), d DATE, ts TIMESTAMP(6) NULL, big DECIMAL(65,0))",
+		"INSERT INTO lit VALUES (1, X'0041', 'a', 1.000000000000000000000000000001, '2024-02-29', '2024-01-01 00:00:00.000001', 12345678901234567890123456789012345678901234567890),"+
+			" (2, X'41', 'A', 1.000000000000000000000000000002, '2024-03-01', '2024-01-01 00:00:00', 12345678901234567890123456789012345678901234567891),"+
+			" (3, X'00', 'it''s', 0, '2024-02-28', NULL, 0),"+
+			" (4, X'5C', 'back\\\\slash', 0, NULL, NULL, NULL),"+
+			" (5, NULL, 'é', NULL, NULL, NULL, NULL)")
+	initial := snapshot(t, e.d.DB, "lit")
+	for _, where := range []string{
+		"vb = b'0000000001000001'",
+		"vb = b'1000001'",
+		"vb = X'0041'",
+		"vb = 0x0041",
+		"vb = x'41'",
+		"vb = _binary'A'",
+		"s = _utf8mb4'a' COLLATE utf8mb4_bin",
+		"s = _binary'a'",
+		"s = N'A'",
+		"s = _latin1'A'",
+		"s = 'A' COLLATE utf8mb4_bin",
+		"s = 'it\\'s'",
+		"s = 'it''s'",
+		"s = \"it's\"",
+		"s = 'back\\\\slash'",
+		"s LIKE 'back\\\\\\\\%'",
+		"vb = '\\\\'",
+		"s = 'é'",
+		"n = 1.000000000000000000000000000001",
+		"n = 1.0000000000000000000000000000010",
+		"n < 1.0000000000000000000000000000015",
+		"d = DATE '2024-02-29'",
+		"d = {d '2024-03-01'}",
+		"ts = TIMESTAMP '2024-01-01 00:00:00.000001'",
+		"ts = '2024-01-01 00:00:00'",
+		"big = 12345678901234567890123456789012345678901234567891",
+		"big > 12345678901234567890123456789012345678901234567890.5",
+		"id = -(-1)",
+		"id IN (1e0, 2.0, 3)",
+	} {
+		for _, stmt := range []string{"DELETE FROM lit WHERE " + where, "UPDATE lit SET s = CONCAT(s, 'x') WHERE " + where} {
+			t.Run(stmt, func(t *testing.T) {
+				want := count(t, e.d.DB, "lit", where)
+				e.global(t, false, func(ctx context.Context) error {
+					res, err := e.db.ExecContext(ctx, stmt)
+					if err != nil {
+						return err
+					}
+					n, err := res.RowsAffected()
+					require.NoError(t, err)
+					require.EqualValues(t, want, n)
+					return nil
+				})
+				requireRows(t, initial, snapshot(t, e.d.DB, "lit"), "after rollback")
+			})
+		}
+	}
+}
+
+// Key values come from the before image as the server stores them: a
+// BINARY(16) key given short (the server pads it), an integer compared
+// with a VARCHAR key (it matches '1', '01' and '1.0'). (An empty VARCHAR
+// key cannot be written in a lock key yet: see lockkey.go.)
+func TestKeysReadBackFromImage(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE sk (k VARCHAR(10) PRIMARY KEY, v INT NOT NULL)",
+		"CREATE TABLE bk (k BINARY(16) PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO sk VALUES ('', 1), ('1', 1), ('01', 1), ('1.0', 1), ('2', 1)",
+		"INSERT INTO bk VALUES ('ab', 1), (X'00', 1)")
+	sk, bk := snapshot(t, e.d.DB, "sk"), snapshot(t, e.d.DB, "bk")
+	for _, c := range []struct {
+		stmt string
+		args []any
+		n    int64
+	}{
+		{"UPDATE sk SET v = v + 1 WHERE k = 1", nil, 3},
+		{"DELETE FROM sk WHERE k = ?", []any{1}, 3},
+		{"UPDATE bk SET v = v + 1 WHERE k = 'ab'", nil, 0}, // 'ab' is not the padded value
+		{"UPDATE bk SET v = v + 1 WHERE k = CAST('ab' AS BINARY(16))", nil, 1},
+		{"DELETE FROM bk WHERE k LIKE 'ab%'", nil, 1},
+		{"DELETE FROM bk WHERE k = X'00000000000000000000000000000000'", nil, 1},
+	} {
+		t.Run(c.stmt, func(t *testing.T) {
+			e.global(t, false, func(ctx context.Context) error {
+				res, err := e.db.ExecContext(ctx, c.stmt, c.args...)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				require.NoError(t, err)
+				require.Equal(t, c.n, n)
+				return nil
+			})
+			requireRows(t, sk, snapshot(t, e.d.DB, "sk"), "sk after rollback")
+			requireRows(t, bk, snapshot(t, e.d.DB, "bk"), "bk after rollback")
+		})
+	}
+}
+
+// A DELETE whose foreign key cascades onto a row of its own image removes
+// fewer rows than imaged (the server does not count cascaded rows): its
+// undo would re-insert a row the cascade took, so the local transaction is
+// aborted with ErrRowsMismatch and nothing changes.
+func TestDeleteCascadeIntoOwnImageAborts(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY, p INT NULL, FOREIGN KEY (p) REFERENCES t (id) ON DELETE CASCADE)",
+		"INSERT INTO t VALUES (1, NULL), (2, 1), (3, NULL)")
+	initial := snapshot(t, e.d.DB, "t")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	defer gtx.Rollback(context.Background())
+	_, err = e.db.ExecContext(ctx, "DELETE FROM t WHERE id IN (1, 2)")
+	require.ErrorIs(t, err, ErrRowsMismatch)
+	requireRows(t, initial, snapshot(t, e.d.DB, "t"), "nothing deleted")
+}
