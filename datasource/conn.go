@@ -37,6 +37,7 @@ type conn struct {
 
 	stmts       stmtCache
 	autoIncStep int64 // @@auto_increment_increment, 0 until read
+	autoIncMode int8  // @@innodb_autoinc_lock_mode + 1, 0 until read
 
 	// checked is the query of a locking read whose global locks were just
 	// checked by QueryContext before the target answered driver.ErrSkip:

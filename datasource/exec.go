@@ -62,7 +62,7 @@ func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driv
 // queryGlobal runs a query in the transaction br, or autocommit (br nil)
 // in the global transaction xid or GlobalLock mode: locking reads check
 // global locks first; a write runs as execIn or execAuto would and yields
-// no rows.
+// the rows of its RETURNING clause, or none.
 func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (driver.Rows, error) {
 	if br != nil && br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
@@ -75,13 +75,17 @@ func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, a
 		if len(p.stmts) > 1 {
 			return nil, unsupported(query, "several statements that write, through Query", nil)
 		}
+		var res driver.Result
 		if br != nil {
-			_, err = c.execPlan(ctx, br, p, query, args, st)
+			res, err = c.execPlan(ctx, br, p, query, args, st)
 		} else {
-			_, err = c.execAuto(ctx, xid, query, args, st)
+			res, err = c.execAuto(ctx, xid, query, args, st)
 		}
 		if err != nil {
 			return nil, err
+		}
+		if rows, ok := res.(*returnedRows); ok { // RETURNING
+			return rows, nil
 		}
 		return emptyRows{}, nil
 	}
@@ -178,6 +182,9 @@ func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *
 	case kindUpdate:
 		return c.execUpdate(ctx, br, sp, text, args, all, st)
 	case kindDelete:
+		if sp.stmt.Returning() != "" {
+			return c.execDeleteReturning(ctx, br, sp, text, args, all, st)
+		}
 		return c.execDelete(ctx, br, sp, text, args, all, st)
 	case kindInsert:
 		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
