@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/tm"
 )
 
 // insertCase runs stmts in a global transaction through the AT pool of a
@@ -114,3 +115,122 @@ func hexPad(s string, n int) string {
 	return string(b)
 }
 
+// INSERT IGNORE, REPLACE and ON DUPLICATE KEY UPDATE on an auto-increment
+// table with no other unique key, and IGNORE or ODKU omitting a nullable
+// unique column: rows with generated keys that cannot meet an existing row
+// are found by LAST_INSERT_ID (once refused: "a row with a generated key
+// and no unique key value cannot be found again", "unique key ... is not
+// given").
+func TestInsertConflictGeneratedKeys(t *testing.T) {
+	ddl := []string{
+		"CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"INSERT INTO auto (v) VALUES (1), (2)",
+		"CREATE TABLE nu (id INT AUTO_INCREMENT PRIMARY KEY, u INT NULL UNIQUE, w INT NULL, v INT, UNIQUE KEY uw (u, w))",
+		"INSERT INTO nu (u, v) VALUES (1, 1)",
+	}
+	insertCase(t, ddl, []string{"auto", "nu"},
+		q("INSERT IGNORE INTO auto (v) VALUES (10), (11)"),
+		q("REPLACE INTO auto (v) VALUES (?)", 12),
+		q("INSERT INTO auto (v) VALUES (13), (14) ON DUPLICATE KEY UPDATE v = v + 100"),
+		q("INSERT INTO auto (id, v) VALUES (1, 15), (NULL, 16) ON DUPLICATE KEY UPDATE v = VALUES(v)"),
+		q("REPLACE INTO auto VALUES (2, 17), (DEFAULT, 18)"),
+		q("INSERT INTO auto (id, v) VALUES (NULL, 19), (3, 20) ON DUPLICATE KEY UPDATE v = 21"),
+		q("INSERT IGNORE INTO nu (v) VALUES (2), (3)"),
+		q("INSERT INTO nu (v) VALUES (4) ON DUPLICATE KEY UPDATE v = 5"),
+		q("INSERT INTO nu (u, v) VALUES (1, 6) ON DUPLICATE KEY UPDATE v = 7"),
+		q("REPLACE INTO nu (id, u, v) VALUES (1, 2, 8)"),
+	)
+}
+
+// The statements gorm sends with its default settings: Create of an
+// auto-increment model on MariaDB >= 10.5 (RETURNING, through Query, whose
+// rows must reach the caller), belongs-to saving (a no-op key assignment)
+// and has-many saving (rows with and without keys, ON DUPLICATE KEY UPDATE).
+func TestInsertGormStatements(t *testing.T) {
+	ddl := []string{
+		"CREATE TABLE items (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))",
+		"INSERT INTO items (name) VALUES ('old')",
+		"CREATE TABLE cards (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, num VARCHAR(20))",
+		"INSERT INTO cards (num) VALUES ('c1')",
+		"CREATE TABLE orders (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, customer_id BIGINT, item VARCHAR(20))",
+		"INSERT INTO orders (customer_id, item) VALUES (1, 'o1'), (2, 'o2')",
+	}
+	insertCase(t, ddl, []string{"items", "cards", "orders"},
+		q("INSERT INTO cards (num) VALUES (?) ON DUPLICATE KEY UPDATE id=id", "c2"),
+		q("INSERT INTO cards (id, num) VALUES (?, ?) ON DUPLICATE KEY UPDATE `id`=`id`", 1, "c1"),
+		q("INSERT INTO orders (customer_id,item,id) VALUES (?,?,?),(?,?,DEFAULT) ON DUPLICATE KEY UPDATE customer_id=VALUES(customer_id)",
+			7, "o1", 1, 7, "o3"),
+		q("INSERT INTO items (name) VALUES (?) RETURNING id", "x"),
+		q("REPLACE INTO items (id, name) VALUES (1, 'new') RETURNING id, name"),
+		q("DELETE FROM orders WHERE id = ? RETURNING id", 2),
+	)
+
+	// Rows returned through Query, in a transaction and autocommit, and
+	// undone.
+	e := newEnv(t, Config{}, ddl...)
+	initial := snapshot(t, e.d.DB, "items")
+	e.global(t, false, func(ctx context.Context) error {
+		tx, err := e.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		var id int64
+		if err := tx.QueryRowContext(ctx, "INSERT INTO items (name) VALUES (?) RETURNING id", "a").Scan(&id); err != nil {
+			return err
+		}
+		var name string
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM items WHERE id = ?", id).Scan(&name); err != nil {
+			return err
+		}
+		require.Equal(t, "a", name)
+		rows, err := tx.QueryContext(ctx, "INSERT INTO items (name) VALUES ('b'), ('c') RETURNING id, name")
+		if err != nil {
+			return err
+		}
+		var got []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			got = append(got, n)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"b", "c"}, got)
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		var deleted string
+		if err := e.db.QueryRowContext(ctx, "DELETE FROM items WHERE name = ? RETURNING name", "old").Scan(&deleted); err != nil {
+			return err
+		}
+		require.Equal(t, "old", deleted)
+		res, err := e.db.ExecContext(ctx, "INSERT INTO items (name) VALUES ('d'), ('e') RETURNING id")
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		return nil
+	})
+	requireRows(t, initial, snapshot(t, e.d.DB, "items"), "items after global rollback")
+}
+
+// A key given after generated ones and not below them may move the
+// auto-increment counter between them: the statement fails, and its local
+// transaction can only roll back.
+func TestInsertGeneratedKeysMoved(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	defer gtx.Rollback(context.Background())
+	err = inTx(ctx, e.db, q("INSERT INTO auto (id, v) VALUES (NULL, 1), (1000, 2), (NULL, 3)"))
+	require.ErrorContains(t, err, "may have moved the auto-increment counter")
+	require.Equal(t, 0, count(t, e.d.DB, "auto", ""))
+	// A key given after the generated ones, or below them, is fine.
+	require.NoError(t, inTx(ctx, e.db, q("INSERT INTO auto (id, v) VALUES (NULL, 1), (NULL, 2), (1000, 3)")))
+	require.NoError(t, gtx.Rollback(context.Background()))
+	require.Equal(t, 0, count(t, e.d.DB, "auto", ""))
+}
