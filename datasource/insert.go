@@ -265,7 +265,11 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 		if e.row < firstRow || e.row > lastRow {
 			continue
 		}
-		n, err := strconv.ParseInt(fmt.Sprint(e.v), 10, 64)
+		given := fmt.Sprint(e.v)
+		if b, ok := e.v.([]byte); ok {
+			given = string(b)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(given), 10, 64)
 		if err != nil || n >= first {
 			return fmt.Errorf("atcc/datasource: %s: key %v given in row %d, among generated keys from %d, may have moved "+
 				"the auto-increment counter: the generated keys are not known exactly", clipSQL(text), e.v, e.row+1, first)
