@@ -450,8 +450,8 @@ func keepsValue(a sqlparse.Assignment, t *schema.Table, tn sqlparse.TableName) b
 // as NULL, MariaDB's as the text NULL; a string default shows quoted in
 // MariaDB).
 func (r *resource) defaultsToNull(ctx context.Context, t *schema.Table, col *schema.Column) (bool, error) {
-	if !col.Nullable {
-		return false, nil
+	if !col.Nullable || col.Generated {
+		return false, nil // a generated column gets its expression's value
 	}
 	var def sql.NullString
 	err := r.raw.QueryRowContext(ctx, "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS "+
