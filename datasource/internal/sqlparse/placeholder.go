@@ -144,7 +144,8 @@ func (m *lexMarks) scan(q string, ansiQuotes, noBackslash bool) {
 			case first == "":
 				first = strings.ToUpper(w)
 			case depth == 0 && ret < 0 && !inBang && strings.EqualFold(w, "RETURNING") &&
-				(first == "INSERT" || first == "REPLACE" || first == "DELETE"):
+				(first == "INSERT" || first == "REPLACE" || first == "DELETE") &&
+				(i == 0 || (q[i-1] != '.' && q[i-1] != '@')): // not t.returning, @returning
 				ret = i
 			}
 			i = j

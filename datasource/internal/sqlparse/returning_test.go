@@ -24,6 +24,8 @@ func TestReturning(t *testing.T) {
 		{"INSERT INTO t (id) VALUES (1) /* RETURNING x */", []string{"INSERT INTO t (id) VALUES (1) /* RETURNING x */"},
 			[]string{""}, []string{""}},
 		{"SELECT `returning` FROM t", []string{"SELECT `returning` FROM t"}, []string{""}, []string{""}},
+		{"DELETE FROM t WHERE t.returning = @returning", []string{"DELETE FROM t WHERE t.returning = @returning"},
+			[]string{""}, []string{""}},
 		{"INSERT INTO t (id) VALUES (1) RETURNING id + ?", nil, nil, []string{"a placeholder in RETURNING"}},
 		{"DELETE t FROM t JOIN u ON t.id = u.id RETURNING t.id", nil, nil, []string{"multi-table DELETE ... RETURNING"}},
 	}
