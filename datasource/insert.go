@@ -93,15 +93,16 @@ func autoValue(v driver.Value) bool {
 // as its decimal text, and compared as a number it would also match '01'
 // or ' 1'; a value for a BINARY(n) column is stored padded with zero bytes
 // to n bytes, and unpadded it matches nothing. Other values compare as
-// they are stored. A floating-point number for a character or binary key
-// column is refused: its stored text is the server's rendering.
+// they are stored (a number for an ENUM or SET column is its index, as in
+// the insert). A floating-point number for a character or binary key column
+// is refused: its stored text is the server's rendering.
 func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
 	}
 	char, binary := false, false
 	switch col.DataType {
-	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
 		char = true
 	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
 		binary = true

@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,64 +43,83 @@ func insertCase(t *testing.T, ddl []string, tables []string, stmts ...stmtArgs) 
 // Keys the server coerces are looked up as stored: an empty string key
 // (which once made an empty lock key segment, refused at COMMIT), a short
 // value for a BINARY(16) key (padded by the server, once looked up
-// unpadded), a number for a VARCHAR key (once compared as a number, matching
-// '01' and ' 1' too).
+// unpadded: "0 found by primary key", and a REPLACE lost the row it
+// replaced), a number for a VARCHAR key (once compared as a number,
+// matching '01' and ' 1' too). Lock keys name the stored values.
 func TestInsertCoercedKeys(t *testing.T) {
-	e := newEnv(t, Config{},
-		"CREATE TABLE strkey (k VARCHAR(10) PRIMARY KEY, v INT)",
-		"CREATE TABLE bin (k BINARY(16) PRIMARY KEY, v INT)",
-		"INSERT INTO bin VALUES (X'42', 1)",
-		"CREATE TABLE vk (k VARCHAR(10) PRIMARY KEY, v INT)",
-		"INSERT INTO vk VALUES ('01', 1), (' 1', 2), ('1abc', 3)")
-	tables := []string{"strkey", "bin", "vk"}
-	stmts := []stmtArgs{
-		q("INSERT INTO strkey VALUES ('', 1)"),
-		q("INSERT INTO strkey (k, v) VALUES (?, 2)", "x"),
-		q("INSERT INTO bin VALUES (X'41', 2)"),
-		q("INSERT INTO bin VALUES (?, 3)", []byte("C")),
-		q("REPLACE INTO bin VALUES (X'42', 9)"), // meets the padded row
-		q("INSERT INTO bin VALUES ('D', 4) ON DUPLICATE KEY UPDATE v = 5"),
-		q("INSERT INTO vk VALUES (1, 5)"),
-		q("INSERT INTO vk (k, v) VALUES (?, 6)", 2),
-		q("INSERT INTO vk VALUES (2, 7) ON DUPLICATE KEY UPDATE v = 8"),
-	}
-	initial := make(map[string][][]any)
-	for _, tb := range tables {
-		initial[tb] = snapshot(t, e.d.DB, tb)
-	}
-	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
-	for _, tb := range tables {
-		requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
-	}
-	var keys string
-	e.global(t, true, func(ctx context.Context) error {
-		c, err := e.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		tx, err := c.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		for _, s := range stmts {
-			if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-				return err
-			}
-		}
-		if err := c.Raw(func(dc any) error { keys = dc.(*conn).tx.br.locks.String(); return nil }); err != nil {
-			return err
-		}
-		return tx.Commit()
-	})
 	pad := func(s string) string { return "0x" + hexPad(s, 16) }
-	require.Equal(t, "strkey:0x,x;bin:"+pad("A")+","+pad("C")+","+pad("B")+","+pad("D")+";vk:1,2", keys)
-	require.Equal(t, [][]any{{"", "1"}, {"x", "2"}}, snapshot(t, e.d.DB, "strkey"))
-	require.Equal(t, 4, count(t, e.d.DB, "bin", ""))
-	require.Equal(t, 1, count(t, e.d.DB, "bin", "HEX(k) = '"+hexPad("B", 16)+"' AND v = 9"))
-	require.Equal(t, 1, count(t, e.d.DB, "vk", "k = '2' AND v = 8"))
-	require.Equal(t, 5, count(t, e.d.DB, "vk", ""))
+	cases := []struct {
+		name  string
+		ddl   []string
+		stmts []stmtArgs
+		keys  string
+	}{
+		{"empty string", []string{"CREATE TABLE strkey (k VARCHAR(10) PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO strkey VALUES ('', 1)"),
+		}, "strkey:0x"},
+		{"short binary", []string{"CREATE TABLE bin (k BINARY(16) PRIMARY KEY, v INT)", "INSERT INTO bin VALUES (X'42', 1)"}, []stmtArgs{
+			q("INSERT INTO bin VALUES (X'41', 2)"),
+			q("INSERT INTO bin VALUES (?, 3)", []byte("C")),
+			q("REPLACE INTO bin VALUES (X'42', 9)"), // meets the padded row
+			q("INSERT INTO bin VALUES ('D', 4) ON DUPLICATE KEY UPDATE v = 5"),
+		}, "bin:" + pad("A") + "," + pad("C") + "," + pad("B") + "," + pad("D")},
+		{"number for varchar", []string{"CREATE TABLE vk (k VARCHAR(10) PRIMARY KEY, v INT, e ENUM('a', 'b'))",
+			"INSERT INTO vk VALUES ('01', 1, 'a'), (' 1', 2, 'a'), ('1abc', 3, 'a')",
+			"CREATE TABLE ek (k ENUM('x', 'y') PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO vk VALUES (1, 5, 'b')"),
+			q("INSERT INTO vk (k, v) VALUES (?, 6)", 2),
+			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
+			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
+		}, "vk:1,2;ek:y"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{}, tc.ddl...)
+			tables := []string{}
+			for _, d := range tc.ddl {
+				if f := strings.Fields(d); f[0] == "CREATE" {
+					tables = append(tables, f[2])
+				}
+			}
+			initial := make(map[string][][]any)
+			for _, tb := range tables {
+				initial[tb] = snapshot(t, e.d.DB, tb)
+			}
+			e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, tc.stmts...) })
+			for _, tb := range tables {
+				requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
+			}
+			twin := testdb.Create(t)
+			twin.Exec(t, tc.ddl...)
+			require.NoError(t, inTx(context.Background(), twin.DB, tc.stmts...))
+			var keys string
+			e.global(t, true, func(ctx context.Context) error {
+				c, err := e.db.Conn(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				tx, err := c.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				for _, s := range tc.stmts {
+					if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+						return err
+					}
+				}
+				if err := c.Raw(func(dc any) error { keys = dc.(*conn).tx.br.locks.String(); return nil }); err != nil {
+					return err
+				}
+				return tx.Commit()
+			})
+			require.Equal(t, tc.keys, keys)
+			for _, tb := range tables {
+				requireRows(t, snapshot(t, twin.DB, tb), snapshot(t, e.d.DB, tb), tb+" after global commit")
+			}
+		})
+	}
 }
 
 func hexPad(s string, n int) string {
