@@ -314,3 +314,37 @@ func TestInsertOmittedUniqueRefused(t *testing.T) {
 		require.Equal(t, 0, count(t, e.d.DB, tb, ""), tb)
 	}
 }
+
+// A prepared INSERT ... RETURNING queried in a global transaction returns
+// its rows and is undone.
+func TestInsertReturningPrepared(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))")
+	e.global(t, false, func(ctx context.Context) error {
+		st, err := e.db.PrepareContext(ctx, "INSERT INTO items (name) VALUES (?), (?) RETURNING id, name")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for round := range 2 {
+			rows, err := st.QueryContext(ctx, "a", "b")
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				var name string
+				if err := rows.Scan(&id, &name); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			require.NoError(t, rows.Err())
+			require.Len(t, ids, 2, "round %d", round)
+			require.Equal(t, ids[0]+1, ids[1])
+		}
+		require.Equal(t, 4, count(t, e.d.DB, "items", ""))
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}
