@@ -153,7 +153,7 @@ func TestUnsupportedStatements(t *testing.T) {
 		{"INSERT INTO nokey VALUES (2, 2)", nil, ErrNoPrimaryKey},
 		{"INSERT INTO account SELECT id + 10, balance FROM account", nil, nil},
 		{"INSERT INTO uid VALUES (UUID(), 1)", nil, nil},
-		{"INSERT INTO auto (id, v) VALUES (NULL, 1), (5, 2)", nil, nil},
+		{"INSERT INTO uid VALUES (1.5e0, 1)", nil, nil}, // a float for a character key
 		{"UPDATE account SET balance = 0; DROP TABLE account", nil, ErrDDLInGlobalTx},
 		{"COMMIT", nil, nil},
 		{"UPDATE account SET balance = 1 RETURNING id", nil, nil}, // does not parse

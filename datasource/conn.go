@@ -37,6 +37,7 @@ type conn struct {
 
 	stmts       stmtCache
 	autoIncStep int64 // @@auto_increment_increment, 0 until read
+	autoIncMode int8  // @@innodb_autoinc_lock_mode + 1, 0 until read
 
 	// db is the current database, "" for the data source's default;
 	// dbUnknown is set when a query run unparsed may have changed it

@@ -41,12 +41,16 @@
 //     own clauses (SELECT ... FOR UPDATE), run, and, for UPDATE, read the rows
 //     again by primary key. UPDATE images hold the primary key, the assigned
 //     columns and the ON UPDATE columns; DELETE images whole rows.
-//   - INSERT reads back the rows it added by primary key, given or
-//     generated (LastInsertId and @@auto_increment_increment, read once per
-//     connection). INSERT IGNORE, REPLACE and INSERT ... ON DUPLICATE KEY
-//     UPDATE first read and lock the rows their primary and unique key values
-//     collide with, so that their rollback deletes what they inserted and puts
-//     back what they replaced or updated.
+//   - INSERT reads back the rows it added by primary key, given (as the
+//     server stores them: a number for a character key as text, a short
+//     BINARY(n) key zero-padded) or generated (LAST_INSERT_ID, row order and
+//     @@auto_increment_increment, read once per connection), and counts
+//     them. INSERT IGNORE, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
+//     first read and lock the rows their primary and unique key values
+//     collide with, so that their rollback deletes what they inserted and
+//     puts back what they replaced or updated. INSERT, REPLACE and DELETE
+//     ... RETURNING (MariaDB) run through Query and hand their rows to the
+//     caller.
 //   - SELECT ... FOR UPDATE locks its rows, then waits until no other global
 //     transaction holds them (rm.Manager.LockQuery).
 //   - Other reads and session statements run as they are.

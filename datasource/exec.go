@@ -62,7 +62,7 @@ func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driv
 // queryGlobal runs a query in the transaction br, or autocommit (br nil)
 // in the global transaction xid or GlobalLock mode: locking reads check
 // global locks first; a write runs as execIn or execAuto would and yields
-// no rows.
+// the rows of its RETURNING clause, or none.
 func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Rows, err error) {
 	if br != nil && br.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
@@ -76,13 +76,17 @@ func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, a
 		if len(p.stmts) > 1 {
 			return nil, unsupported(query, "several statements that write, through Query", nil)
 		}
+		var res driver.Result
 		if br != nil {
-			_, err = c.execPlan(ctx, br, p, query, args, st)
+			res, err = c.execPlan(ctx, br, p, query, args, st)
 		} else {
-			_, err = c.execAuto(ctx, xid, query, args, st)
+			res, err = c.execAuto(ctx, xid, query, args, st)
 		}
 		if err != nil {
 			return nil, err
+		}
+		if rows, ok := res.(*returnedRows); ok { // RETURNING
+			return rows, nil
 		}
 		return emptyRows{}, nil
 	}
@@ -343,6 +347,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 		keys := keysOf(&befores[0], tg.pkIdx)
 		var res driver.Result
 		var total int64
+		var returned *returnedRows
 		for lo := 0; lo == 0 || lo < len(keys); lo += schema.MaxKeysPerStatement {
 			chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
 			q := w.one
@@ -361,6 +366,23 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 			if args, err = addIdx(args, w.orderArgs); err != nil {
 				return nil, err
 			}
+			if w.returning != "" {
+				// DELETE ... RETURNING: the rows of every chunk, in order.
+				rows, err := c.query(ctx, q, args, nil)
+				if err != nil {
+					return nil, err
+				}
+				rr, err := readRows(rows)
+				if err != nil {
+					return nil, err
+				}
+				if returned == nil {
+					returned = rr
+				} else {
+					returned.data = append(returned.data, rr.data...)
+				}
+				continue
+			}
 			if res, err = c.run(ctx, q, args, nil); err != nil {
 				return nil, err
 			}
@@ -372,6 +394,9 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 				return nil, err
 			}
 			total += n
+		}
+		if returned != nil {
+			return returned, nil
 		}
 		id, _ := res.LastInsertId()
 		return countResult{id: id, n: total}, nil

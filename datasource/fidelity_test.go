@@ -206,3 +206,44 @@ func TestDeleteCascadeIntoOwnImageAborts(t *testing.T) {
 	require.ErrorIs(t, err, ErrRowsMismatch)
 	requireRows(t, initial, snapshot(t, e.d.DB, "t"), "nothing deleted")
 }
+
+// DELETE ... RETURNING runs, like any DELETE, on exactly the imaged keys,
+// its RETURNING list appended: with a non-unique ORDER BY and LIMIT the
+// rows returned are the rows imaged (and deleted), and the rollback puts
+// them back. Found when merging RETURNING with the imaged-key rewrite: the
+// WHERE cut from the text swallowed the RETURNING clause.
+func TestDeleteReturningActsOnImagedRows(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY, grp INT NOT NULL, v INT NOT NULL, pad VARCHAR(100))",
+		"INSERT INTO t VALUES (1,1,0,'a'),(2,1,0,'b'),(3,1,0,'c'),(4,2,0,'d'),(5,0,0,'e')")
+	initial := snapshot(t, e.d.DB, "t")
+	e.global(t, false, func(ctx context.Context) error {
+		tx, err := e.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		rows, err := tx.QueryContext(ctx, "DELETE FROM t ORDER BY grp LIMIT 2 RETURNING id, pad")
+		if err != nil {
+			return err
+		}
+		var ids []int
+		for rows.Next() {
+			var id int
+			var pad string
+			require.NoError(t, rows.Scan(&id, &pad))
+			ids = append(ids, id)
+		}
+		require.NoError(t, rows.Err())
+		require.Len(t, ids, 2)
+		var left int
+		require.NoError(t, tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&left))
+		require.Equal(t, 3, left)
+		for _, id := range ids {
+			var n int
+			require.NoError(t, tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM t WHERE id = ?", id).Scan(&n))
+			require.Zero(t, n, "row %d was returned but not deleted", id)
+		}
+		return tx.Commit()
+	})
+	requireRows(t, initial, snapshot(t, e.d.DB, "t"), "after rollback")
+}

@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,6 +75,7 @@ type writePlan struct {
 	multi     bool
 	quals     []string // per target: its qualifier in the statement
 	one       string   // single-table: the SQL for one key
+	returning string   // single-table DELETE: its RETURNING list, "" if none
 }
 
 // single returns the SQL of a single-table statement for n keys (none:
@@ -90,6 +92,10 @@ func (w *writePlan) single(pk []string, n int) string {
 	if w.order != "" {
 		q = append(q, " ORDER BY "...)
 		q = append(q, w.order...)
+	}
+	if w.returning != "" {
+		q = append(q, " RETURNING "...)
+		q = append(q, w.returning...)
 	}
 	return string(q)
 }
@@ -124,23 +130,27 @@ type lockedTable struct {
 // An insertPlan is what INSERT and REPLACE need before their rows' values
 // are known.
 type insertPlan struct {
-	table    *schema.Table
-	lockName string
-	width    int   // values per row when the row is not empty
-	pkPos    []int // position in a row of each primary key column; -1: not given
-	autoPK   int   // index into PrimaryKey of the auto-increment column, or -1
-	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
-	keys     []keyPlan
-	selAll   string // SELECT <every column> FROM <table> WHERE
-	pkIdx    []int  // index of the primary key columns among every column
-	after1   string // after image SQL for a single key
+	table     *schema.Table
+	lockName  string
+	width     int   // values per row when the row is not empty
+	pkPos     []int // position in a row of each primary key column; -1: not given
+	autoPK    int   // index into PrimaryKey of the auto-increment column, or -1
+	conflict  bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
+	odku      bool  // ON DUPLICATE KEY UPDATE
+	returning bool  // RETURNING: the statement yields rows
+	keys      []keyPlan
+	selAll    string // SELECT <every column> FROM <table> WHERE
+	pkIdx     []int  // index of the primary key columns among every column
+	after1    string // after image SQL for a single key
 }
 
 // keyPlan is a unique key (the primary key first) an insert may collide on.
 type keyPlan struct {
-	cols []string // quoted column names
-	pos  []int    // position of each column in a row
-	auto []bool   // the column is auto-increment
+	cols  []string // quoted column names
+	names []string // column names
+	col   []int    // index of each column in the table
+	pos   []int    // position of each column in a row
+	auto  []bool   // the column is auto-increment
 }
 
 // planCacheSize bounds the plans kept per data source.
@@ -340,6 +350,7 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string
 		if err == nil {
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
 			if !s.Multi {
+				sp.write.returning = s.Returning()
 				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
 			}
 		}
@@ -678,6 +689,39 @@ func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string,
 	return lr, nil
 }
 
+// keepsValue reports whether an ON DUPLICATE KEY UPDATE assignment sets
+// its column to the column's own value ("id = id", as gorm writes to save a
+// belongs-to association): it changes nothing.
+func keepsValue(a sqlparse.Assignment, t *schema.Table, tn sqlparse.TableName) bool {
+	if a.Value.Kind != sqlparse.ValueExpr || len(a.Value.Expr.Args) > 0 {
+		return false
+	}
+	self := schema.QuoteIdent(a.Column.Name)
+	for _, q := range []string{"", schema.QuoteIdent(tn.Ref()) + ".", schema.QuoteIdent(t.Name) + "."} {
+		if strings.EqualFold(a.Value.Expr.SQL, q+self) {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultsToNull reports whether col, not given by an INSERT, gets NULL:
+// it is nullable and its default is NULL (information_schema shows MySQL's
+// as NULL, MariaDB's as the text NULL; a string default shows quoted in
+// MariaDB).
+func (r *resource) defaultsToNull(ctx context.Context, t *schema.Table, col *schema.Column) (bool, error) {
+	if !col.Nullable || col.Generated {
+		return false, nil // a generated column gets its expression's value
+	}
+	var def sql.NullString
+	err := r.raw.QueryRowContext(ctx, "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS "+
+		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?", t.Schema, t.Name, col.Name).Scan(&def)
+	if err != nil {
+		return false, fmt.Errorf("atcc/datasource: default of %s.%s: %w", t.QuotedName(), schema.QuoteIdent(col.Name), err)
+	}
+	return !def.Valid || def.String == "NULL", nil
+}
+
 func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.Insert) (*insertPlan, error) {
 	text := s.Text()
 	t, err := r.table(ctx, s.Table.Schema, s.Table.Name)
@@ -718,14 +762,17 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 		}
 	}
 	for _, a := range s.OnDuplicate {
-		if isPrimaryKey(t, a.Column.Name) {
+		if isPrimaryKey(t, a.Column.Name) && !keepsValue(a, t, s.Table) {
 			return nil, unsupported(text, "ON DUPLICATE KEY UPDATE assigns primary key column "+a.Column.Name, ErrPrimaryKeyUpdate)
 		}
 	}
 	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
+	ip.odku = len(s.OnDuplicate) > 0
+	ip.returning = s.Returning() != ""
 	if ip.conflict {
 		keys := append([]schema.Key{{Name: "PRIMARY", Columns: t.PrimaryKey}}, t.UniqueKeys...)
-		for _, k := range keys {
+	keys:
+		for n, k := range keys {
 			kp := keyPlan{}
 			for _, name := range k.Columns {
 				i := t.ColumnIndex(name)
@@ -733,9 +780,21 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 					return nil, fmt.Errorf("atcc/datasource: %w", &schema.ColumnNotFoundError{Table: t.QuotedName(), Column: name})
 				}
 				if pos[i] < 0 && !t.Columns[i].AutoIncrement {
-					return nil, unsupported(text, "unique key "+k.Name+" column "+name+" is not given, so the rows it may meet are unknown", nil)
+					// Not given: every row gets the column's default. A
+					// NULL default never collides, and the key can meet
+					// nothing.
+					null, err := r.defaultsToNull(ctx, t, &t.Columns[i])
+					if err != nil {
+						return nil, err
+					}
+					if null && n > 0 {
+						continue keys
+					}
+					return nil, unsupported(text, "unique key "+k.Name+" column "+name+" is not given and its default is not NULL, so the rows it may meet are unknown", nil)
 				}
 				kp.cols = append(kp.cols, schema.QuoteIdent(t.Columns[i].Name))
+				kp.names = append(kp.names, t.Columns[i].Name)
+				kp.col = append(kp.col, i)
 				kp.pos = append(kp.pos, pos[i])
 				kp.auto = append(kp.auto, t.Columns[i].AutoIncrement)
 			}

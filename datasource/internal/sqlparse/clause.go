@@ -40,7 +40,7 @@ func (t token) is(q, w string) bool {
 // unsafe; bang reports where executable comments open and close so that a
 // cut never splits one.
 func (b *builder) tokens(start, end int) (toks []token, bang [][2]int, ok bool) {
-	q := b.query[:end]
+	q := b.parsed[:end]
 	depth := 0
 	open := -1 // start of the executable comment being read
 	for i := start; i < len(q); {
@@ -123,11 +123,6 @@ func (b *builder) tokens(start, end int) (toks []token, bang [][2]int, ok bool) 
 	return toks, bang, true
 }
 
-func isWordByte(c byte) bool {
-	return c == '_' || c == '$' || c >= 0x80 ||
-		(c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-}
-
 // clauseCut is a statement read as tokens, for cutting clauses.
 type clauseCut struct {
 	b    *builder
@@ -139,7 +134,7 @@ type clauseCut struct {
 // one of words, or len(toks). The FOR JOIN, FOR ORDER BY and FOR GROUP BY
 // of an index hint are not clauses.
 func (c *clauseCut) find(i int, words ...string) int {
-	q := c.b.query
+	q := c.b.parsed
 	for ; i < len(c.toks); i++ {
 		t := c.toks[i]
 		if t.depth != 0 || !t.word {
@@ -162,7 +157,7 @@ func (c *clauseCut) find(i int, words ...string) int {
 
 // at reports whether token i is the word w.
 func (c *clauseCut) at(i int, w string) bool {
-	return i < len(c.toks) && c.toks[i].is(c.b.query, w)
+	return i < len(c.toks) && c.toks[i].is(c.b.parsed, w)
 }
 
 // span returns the original text of tokens [i, j) as a Fragment, with the
@@ -181,7 +176,7 @@ func (c *clauseCut) span(i, j int) (Fragment, bool) {
 			end = r[1] // the span ends inside one: take its "*/" too
 		}
 	}
-	f := Fragment{SQL: c.b.query[start:end]}
+	f := Fragment{SQL: c.b.parsed[start:end]}
 	lo, hi := c.b.marks.rangeOf(start, end)
 	if hi > lo {
 		f.Args = make([]int, hi-lo)

@@ -30,9 +30,11 @@
 // # Limits
 //
 // The parser is TiDB's MySQL parser. Syntax it does not know is a
-// *ParseError even where MySQL or MariaDB accept it: notably MariaDB's
-// RETURNING clause, MySQL's INSERT row alias ("VALUES (...) AS new"),
-// HANDLER and XA statements. Statements it knows but AT mode cannot image
+// *ParseError even where MySQL or MariaDB accept it: notably MySQL's INSERT
+// row alias ("VALUES (...) AS new"), HANDLER and XA statements. MariaDB's
+// RETURNING clause of INSERT, REPLACE and DELETE, which the parser does not
+// know either, is found by the lexical scan, blanked before parsing, and
+// given back as Statement.Returning. Statements it knows but AT mode cannot image
 // are ClassUnsupported: UPDATE and DELETE with a WITH clause, INSERT ...
 // SELECT / TABLE, SELECT ... FOR UPDATE OF, locking clauses in subqueries,
 // and any statement holding a "/*M!" or "/*T!" comment (the servers and the

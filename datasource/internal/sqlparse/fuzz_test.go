@@ -17,6 +17,7 @@ var fuzzExtraSeeds = []string{
 	"UPDATE t SET a = ? WHERE b = 'a''b' AND c = \"x\\\"y\" AND d = `e``f` /* ? */ AND g = ? -- ?",
 	"INSERT INTO t VALUES (?, x'0a', b'1', 0x1F, .5, 5., 1.e2, 'x' COLLATE utf8mb4_bin, _utf8mb4'y', DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05.123456')",
 	"UPDATE t SET a = ? ;; DELETE FROM u WHERE b = ? ; SELECT ? ; COMMIT",
+	"INSERT INTO t (a) VALUES (?) ON DUPLICATE KEY UPDATE a = VALUES(a) RETURNING id, a /* ? */; DELETE FROM t WHERE a = ? RETURNING *",
 }
 
 // FuzzParse checks that Parse never panics, fails only with a *ParseError,

@@ -180,7 +180,20 @@ func parse(query string, m *mode) (stmts []Statement, err error) {
 		return nil, newParseError(query, fmt.Errorf("NUL byte outside a string literal at offset %d", marks.nul))
 	}
 	p.SetSQLMode(m.sqlMode)
-	nodes, _, perr := p.ParseSQL(query)
+	// The parser knows no RETURNING: it parses the query with those
+	// clauses blanked (offsets kept), and each statement gets its clause
+	// back below.
+	parsed := query
+	if len(marks.returning) > 0 {
+		blank := []byte(query)
+		for _, r := range marks.returning {
+			for i := r.start; i < r.end; i++ {
+				blank[i] = ' '
+			}
+		}
+		parsed = string(blank)
+	}
+	nodes, _, perr := p.ParseSQL(parsed)
 	if perr != nil {
 		return nil, newParseError(query, perr)
 	}
@@ -190,18 +203,29 @@ func parse(query string, m *mode) (stmts []Statement, err error) {
 		}
 		return nil, nil
 	}
-	b := &builder{query: query, mode: m, marks: marks}
+	b := &builder{query: query, parsed: parsed, mode: m, marks: marks}
 	stmts = make([]Statement, 0, len(nodes))
-	pos := 0
+	pos, rets := 0, marks.returning
 	for _, n := range nodes {
 		text := n.OriginalText()
-		start, ok := locate(query, pos, text)
+		start, ok := locate(parsed, pos, text)
 		if !ok {
 			return nil, newParseError(query, errLocate)
 		}
 		end := start + len(text)
+		// A RETURNING clause inside the statement, or after it with only
+		// the blanks of other clauses in between, is the statement's.
+		var ret span
+		if len(rets) > 0 && rets[0].start >= start &&
+			(rets[0].start <= end || strings.TrimSpace(parsed[end:rets[0].start]) == "") {
+			ret, rets = rets[0], rets[1:]
+			end = max(end, ret.end)
+		}
 		pos = end
-		stmts = append(stmts, b.statement(n, start, end))
+		stmts = append(stmts, b.statement(n, start, end, ret))
+	}
+	if len(rets) > 0 {
+		return nil, newParseError(query, errLocate)
 	}
 	if len(b.marks.at) > 0 && b.marks.at[len(b.marks.at)-1] >= pos {
 		return nil, newParseError(query, errLocate)
@@ -225,8 +249,11 @@ func locate(query string, pos int, text string) (int, bool) {
 // builder turns the AST of one query into Statements.
 type builder struct {
 	query string
-	mode  *mode
-	marks lexMarks
+	// parsed is query as the parser saw it, RETURNING clauses blanked:
+	// clauses are cut from it (the same offsets and bytes otherwise).
+	parsed string
+	mode   *mode
+	marks  lexMarks
 	// lo and tally belong to the statement being bound: its first arg
 	// index and a per-arg counter for checking placeholders.
 	lo    int
@@ -240,9 +267,19 @@ type builder struct {
 }
 
 // statement builds the Statement for n, which spans query[start:end].
-func (b *builder) statement(n ast.StmtNode, start, end int) Statement {
+func (b *builder) statement(n ast.StmtNode, start, end int, ret span) Statement {
 	lo, hi := b.marks.rangeOf(start, end)
 	text := trimStatement(b.query[start:end])
+	var returning string
+	if ret.end > ret.start {
+		returning = strings.TrimSpace(trimStatement(b.query[ret.start+len("RETURNING") : ret.end]))
+		if returning == "" {
+			return &Other{stmt: stmt{text: text, lo: lo, hi: hi}, Class: ClassUnsupported, Reason: "RETURNING without a select list"}
+		}
+		if plo, _ := b.marks.rangeOf(ret.start, ret.end); plo < hi {
+			return &Other{stmt: stmt{text: text, lo: lo, hi: hi}, Class: ClassUnsupported, Reason: "a placeholder in RETURNING"}
+		}
+	}
 	var s Statement
 	var err error
 	switch n := n.(type) {
@@ -252,6 +289,9 @@ func (b *builder) statement(n ast.StmtNode, start, end int) Statement {
 		s, err = b.update(n, start, end, lo, hi)
 	case *ast.DeleteStmt:
 		s, err = b.delete(n, start, end, lo, hi)
+		if err == nil && returning != "" && s.(*Delete).Multi {
+			err = unsupported("multi-table DELETE ... RETURNING")
+		}
 	case *ast.SelectStmt:
 		s, err = b.selectStmt(n, start, end, lo, hi)
 	default:
@@ -260,7 +300,7 @@ func (b *builder) statement(n ast.StmtNode, start, end int) Statement {
 	if err != nil {
 		s = &Other{Class: ClassUnsupported, Reason: err.Error()}
 	}
-	*s.base() = stmt{text: text, lo: lo, hi: hi}
+	*s.base() = stmt{text: text, lo: lo, hi: hi, returning: returning}
 	return s
 }
 

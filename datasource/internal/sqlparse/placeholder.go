@@ -19,7 +19,15 @@ type lexMarks struct {
 	// comments, or -1. The parser takes such a byte for the end of the
 	// query in some places and would silently drop the rest.
 	nul int
+	// returning holds, ascending, the RETURNING clauses (MariaDB) of
+	// INSERT, REPLACE and DELETE statements: from the keyword to the
+	// statement's end. The parser knows no RETURNING; parse blanks these
+	// spans before it parses.
+	returning []span
 }
+
+// span is the half-open byte range [start, end) of a query.
+type span struct{ start, end int }
 
 // scanMarks finds the placeholders of query the way the server's lexer
 // does: a "?" outside string literals, quoted identifiers and comments, and
@@ -40,8 +48,28 @@ func scanMarks(q string, ansiQuotes, noBackslash bool) lexMarks {
 // scan appends the placeholders and foreign comments of q to m.
 func (m *lexMarks) scan(q string, ansiQuotes, noBackslash bool) {
 	inBang := false
+	// The statement being scanned: its first word, the depth of
+	// parentheses, and the start of its RETURNING clause (-1: none).
+	first, depth, ret := "", 0, -1
+	endStatement := func(at int) {
+		if ret >= 0 {
+			m.returning = append(m.returning, span{ret, at})
+		}
+		first, depth, ret = "", 0, -1
+	}
 	for i := 0; i < len(q); {
 		switch c := q[i]; c {
+		case '(':
+			depth++
+			i++
+		case ')':
+			depth--
+			i++
+		case ';':
+			if !inBang {
+				endStatement(i)
+			}
+			i++
 		case '?':
 			m.at = append(m.at, i)
 			i++
@@ -104,9 +132,32 @@ func (m *lexMarks) scan(q string, ansiQuotes, noBackslash bool) {
 				}
 			}
 		default:
-			i++
+			if !isWordByte(c) || (i > 0 && isWordByte(q[i-1])) {
+				i++
+				break
+			}
+			j := i + 1
+			for j < len(q) && isWordByte(q[j]) {
+				j++
+			}
+			switch w := q[i:j]; {
+			case first == "":
+				first = strings.ToUpper(w)
+			case depth == 0 && ret < 0 && !inBang && strings.EqualFold(w, "RETURNING") &&
+				(first == "INSERT" || first == "REPLACE" || first == "DELETE") &&
+				(i == 0 || (q[i-1] != '.' && q[i-1] != '@')): // not t.returning, @returning
+				ret = i
+			}
+			i = j
 		}
 	}
+	endStatement(len(q))
+}
+
+// isWordByte reports whether c can be part of an unquoted identifier or
+// keyword.
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
 // skipQuoted returns the offset just past the quoted token starting at

@@ -16,18 +16,24 @@ type Statement interface {
 	// [lo, hi) of indexes into the args passed with the whole query: the
 	// statement runs on its own with args[lo:hi].
 	ArgRange() (lo, hi int)
+	// Returning returns the select list of the statement's RETURNING
+	// clause (MariaDB's INSERT, REPLACE and DELETE ... RETURNING), as
+	// written, or "" when it has none. A statement with one yields rows.
+	Returning() string
 
 	base() *stmt // seals the interface
 }
 
 // stmt holds what every Statement has.
 type stmt struct {
-	text   string
-	lo, hi int
+	text      string
+	lo, hi    int
+	returning string
 }
 
 func (s *stmt) Text() string           { return s.text }
 func (s *stmt) ArgRange() (lo, hi int) { return s.lo, s.hi }
+func (s *stmt) Returning() string      { return s.returning }
 func (s *stmt) base() *stmt            { return s }
 
 // Fragment is a piece of a statement: a clause of an UPDATE, DELETE or

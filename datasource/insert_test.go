@@ -1,0 +1,350 @@
+package datasource
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/tm"
+)
+
+// insertCase runs stmts in a global transaction through the AT pool of a
+// fresh database, rolls it back and requires every table unchanged; then,
+// on another fresh database, runs them and commits, and requires the
+// tables to equal those of a twin database where the same statements ran
+// as a plain local transaction.
+func insertCase(t *testing.T, ddl []string, tables []string, stmts ...stmtArgs) {
+	t.Helper()
+	e := newEnv(t, Config{}, ddl...)
+	initial := make(map[string][][]any)
+	for _, tb := range tables {
+		initial[tb] = snapshot(t, e.d.DB, tb)
+	}
+	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
+	for _, tb := range tables {
+		requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
+	}
+	c := newEnv(t, Config{}, ddl...)
+	twin := testdb.Create(t)
+	twin.Exec(t, ddl...)
+	c.global(t, true, func(ctx context.Context) error { return inTx(ctx, c.db, stmts...) })
+	require.NoError(t, inTx(context.Background(), twin.DB, stmts...))
+	for _, tb := range tables {
+		requireRows(t, snapshot(t, twin.DB, tb), snapshot(t, c.d.DB, tb), tb+" after global commit")
+	}
+	waitFor(t, "undo log cleared", func() bool {
+		return count(t, e.d.DB, "undo_log", "") == 0 && count(t, c.d.DB, "undo_log", "") == 0
+	})
+}
+
+// Keys the server coerces are looked up as stored: an empty string key
+// (which once made an empty lock key segment, refused at COMMIT), a short
+// value for a BINARY(16) key (padded by the server, once looked up
+// unpadded: "0 found by primary key", and a REPLACE lost the row it
+// replaced), a number for a VARCHAR key (once compared as a number,
+// matching '01' and ' 1' too). Lock keys name the stored values.
+func TestInsertCoercedKeys(t *testing.T) {
+	pad := func(s string) string { return "0x" + hexPad(s, 16) }
+	cases := []struct {
+		name  string
+		ddl   []string
+		stmts []stmtArgs
+		keys  string
+	}{
+		{"empty string", []string{"CREATE TABLE strkey (k VARCHAR(10) PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO strkey VALUES ('', 1)"),
+		}, "strkey:0x"},
+		{"short binary", []string{"CREATE TABLE bin (k BINARY(16) PRIMARY KEY, v INT)", "INSERT INTO bin VALUES (X'42', 1)"}, []stmtArgs{
+			q("INSERT INTO bin VALUES (X'41', 2)"),
+			q("INSERT INTO bin VALUES (?, 3)", []byte("C")),
+			q("REPLACE INTO bin VALUES (X'42', 9)"), // meets the padded row
+			q("INSERT INTO bin VALUES ('D', 4) ON DUPLICATE KEY UPDATE v = 5"),
+		}, "bin:" + pad("A") + "," + pad("C") + "," + pad("B") + "," + pad("D")},
+		{"number for varchar", []string{"CREATE TABLE vk (k VARCHAR(10) PRIMARY KEY, v INT, e ENUM('a', 'b'))",
+			"INSERT INTO vk VALUES ('01', 1, 'a'), (' 1', 2, 'a'), ('1abc', 3, 'a')",
+			"CREATE TABLE ek (k ENUM('x', 'y') PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO vk VALUES (1, 5, 'b')"),
+			q("INSERT INTO vk (k, v) VALUES (?, 6)", 2),
+			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
+			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
+		}, "vk:1,2;ek:y"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{}, tc.ddl...)
+			tables := []string{}
+			for _, d := range tc.ddl {
+				if f := strings.Fields(d); f[0] == "CREATE" {
+					tables = append(tables, f[2])
+				}
+			}
+			initial := make(map[string][][]any)
+			for _, tb := range tables {
+				initial[tb] = snapshot(t, e.d.DB, tb)
+			}
+			e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, tc.stmts...) })
+			for _, tb := range tables {
+				requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
+			}
+			twin := testdb.Create(t)
+			twin.Exec(t, tc.ddl...)
+			require.NoError(t, inTx(context.Background(), twin.DB, tc.stmts...))
+			var keys string
+			e.global(t, true, func(ctx context.Context) error {
+				c, err := e.db.Conn(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				tx, err := c.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				for _, s := range tc.stmts {
+					if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+						return err
+					}
+				}
+				if err := c.Raw(func(dc any) error { keys = dc.(*conn).tx.br.locks.String(); return nil }); err != nil {
+					return err
+				}
+				return tx.Commit()
+			})
+			require.Equal(t, tc.keys, keys)
+			for _, tb := range tables {
+				requireRows(t, snapshot(t, twin.DB, tb), snapshot(t, e.d.DB, tb), tb+" after global commit")
+			}
+		})
+	}
+}
+
+func hexPad(s string, n int) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, 0, 2*n)
+	for i := range n {
+		var c byte
+		if i < len(s) {
+			c = s[i]
+		}
+		b = append(b, digits[c>>4], digits[c&15])
+	}
+	return string(b)
+}
+
+// INSERT IGNORE, REPLACE and ON DUPLICATE KEY UPDATE on an auto-increment
+// table with no other unique key, and IGNORE or ODKU omitting a nullable
+// unique column: rows with generated keys that cannot meet an existing row
+// are found by LAST_INSERT_ID (once refused: "a row with a generated key
+// and no unique key value cannot be found again", "unique key ... is not
+// given").
+func TestInsertConflictGeneratedKeys(t *testing.T) {
+	ddl := []string{
+		"CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"INSERT INTO auto (v) VALUES (1), (2)",
+		"CREATE TABLE nu (id INT AUTO_INCREMENT PRIMARY KEY, u INT NULL UNIQUE, w INT NULL, v INT, UNIQUE KEY uw (u, w))",
+		"INSERT INTO nu (u, v) VALUES (1, 1)",
+	}
+	insertCase(t, ddl, []string{"auto", "nu"},
+		q("INSERT IGNORE INTO auto (v) VALUES (10), (11)"),
+		q("REPLACE INTO auto (v) VALUES (?)", 12),
+		q("INSERT INTO auto (v) VALUES (13), (14) ON DUPLICATE KEY UPDATE v = v + 100"),
+		q("INSERT INTO auto (id, v) VALUES (1, 15), (NULL, 16) ON DUPLICATE KEY UPDATE v = VALUES(v)"),
+		q("REPLACE INTO auto VALUES (2, 17), (DEFAULT, 18)"),
+		q("INSERT INTO auto (id, v) VALUES (NULL, 19), (3, 20) ON DUPLICATE KEY UPDATE v = 21"),
+		q("INSERT IGNORE INTO nu (v) VALUES (2), (3)"),
+		q("INSERT INTO nu (v) VALUES (4) ON DUPLICATE KEY UPDATE v = 5"),
+		q("INSERT INTO nu (u, v) VALUES (1, 6) ON DUPLICATE KEY UPDATE v = 7"),
+		q("REPLACE INTO nu (id, u, v) VALUES (1, 2, 8)"),
+	)
+}
+
+// The statements gorm sends with its default settings: Create of an
+// auto-increment model on MariaDB >= 10.5 (RETURNING, through Query, whose
+// rows must reach the caller), belongs-to saving (a no-op key assignment)
+// and has-many saving (rows with and without keys, ON DUPLICATE KEY UPDATE).
+func TestInsertGormStatements(t *testing.T) {
+	ddl := []string{
+		"CREATE TABLE items (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))",
+		"INSERT INTO items (name) VALUES ('old')",
+		"CREATE TABLE cards (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, num VARCHAR(20))",
+		"INSERT INTO cards (num) VALUES ('c1')",
+		"CREATE TABLE orders (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, customer_id BIGINT, item VARCHAR(20))",
+		"INSERT INTO orders (customer_id, item) VALUES (1, 'o1'), (2, 'o2')",
+	}
+	insertCase(t, ddl, []string{"items", "cards", "orders"},
+		q("INSERT INTO cards (num) VALUES (?) ON DUPLICATE KEY UPDATE id=id", "c2"),
+		q("INSERT INTO cards (id, num) VALUES (?, ?) ON DUPLICATE KEY UPDATE `id`=`id`", 1, "c1"),
+		q("INSERT INTO orders (customer_id,item,id) VALUES (?,?,?),(?,?,DEFAULT) ON DUPLICATE KEY UPDATE customer_id=VALUES(customer_id)",
+			7, "o1", 1, 7, "o3"),
+		q("INSERT INTO items (name) VALUES (?) RETURNING id", "x"),
+		q("REPLACE INTO items (id, name) VALUES (1, 'new') RETURNING id, name"),
+		q("DELETE FROM orders WHERE id = ? RETURNING id", 2),
+	)
+
+	// Rows returned through Query, in a transaction and autocommit, and
+	// undone.
+	e := newEnv(t, Config{}, ddl...)
+	initial := snapshot(t, e.d.DB, "items")
+	e.global(t, false, func(ctx context.Context) error {
+		tx, err := e.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		var id int64
+		if err := tx.QueryRowContext(ctx, "INSERT INTO items (name) VALUES (?) RETURNING id", "a").Scan(&id); err != nil {
+			return err
+		}
+		var name string
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM items WHERE id = ?", id).Scan(&name); err != nil {
+			return err
+		}
+		require.Equal(t, "a", name)
+		rows, err := tx.QueryContext(ctx, "INSERT INTO items (name) VALUES ('b'), ('c') RETURNING id, name")
+		if err != nil {
+			return err
+		}
+		var got []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			got = append(got, n)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"b", "c"}, got)
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		var deleted string
+		if err := e.db.QueryRowContext(ctx, "DELETE FROM items WHERE name = ? RETURNING name", "old").Scan(&deleted); err != nil {
+			return err
+		}
+		require.Equal(t, "old", deleted)
+		res, err := e.db.ExecContext(ctx, "INSERT INTO items (name) VALUES ('d'), ('e') RETURNING id")
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		return nil
+	})
+	requireRows(t, initial, snapshot(t, e.d.DB, "items"), "items after global rollback")
+}
+
+// A key given after generated ones and not below them may move the
+// auto-increment counter between them: the statement fails, and its local
+// transaction can only roll back.
+func TestInsertGeneratedKeysMoved(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	defer gtx.Rollback(context.Background())
+	err = inTx(ctx, e.db, q("INSERT INTO auto (id, v) VALUES (NULL, 1), (1000, 2), (NULL, 3)"))
+	require.ErrorContains(t, err, "may have moved the auto-increment counter")
+	require.Equal(t, 0, count(t, e.d.DB, "auto", ""))
+	// A key given after the generated ones, or below them, is fine.
+	require.NoError(t, inTx(ctx, e.db, q("INSERT INTO auto (id, v) VALUES (NULL, 1), (NULL, 2), (1000, 3)")))
+	require.NoError(t, gtx.Rollback(context.Background()))
+	require.Equal(t, 0, count(t, e.d.DB, "auto", ""))
+}
+
+// Under innodb_autoinc_lock_mode 2 the keys a mixed-mode insert generates
+// need not be consecutive: several of them are refused before anything
+// runs. (The server's mode is read-only, so the test sets the connection's
+// cached reading.)
+func TestInsertInterleavedLockMode(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT)", "INSERT INTO auto VALUES (1, 1)")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	defer gtx.Rollback(context.Background())
+	c, err := e.db.Conn(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Raw(func(dc any) error { dc.(*conn).autoIncMode = 2 + 1; return nil }))
+	for _, s := range []string{
+		"INSERT INTO auto (v) VALUES (2), (3) ON DUPLICATE KEY UPDATE v = 0",
+		"INSERT INTO auto (id, v) VALUES (1, 2), (NULL, 3), (NULL, 4) ON DUPLICATE KEY UPDATE v = 0",
+		"INSERT INTO auto (id, v) VALUES (NULL, 2), (NULL, 3), (9, 4)",
+	} {
+		_, err := c.ExecContext(ctx, s)
+		require.ErrorIs(t, err, ErrUnsupported, s)
+	}
+	require.Equal(t, 1, count(t, e.d.DB, "auto", ""))
+	// One generated key, or keys generated by a simple insert, are exact.
+	for _, s := range []string{
+		"INSERT INTO auto (v) VALUES (2) ON DUPLICATE KEY UPDATE v = 0",
+		"INSERT INTO auto (v) VALUES (3), (4)",
+		"INSERT IGNORE INTO auto (v) VALUES (5), (6)",
+	} {
+		_, err := c.ExecContext(ctx, s)
+		require.NoError(t, err, s)
+	}
+	require.NoError(t, gtx.Rollback(context.Background()))
+	require.Equal(t, 1, count(t, e.d.DB, "auto", ""))
+}
+
+// A unique column left out of IGNORE / ODKU whose value is not NULL (a
+// non-NULL default, a generated column) may meet rows nobody looked for:
+// refused before anything runs.
+func TestInsertOmittedUniqueRefused(t *testing.T) {
+	e := newEnv(t, Config{},
+		"CREATE TABLE d (id INT AUTO_INCREMENT PRIMARY KEY, u INT NULL DEFAULT 5 UNIQUE, v INT)",
+		"CREATE TABLE g (id INT AUTO_INCREMENT PRIMARY KEY, a INT, b INT AS (a + 1) STORED UNIQUE)",
+		"CREATE TABLE s (id INT AUTO_INCREMENT PRIMARY KEY, u VARCHAR(5) NULL DEFAULT 'NULL' UNIQUE)")
+	for _, s := range []string{
+		"INSERT IGNORE INTO d (v) VALUES (1)",
+		"INSERT INTO d (v) VALUES (1) ON DUPLICATE KEY UPDATE v = 2",
+		"INSERT IGNORE INTO g (a) VALUES (1)",
+		"INSERT IGNORE INTO s (id) VALUES (NULL)",
+	} {
+		e.global(t, false, func(ctx context.Context) error {
+			_, err := e.db.ExecContext(ctx, s)
+			require.ErrorIs(t, err, ErrUnsupported, s)
+			return nil
+		})
+	}
+	for _, tb := range []string{"d", "g", "s"} {
+		require.Equal(t, 0, count(t, e.d.DB, tb, ""), tb)
+	}
+}
+
+// A prepared INSERT ... RETURNING queried in a global transaction returns
+// its rows and is undone.
+func TestInsertReturningPrepared(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))")
+	e.global(t, false, func(ctx context.Context) error {
+		st, err := e.db.PrepareContext(ctx, "INSERT INTO items (name) VALUES (?), (?) RETURNING id, name")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for round := range 2 {
+			rows, err := st.QueryContext(ctx, "a", "b")
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				var name string
+				if err := rows.Scan(&id, &name); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			require.NoError(t, rows.Err())
+			require.Len(t, ids, 2, "round %d", round)
+			require.Equal(t, ids[0]+1, ids[1])
+		}
+		require.Equal(t, 4, count(t, e.d.DB, "items", ""))
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}
