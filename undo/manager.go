@@ -34,6 +34,14 @@ type Config struct {
 	// (false, like Seata's client.undo.dataValidation=true) Rollback
 	// restores rows only while they still equal the branch's after image.
 	SkipDataValidation bool
+	// JavaTimeZone is the default time zone of the JVMs running the Java
+	// Seata clients whose undo logs Rollback may meet (see ForeignFormats):
+	// Java writes DATETIME, TIMESTAMP, DATE and YEAR values as epoch
+	// milliseconds computed in that zone, so their wall clock cannot be
+	// read back without it. Default nil: a Java log holding such a value is
+	// refused with ErrUnsupportedFormat rather than guessed at. seata-go
+	// logs carry their offsets and need no zone.
+	JavaTimeZone *time.Location
 	// DeleteBatchSize is the most undo rows Commit's background deleter
 	// removes with one statement. Default 100.
 	DeleteBatchSize int
