@@ -12,15 +12,20 @@ import (
 // resolveForeign turns a foreign undo log into a BranchLog: each value read
 // by the live type of its column, column names as the table stores them.
 func (m *Manager) resolveForeign(ctx context.Context, fl *foreignLog) (*BranchLog, error) {
-	l := &BranchLog{XID: fl.xid, BranchID: fl.branchID, Records: make([]Record, len(fl.records))}
+	l := &BranchLog{XID: fl.xid, BranchID: fl.branchID, Records: make([]Record, 0, len(fl.records))}
 	for i := range fl.records {
 		fr := &fl.records[i]
-		if err := m.resolveRecord(ctx, fl.writer, fr, &l.Records[i]); err != nil {
+		var err error
+		if l.Records, err = m.resolveRecord(ctx, fl.writer, fr, l.Records); err != nil {
 			return nil, fmt.Errorf("%s undo log, record %d (%s %s): %w", fl.writer, i, fr.sqlType, fr.table, err)
 		}
 	}
 	return l, nil
 }
+
+// opUpsert is INSERT ... ON DUPLICATE KEY UPDATE: some rows updated, the
+// others inserted. It becomes an update and an insert record.
+const opUpsert Op = 0xff
 
 // foreignOp maps Seata's SQLType names onto the records atcc undoes.
 func foreignOp(sqlType string) (Op, bool) {
@@ -31,41 +36,92 @@ func foreignOp(sqlType string) (Op, bool) {
 		return OpUpdate, true
 	case "DELETE", "MULTI_DELETE":
 		return OpDelete, true
+	case "INSERT_ON_DUPLICATE_UPDATE", "INSERT_ON_UPDATE": // Java's name, seata-go's
+		return opUpsert, true
 	}
 	return 0, false
 }
 
-func (m *Manager) resolveRecord(ctx context.Context, w writer, fr *foreignRecord, rec *Record) error {
+// resolveRecord appends the records fr resolves to.
+func (m *Manager) resolveRecord(ctx context.Context, w writer, fr *foreignRecord, recs []Record) ([]Record, error) {
 	op, ok := foreignOp(fr.sqlType)
 	if !ok {
-		return fmt.Errorf("%w: statement type %q", ErrUnsupportedFormat, fr.sqlType)
+		return recs, fmt.Errorf("%w: statement type %q", ErrUnsupportedFormat, fr.sqlType)
 	}
-	rec.Op = op
+	rec := Record{Op: op}
 	rec.Schema, rec.Table = splitTableName(fr.table)
 	switch {
 	case op == OpInsert && len(fr.before) > 0:
-		return fmt.Errorf("%w: insert record with a before image", ErrCorrupt)
+		return recs, fmt.Errorf("%w: insert record with a before image", ErrCorrupt)
 	case op == OpDelete && len(fr.after) > 0:
-		return fmt.Errorf("%w: delete record with an after image", ErrCorrupt)
+		return recs, fmt.Errorf("%w: delete record with an after image", ErrCorrupt)
 	case len(fr.before) == 0 && len(fr.after) == 0:
-		return nil // nothing changed; the table need not exist any more
+		if op == opUpsert {
+			rec.Op = OpInsert
+		}
+		return append(recs, rec), nil // nothing changed; the table need not exist any more
 	}
 	t, err := m.tables.Table(ctx, rec.Schema, rec.Table)
 	if err != nil {
-		return tableError(err)
+		return recs, tableError(err)
 	}
 	// The before image is written back (update, delete); the after image is
 	// only compared with the live rows (insert, update).
 	if rec.Before, err = m.foreignImage(w, t, fr.before, false); err != nil {
-		return fmt.Errorf("before image: %w", err)
+		return recs, fmt.Errorf("before image: %w", err)
 	}
 	if rec.After, err = m.foreignImage(w, t, fr.after, op == OpInsert); err != nil {
-		return fmt.Errorf("after image: %w", err)
+		return recs, fmt.Errorf("after image: %w", err)
 	}
-	if op == OpUpdate {
-		return alignColumns(&rec.After, rec.Before.Columns)
+	switch op {
+	case OpUpdate:
+		err = alignColumns(&rec.After, rec.Before.Columns)
+	case opUpsert:
+		return splitUpsert(t, rec, recs)
 	}
-	return nil
+	return append(recs, rec), err
+}
+
+// splitUpsert turns the images of an INSERT ... ON DUPLICATE KEY UPDATE
+// (before: the rows that conflicted; after: those rows and the inserted
+// ones, all columns) into an update record and an insert record. Undone
+// newest first, the inserted rows are deleted before the updated ones are
+// restored, so a unique value an updated row gave up and an inserted row
+// took is free again when the update is undone.
+func splitUpsert(t *schema.Table, rec Record, recs []Record) ([]Record, error) {
+	if len(rec.Before.Rows) == 0 {
+		rec.Op = OpInsert
+		return append(recs, rec), nil
+	}
+	if err := alignColumns(&rec.After, rec.Before.Columns); err != nil {
+		return recs, err
+	}
+	pk := make([]int, len(t.PrimaryKey))
+	for k, name := range t.PrimaryKey {
+		if pk[k] = rec.Before.ColumnIndex(name); pk[k] < 0 {
+			return recs, fmt.Errorf("%w: primary key column %s of %s is not in the image", ErrSchemaChanged, schema.QuoteIdent(name), t.QuotedName())
+		}
+	}
+	if len(pk) == 0 {
+		return recs, fmt.Errorf("%w: %s has no primary key", ErrSchemaChanged, t.QuotedName())
+	}
+	updated := make(map[string]bool, len(rec.Before.Rows))
+	for _, row := range rec.Before.Rows {
+		updated[encodeKey(row, pk)] = true
+	}
+	upd := Record{Op: OpUpdate, Schema: rec.Schema, Table: rec.Table, Before: rec.Before, After: Image{Columns: rec.After.Columns}}
+	ins := Record{Op: OpInsert, Schema: rec.Schema, Table: rec.Table, After: Image{Columns: rec.After.Columns}}
+	for _, row := range rec.After.Rows {
+		if updated[encodeKey(row, pk)] {
+			upd.After.Rows = append(upd.After.Rows, row)
+		} else {
+			ins.After.Rows = append(ins.After.Rows, row)
+		}
+	}
+	if len(upd.After.Rows) != len(upd.Before.Rows) {
+		return recs, fmt.Errorf("%w: %d rows conflicted but %d of them are in the after image", ErrCorrupt, len(upd.Before.Rows), len(upd.After.Rows))
+	}
+	return append(recs, upd, ins), nil
 }
 
 // foreignImage converts rows, whose fields name columns of t, into an

@@ -484,7 +484,7 @@ func TestForeignRefusals(t *testing.T) {
 		{"serializer=jackson", append(bytes.Repeat([]byte(" "), 1000), blog...), ErrPayloadTooLarge, "1000"},
 		{"serializer=jackson&compressorType=ZIP", blog, ErrCorrupt, "neither"},
 		{"serializer=jackson", []byte(`{"branchId":2011550791,"sqlUndoLogs":[]}`), ErrUnsupportedFormat, "no xid"}, // fastjson, pre-0.7
-		{"serializer=jackson", bytes.Replace(blog, []byte(`"INSERT"`), []byte(`"INSERT_ON_DUPLICATE_UPDATE"`), 1), ErrUnsupportedFormat, "INSERT_ON_DUPLICATE_UPDATE"},
+		{"serializer=jackson", bytes.Replace(blog, []byte(`"INSERT"`), []byte(`"REPLACE"`), 1), ErrUnsupportedFormat, "REPLACE"},
 		{"serializer=jackson", bytes.Replace(blog, []byte(`"NAME"`), []byte(`"gone"`), 1), ErrSchemaChanged, "gone"},
 		{"serializer=jackson", bytes.Replace(blog, []byte(`"value":4`), []byte(`"value":{"a":1}`), 1), ErrUnsupportedType, "object"},
 		{"serializer=jackson", bytes.Replace(blog, []byte(`"value":4`), []byte(`"value":4.5`), 1), ErrUnsupportedType, "4.5"},
@@ -624,4 +624,51 @@ func FuzzParseForeignLog(f *testing.F) {
 			t.Fatal("nil log without an error")
 		}
 	})
+}
+
+// javaImage writes a Jackson TableRecords of service_at rows (id, NAME).
+func javaImage(rows ...[2]string) string {
+	if len(rows) == 0 {
+		return `{"@class":"org.apache.seata.rm.datasource.sql.struct.TableRecords$EmptyTableRecords","tableName":"service_at","rows":["java.util.ArrayList",[]]}`
+	}
+	var b strings.Builder
+	b.WriteString(`{"@class":"org.apache.seata.rm.datasource.sql.struct.TableRecords","tableName":"service_at","rows":["java.util.ArrayList",[`)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"@class":"org.apache.seata.rm.datasource.sql.struct.Row","fields":["java.util.ArrayList",[` +
+			`{"@class":"org.apache.seata.rm.datasource.sql.struct.Field","name":"id","keyType":"PRIMARY_KEY","type":4,"value":` + r[0] + `},` +
+			`{"@class":"org.apache.seata.rm.datasource.sql.struct.Field","name":"NAME","keyType":"NULL","type":12,"value":"` + r[1] + `"}]]}`)
+	}
+	b.WriteString(`]]}`)
+	return b.String()
+}
+
+// INSERT ... ON DUPLICATE KEY UPDATE: the conflicting row is restored, the
+// inserted one deleted, even when the inserted row took the unique value
+// the updated row gave up.
+func TestForeignJavaUpsertRollback(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE service_at (id INT NOT NULL PRIMARY KEY, NAME VARCHAR(32) NULL, UNIQUE KEY uk_name (NAME))",
+		"INSERT INTO service_at VALUES (1, 'a'), (2, 'b')")
+	e.snapshot(t, "service_at")
+	// INSERT INTO service_at VALUES (1, 'x'), (3, 'a') ON DUPLICATE KEY UPDATE NAME = VALUES(NAME)
+	e.d.Exec(t, "UPDATE service_at SET NAME = 'x' WHERE id = 1", "INSERT INTO service_at VALUES (3, 'a')")
+	payload := `{"@class":"org.apache.seata.rm.datasource.undo.BranchUndoLog","xid":"x:1","branchId":5,"sqlUndoLogs":["java.util.ArrayList",[` +
+		`{"@class":"org.apache.seata.rm.datasource.undo.SQLUndoLog","sqlType":"INSERT_ON_DUPLICATE_UPDATE","tableName":"service_at",` +
+		`"beforeImage":` + javaImage([2]string{"1", "a"}) + `,"afterImage":` + javaImage([2]string{"1", "x"}, [2]string{"3", "a"}) + `}]]}`
+	l, err := e.m.decodeUndoLog(context.Background(), "serializer=jackson&compressorType=NONE", []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Records) != 2 || l.Records[0].Op != OpUpdate || l.Records[1].Op != OpInsert {
+		t.Fatalf("records %+v", l.Records)
+	}
+	sameImage(t, "update after", l.Records[0].After, Image{Columns: []string{"id", "NAME"}, Rows: []Row{{iv(1), sv("x")}}})
+	sameImage(t, "insert after", l.Records[1].After, Image{Columns: []string{"id", "NAME"}, Rows: []Row{{iv(3), sv("a")}}})
+	e.insertUndo(t, "x:1", 5, "serializer=jackson&compressorType=NONE", []byte(payload))
+	if err := e.m.Rollback(context.Background(), "x:1", 5); err != nil {
+		t.Fatal(err)
+	}
+	e.sameAsSnapshot(t, "service_at")
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// restores rows only while they still equal the branch's after image.
 	SkipDataValidation bool
 	// JavaTimeZone is the default time zone of the JVMs running the Java
-	// Seata clients whose undo logs Rollback may meet (see ForeignFormats):
+	// Seata clients whose undo logs Rollback may meet (see the package doc):
 	// Java writes DATETIME, TIMESTAMP, DATE and YEAR values as epoch
 	// milliseconds computed in that zone, so their wall clock cannot be
 	// read back without it. Default nil: a Java log holding such a value is
