@@ -577,6 +577,8 @@ func TestForeignValueRules(t *testing.T) {
 		{"java timestamp before 1970", writerJava, col("datetime", "datetime(6)"), tagged(javaTimestamp, []any{jsonNumber("-1500"), jsonNumber("500000000")}), tv("1969-12-31 23:59:58.5"), nil},
 		{"java localdatetime nanos", writerJava, col("datetime", "datetime(6)"), tagged(javaLocalDT, []any{jsonNumber("1565434166926"), jsonNumber("926554000")}), tv("2019-08-10 10:49:26.926554"), nil},
 		{"java dm timestamp", writerJava, col("datetime", "datetime"), tagged(javaDmdbTS, jsonNumber("1721985847000")), tv("2024-07-26 09:24:07"), nil},
+		{"java timestamp julian", writerJava, col("datetime", "datetime"), tagged(javaTimestamp, jsonNumber("-30610224000000")), Value{}, ErrUnsupportedType},
+		{"java localdatetime 1000", writerJava, col("datetime", "datetime"), tagged(javaLocalDT, jsonNumber("-30610224000000")), tv("1000-01-01 00:00:00"), nil},
 		{"java date not midnight", writerJava, col("date", "date"), tagged(javaSQLDate, jsonNumber("1000")), Value{}, ErrCorrupt},
 		{"java serialblob", writerJava, col("blob", "blob"), tagged(javaSerialBlob, "AAE="), bv("\x00\x01"), nil},
 		{"java serialclob", writerJava, col("text", "text"), tagged(javaSerialClob, "x"), sv("x"), nil},

@@ -298,8 +298,18 @@ func foreignTime(w writer, v jsonV, zone *time.Location) (time.Time, error) {
 			t = time.Unix(floorDiv(ms, 1000), nanos)
 		}
 	}
+	if v.javaType != javaLocalDT && ms < gregorianCutoverMillis {
+		// java.util.Date and its subclasses count days before 1582-10-15 in
+		// the Julian calendar; the same milliseconds name another date here.
+		return time.Time{}, fmt.Errorf("%w: %s value %d lies before the Gregorian cutover (1582-10-15), where Java's calendar differs", ErrUnsupportedType, v.javaType, ms)
+	}
 	return t.In(zone), nil
 }
+
+// gregorianCutoverMillis is 1582-10-15T00:00:00Z, where java.util's hybrid
+// calendar switches from Julian to Gregorian; a day's margin covers every
+// zone.
+const gregorianCutoverMillis = -12219292800000 + 86400000
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
