@@ -591,7 +591,8 @@ func TestForeignValueRules(t *testing.T) {
 		{"go text", writerSeataGo, col("text", "text"), jsonV{v: "abcd"}, sv("abcd"), nil},
 		{"go unsigned int", writerSeataGo, col("int", "int(10) unsigned"), num("4294967295"), uv(4294967295), nil},
 		{"null", writerSeataGo, col("int", "int"), jsonV{}, Value{}, nil},
-		{"geometry", writerJava, col("point", "point"), tagged(javaBytes, "AA=="), Value{}, ErrUnsupportedType},
+		{"point", writerJava, col("point", "point"), tagged(javaBytes, "AA=="), bv("\x00"), nil},
+		{"unknown type", writerJava, col("sdo_geometry", "sdo_geometry"), tagged(javaBytes, "AA=="), Value{}, ErrUnsupportedType},
 	} {
 		got, err := foreignValue(c.w, c.col, c.v, utc)
 		if c.err != nil {

@@ -42,10 +42,7 @@ var errUntrusted = errors.New("seata-go v1.2.0 wrote this column from sql.RawByt
 // with a fraction written by Java's Time (whole seconds).
 func foreignValue(w writer, col *schema.Column, v jsonV, zone *time.Location) (Value, error) {
 	dbType := strings.ToUpper(col.DataType)
-	c := classOf(dbType)
-	if col.Unsigned && c == classInt && dbType != "YEAR" {
-		c = classUint
-	}
+	c := foreignClass(col)
 	if w == writerSeataGo && seataGoRawBytes(dbType) {
 		return Value{}, errUntrusted
 	}
@@ -60,6 +57,24 @@ func foreignValue(w writer, col *schema.Column, v jsonV, zone *time.Location) (V
 		return Value{}, err
 	}
 	return val, nil
+}
+
+// foreignClass is the class of a column by its DATA_TYPE: MariaDB's UUID,
+// INET4 and INET6 are character data and the spatial types binary, as the
+// driver reads them.
+func foreignClass(col *schema.Column) class {
+	dbType := strings.ToUpper(col.DataType)
+	c := classOf(dbType)
+	switch {
+	case col.Unsigned && c == classInt && dbType != "YEAR":
+		c = classUint
+	case dbType == "UUID" || dbType == "INET4" || dbType == "INET6":
+		c = classString
+	case dbType == "POINT" || dbType == "LINESTRING" || dbType == "POLYGON" || dbType == "MULTIPOINT" ||
+		dbType == "MULTILINESTRING" || dbType == "MULTIPOLYGON" || dbType == "GEOMETRYCOLLECTION":
+		c = classBytes
+	}
+	return c
 }
 
 // seataGoRawBytes reports whether seata-go v1.2.0 scans a column of this
