@@ -144,6 +144,9 @@ func (m *Manager) foreignImage(w writer, t *schema.Table, rows []foreignRow, may
 		rowVals []Value
 	)
 	for r, row := range rows {
+		if len(row) == 0 {
+			return Image{}, fmt.Errorf("%w: row %d has no fields", ErrCorrupt, r)
+		}
 		if r == 0 {
 			pos = make(map[int]int, len(row))
 			for _, f := range row {
@@ -204,6 +207,9 @@ func (m *Manager) foreignImage(w writer, t *schema.Table, rows []foreignRow, may
 			keep = append(keep, j)
 			img.Columns = append(img.Columns, t.Columns[ti].Name)
 		}
+	}
+	if len(keep) == 0 {
+		return Image{}, fmt.Errorf("%w: no column of the image can be compared", ErrLossy)
 	}
 	if len(keep) < len(cols) {
 		kept := make([]Value, 0, len(rows)*len(keep))

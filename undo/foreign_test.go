@@ -458,7 +458,7 @@ func TestForeignJavaTimeZone(t *testing.T) {
 }
 
 func TestForeignRefusals(t *testing.T) {
-	e := newEnv(t, Config{MaxPayload: 1000}, serviceAt)
+	e := newEnv(t, Config{MaxPayload: 1000}, serviceAt, "CREATE TABLE pics (id INT NOT NULL PRIMARY KEY, pic BLOB NULL)")
 	ctx := context.Background()
 	blog := vector(t, "java/java-1.0-blog-insert-service_at.bin")
 	var big bytes.Buffer
@@ -489,6 +489,8 @@ func TestForeignRefusals(t *testing.T) {
 		{"serializer=jackson", bytes.Replace(blog, []byte(`"value":4`), []byte(`"value":{"a":1}`), 1), ErrUnsupportedType, "object"},
 		{"serializer=jackson", bytes.Replace(blog, []byte(`"value":4`), []byte(`"value":4.5`), 1), ErrUnsupportedType, "4.5"},
 		{"serializer=jackson", blog[:400], ErrCorrupt, "jackson"},
+		{"serializerKey=jackson", []byte(`{"xid":"x","branchId":1,"sqlUndoLogs":[{"sqlType":"DELETE","tableName":"service_at","beforeImage":{"rows":[{"fields":[]}]}}]}`), ErrCorrupt, "no fields"},
+		{"serializerKey=jackson", []byte(`{"xid":"x","branchId":1,"sqlUndoLogs":[{"sqlType":"INSERT","tableName":"pics","afterImage":{"rows":[{"fields":[{"name":"pic","type":-4,"value":"AA=="}]}]}}]}`), ErrLossy, "no column"},
 	} {
 		_, err := e.m.decodeUndoLog(ctx, c.uctx, c.payload)
 		if !errors.Is(err, c.want) || Retryable(err) || !strings.Contains(err.Error(), c.text) {
