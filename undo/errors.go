@@ -21,7 +21,7 @@ var (
 	// Config.MaxPayload, on write or on read (decompression stops there).
 	ErrPayloadTooLarge = errors.New("atcc/undo: undo log exceeds the size limit")
 	// ErrUnsupportedFormat reports an undo log written by another serializer
-	// (for instance Java Seata's jackson), compressor or format version.
+	// (for instance fastjson or kryo), compressor or format version.
 	ErrUnsupportedFormat = errors.New("atcc/undo: unsupported undo log format")
 	// ErrLossy reports an undo log, written by another Seata client, whose
 	// writer lost information a rollback needs (a DECIMAL rounded through
