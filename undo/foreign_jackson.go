@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -102,73 +103,46 @@ func isJavaClass(class, name string) bool {
 	return ok && rest == name
 }
 
-type jacksonBranch struct {
-	Class       string          `json:"@class"`
-	XID         string          `json:"xid"`
-	BranchID    json.Number     `json:"branchId"`
-	SQLUndoLogs json.RawMessage `json:"sqlUndoLogs"`
-}
-
-type jacksonSQLUndoLog struct {
-	Class       string          `json:"@class"`
-	SQLType     string          `json:"sqlType"`
-	TableName   string          `json:"tableName"`
-	BeforeImage json.RawMessage `json:"beforeImage"`
-	AfterImage  json.RawMessage `json:"afterImage"`
-}
-
-type jacksonImage struct {
-	Class string          `json:"@class"`
-	Rows  json.RawMessage `json:"rows"`
-}
-
-type jacksonRow struct {
-	Class  string          `json:"@class"`
-	Fields json.RawMessage `json:"fields"`
-}
-
-type jacksonField struct {
-	Class string          `json:"@class"`
-	Name  string          `json:"name"`
-	Type  int             `json:"type"`
-	Value json.RawMessage `json:"value"`
-}
-
 // parseJackson parses the JSON written by Java Seata's JacksonUndoLogParser
 // (default typing: beans carry "@class", lists are ["java.util.ArrayList",
-// [...]], non-natural values are [type id, value]).
+// [...]], non-natural values are [type id, value]). The document is decoded
+// once, numbers as json.Number, and walked.
 func parseJackson(data []byte) (*foreignLog, error) {
-	var b jacksonBranch
-	if err := decodeJSON(data, &b); err != nil {
+	var doc any
+	if err := decodeJSON(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: jackson: %v", ErrCorrupt, err)
 	}
-	if !isJavaClass(b.Class, javaBranchUndoLog) {
-		return nil, fmt.Errorf("%w: jackson root class %q", ErrUnsupportedFormat, b.Class)
+	root, _ := doc.(map[string]any)
+	if class, _ := root["@class"].(string); !isJavaClass(class, javaBranchUndoLog) {
+		return nil, fmt.Errorf("%w: jackson root class %q", ErrUnsupportedFormat, class)
 	}
-	l := &foreignLog{writer: writerJava, xid: b.XID}
+	xid, ok := root["xid"].(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: jackson xid is not a string", ErrCorrupt)
+	}
+	branchID, _ := root["branchId"].(json.Number)
+	l := &foreignLog{writer: writerJava, xid: xid}
 	var err error
-	if l.branchID, err = parseBranchID(b.BranchID); err != nil {
+	if l.branchID, err = parseBranchID(branchID); err != nil {
 		return nil, err
 	}
-	logs, err := javaList(b.SQLUndoLogs, "sqlUndoLogs")
+	logs, err := javaList(root["sqlUndoLogs"], "sqlUndoLogs")
 	if err != nil {
 		return nil, err
 	}
 	l.records = make([]foreignRecord, len(logs))
-	for i, raw := range logs {
-		var s jacksonSQLUndoLog
-		if err := decodeJSON(raw, &s); err != nil {
-			return nil, fmt.Errorf("%w: jackson sqlUndoLogs[%d]: %v", ErrCorrupt, i, err)
-		}
-		if !isJavaClass(s.Class, javaSQLUndoLog) {
-			return nil, fmt.Errorf("%w: jackson sqlUndoLogs[%d] class %q", ErrCorrupt, i, s.Class)
+	for i, item := range logs {
+		s, ok := javaBean(item, javaSQLUndoLog)
+		if !ok {
+			return nil, fmt.Errorf("%w: jackson sqlUndoLogs[%d] is not a SQLUndoLog", ErrCorrupt, i)
 		}
 		r := &l.records[i]
-		r.sqlType, r.table = s.SQLType, s.TableName
-		if r.before, err = jacksonRows(s.BeforeImage); err != nil {
+		r.sqlType, _ = s["sqlType"].(string)
+		r.table, _ = s["tableName"].(string)
+		if r.before, err = jacksonRows(s["beforeImage"]); err != nil {
 			return nil, fmt.Errorf("sqlUndoLogs[%d] beforeImage: %w", i, err)
 		}
-		if r.after, err = jacksonRows(s.AfterImage); err != nil {
+		if r.after, err = jacksonRows(s["afterImage"]); err != nil {
 			return nil, fmt.Errorf("sqlUndoLogs[%d] afterImage: %w", i, err)
 		}
 	}
@@ -183,63 +157,74 @@ func parseBranchID(n json.Number) (int64, error) {
 	return id, nil
 }
 
-// javaList unwraps a Jackson list, ["java.util.ArrayList", [...]]; null is
-// an empty list.
-func javaList(raw json.RawMessage, what string) ([]json.RawMessage, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+// javaBean returns v as an object whose "@class" is Seata's class name.
+func javaBean(v any, name string) (map[string]any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
 	}
-	var pair []json.RawMessage
-	if err := decodeJSON(raw, &pair); err != nil || len(pair) != 2 {
-		return nil, fmt.Errorf("%w: jackson %s is not a typed list", ErrCorrupt, what)
-	}
-	var class string
-	if err := decodeJSON(pair[0], &class); err != nil || !strings.HasPrefix(class, "java.util.") {
-		return nil, fmt.Errorf("%w: jackson %s is not a typed list", ErrCorrupt, what)
-	}
-	var items []json.RawMessage
-	if err := decodeJSON(pair[1], &items); err != nil {
-		return nil, fmt.Errorf("%w: jackson %s: %v", ErrCorrupt, what, err)
-	}
-	return items, nil
+	class, _ := m["@class"].(string)
+	return m, isJavaClass(class, name)
 }
 
-func jacksonRows(raw json.RawMessage) ([]foreignRow, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+// javaList unwraps a Jackson list, ["java.util.ArrayList", [...]]; null is
+// an empty list.
+func javaList(v any, what string) ([]any, error) {
+	if v == nil {
 		return nil, nil
 	}
-	var img jacksonImage
-	if err := decodeJSON(raw, &img); err != nil {
-		return nil, fmt.Errorf("%w: jackson image: %v", ErrCorrupt, err)
+	pair, ok := v.([]any)
+	if ok && len(pair) == 2 {
+		class, _ := pair[0].(string)
+		items, isList := pair[1].([]any)
+		if isList && strings.HasPrefix(class, "java.util.") {
+			return items, nil
+		}
 	}
-	if !isJavaClass(img.Class, javaTableRecords) && !isJavaClass(img.Class, javaEmptyRecords) {
-		return nil, fmt.Errorf("%w: jackson image class %q", ErrCorrupt, img.Class)
+	return nil, fmt.Errorf("%w: jackson %s is not a typed list", ErrCorrupt, what)
+}
+
+func jacksonRows(v any) ([]foreignRow, error) {
+	if v == nil {
+		return nil, nil
 	}
-	rows, err := javaList(img.Rows, "rows")
+	img, ok := javaBean(v, javaTableRecords)
+	if !ok {
+		if img, ok = javaBean(v, javaEmptyRecords); !ok {
+			return nil, fmt.Errorf("%w: jackson image is not a TableRecords", ErrCorrupt)
+		}
+	}
+	rows, err := javaList(img["rows"], "rows")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]foreignRow, len(rows))
-	for i, rawRow := range rows {
-		var r jacksonRow
-		if err := decodeJSON(rawRow, &r); err != nil || !isJavaClass(r.Class, javaRow) {
+	for i, item := range rows {
+		r, ok := javaBean(item, javaRow)
+		if !ok {
 			return nil, fmt.Errorf("%w: jackson row %d is not a Row", ErrCorrupt, i)
 		}
-		fields, err := javaList(r.Fields, "fields")
+		fields, err := javaList(r["fields"], "fields")
 		if err != nil {
 			return nil, err
 		}
 		out[i] = make(foreignRow, len(fields))
-		for j, rawField := range fields {
-			var f jacksonField
-			if err := decodeJSON(rawField, &f); err != nil || !isJavaClass(f.Class, javaField) {
+		for j, item := range fields {
+			f, ok := javaBean(item, javaField)
+			if !ok {
 				return nil, fmt.Errorf("%w: jackson row %d field %d is not a Field", ErrCorrupt, i, j)
 			}
-			v, err := jacksonValue(f.Value)
+			name, _ := f["name"].(string)
+			typ, _ := f["type"].(json.Number)
+			jdbc, err := strconv.Atoi(string(typ))
 			if err != nil {
-				return nil, fmt.Errorf("row %d column %s: %w", i, f.Name, err)
+				return nil, fmt.Errorf("%w: jackson row %d column %s: type %q", ErrCorrupt, i, name, typ)
 			}
-			out[i][j] = foreignField{name: f.Name, jdbcType: f.Type, value: v}
+			v, err := jacksonValue(f["value"])
+			if err != nil {
+				return nil, fmt.Errorf("row %d column %s: %w", i, name, err)
+			}
+			out[i][j] = foreignField{name: name, jdbcType: jdbc, value: v}
 		}
 	}
 	return out, nil
@@ -247,28 +232,21 @@ func jacksonRows(raw json.RawMessage) ([]foreignRow, error) {
 
 // jacksonValue reads a Field value: a natural JSON value (null, String,
 // Integer, Double, Boolean) or a [type id, value] pair.
-func jacksonValue(raw json.RawMessage) (jsonV, error) {
-	var v any
-	if len(raw) > 0 {
-		if err := decodeJSON(raw, &v); err != nil {
-			return jsonV{}, fmt.Errorf("%w: jackson value: %v", ErrCorrupt, err)
+func jacksonValue(v any) (jsonV, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		// A bean Jackson wrote without a serializer (LocalDateTime before
+		// Seata 1.5): Java itself cannot read it back.
+		return jsonV{}, fmt.Errorf("%w: jackson value is an object", ErrUnsupportedType)
+	case []any:
+		if len(x) != 2 {
+			return jsonV{}, fmt.Errorf("%w: jackson value is an array of %d items", ErrCorrupt, len(x))
 		}
-	}
-	arr, ok := v.([]any)
-	if !ok {
-		if _, obj := v.(map[string]any); obj {
-			// A bean Jackson wrote without a serializer (LocalDateTime before
-			// Seata 1.5): Java itself cannot read it back.
-			return jsonV{}, fmt.Errorf("%w: jackson value is an object: %.64s", ErrUnsupportedType, raw)
+		tag, ok := x[0].(string)
+		if !ok {
+			return jsonV{}, fmt.Errorf("%w: jackson value without a type id", ErrCorrupt)
 		}
-		return jsonV{v: v}, nil
+		return jsonV{javaType: tag, v: x[1]}, nil
 	}
-	if len(arr) != 2 {
-		return jsonV{}, fmt.Errorf("%w: jackson value is an array of %d items", ErrCorrupt, len(arr))
-	}
-	tag, ok := arr[0].(string)
-	if !ok {
-		return jsonV{}, fmt.Errorf("%w: jackson value without a type id", ErrCorrupt)
-	}
-	return jsonV{javaType: tag, v: arr[1]}, nil
+	return jsonV{v: v}, nil
 }

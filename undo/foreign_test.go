@@ -677,3 +677,18 @@ func TestForeignJavaUpsertRollback(t *testing.T) {
 	}
 	e.sameAsSnapshot(t, "service_at")
 }
+
+func BenchmarkParseForeignLog(b *testing.B) {
+	for _, name := range []string{"java/synth-2x-typed.json", "seatago-v1.2.0/typed-01-update-multi.bin"} {
+		data := vector(b, name)
+		b.Run(filepath.Base(name), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := parseForeignLog(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
