@@ -54,7 +54,9 @@ type Config struct {
 	// DELETE's image). Default 1 minute; negative never refreshes.
 	SchemaRefreshInterval time.Duration
 	// Undo configures the undo log manager (compression, size limit,
-	// deleter batches, dirty-write check). Its Tables is replaced by the
+	// deleter batches, dirty-write check, the format undo logs are written
+	// in: atcc's by default, Java Seata's jackson on request, and the JVM
+	// time zone for reading Java Seata's logs). Its Tables is replaced by the
 	// connector's own table metadata cache; its Table by UndoTable when that
 	// is set; its Logger defaults to Logger.
 	Undo undo.Config

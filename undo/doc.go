@@ -58,6 +58,23 @@
 // The undo_log table has Java Seata's columns (DDL, CreateTable); the
 // rollback_info column holds this package's own binary format, recorded in
 // the context column as "serializer=atcc1&compressorType=NONE" (or GZIP
-// above Config.CompressThreshold). Logs written by other serializers are
-// refused with ErrUnsupportedFormat rather than guessed at.
+// above Config.CompressThreshold).
+//
+// # Undo logs of other clients
+//
+// Rollback also undoes branches whose undo logs Java Seata (jackson, 0.7 to
+// 2.x) or seata-go v1.2.0 wrote, so a resource can move to atcc with
+// transactions in flight. Their values are read by the live column types
+// into the same lossless records, and the same dirty-write check applies.
+// What the writer itself lost is refused with ErrLossy, not guessed at: a
+// DECIMAL seata-go rounded through float64 when several values of the
+// column's scale share that float, a FLOAT read as 6-digit text, and the
+// columns seata-go v1.2.0 images from sql.RawBytes (BLOB, BINARY,
+// VARBINARY, MEDIUMTEXT, LONGTEXT, MariaDB's JSON, ENUM, SET), which it may
+// have overwritten, in images that would be written back. Java writes
+// DATETIME, TIMESTAMP, DATE and YEAR as epoch milliseconds of the writer's
+// zone: set Config.JavaTimeZone. Other serializers (fastjson, kryo, ...),
+// compressors without a standard-library decoder (SEVENZ, LZ4, ZSTD) and
+// Java 2.2's logs split over several rows are refused with
+// ErrUnsupportedFormat. Undo logs are still written in atcc's own format.
 package undo

@@ -23,8 +23,13 @@ var (
 	// Config.MaxPayload, on write or on read (decompression stops there).
 	ErrPayloadTooLarge = errors.New("atcc/undo: undo log exceeds the size limit")
 	// ErrUnsupportedFormat reports an undo log written by another serializer
-	// (for instance Java Seata's jackson), compressor or format version.
+	// (for instance fastjson or kryo), compressor or format version.
 	ErrUnsupportedFormat = errors.New("atcc/undo: unsupported undo log format")
+	// ErrLossy reports an undo log, written by another Seata client, whose
+	// writer lost information a rollback needs (a DECIMAL rounded through
+	// float64, binary data seata-go v1.2.0 may have overwritten): restoring
+	// it would write a guessed value, so the branch is left for a person.
+	ErrLossy = errors.New("atcc/undo: undo log lost information needed to restore the rows")
 	// ErrSchemaChanged reports a table or column of the undo log that the
 	// live table no longer has, or a changed primary key.
 	ErrSchemaChanged = errors.New("atcc/undo: table no longer matches the undo log")
@@ -45,7 +50,7 @@ var (
 // coordinator should stop retrying (PhaseTwo_RollbackFailed_Unretryable).
 var unretryable = [...]error{
 	ErrGlobalFinished, ErrDirtyWrite, ErrCorrupt, ErrPayloadTooLarge,
-	ErrUnsupportedFormat, ErrSchemaChanged, ErrUnsupportedType, ErrInvalid, ErrRestoreFailed,
+	ErrUnsupportedFormat, ErrSchemaChanged, ErrUnsupportedType, ErrInvalid, ErrRestoreFailed, ErrLossy,
 }
 
 // Retryable reports whether err, returned by this package, may go away if

@@ -34,6 +34,22 @@ type Config struct {
 	// (false, like Seata's client.undo.dataValidation=true) Rollback
 	// restores rows only while they still equal the branch's after image.
 	SkipDataValidation bool
+	// JavaTimeZone is the default time zone of the JVMs running the Java
+	// Seata clients whose undo logs Rollback may meet (see the package doc):
+	// Java writes DATETIME, TIMESTAMP, DATE and YEAR values as epoch
+	// milliseconds computed in that zone, so their wall clock cannot be
+	// read back without it. Default nil: a Java log holding such a value is
+	// refused with ErrUnsupportedFormat rather than guessed at. seata-go
+	// logs carry their offsets and need no zone.
+	JavaTimeZone *time.Location
+	// Serializer is the format Insert writes undo logs in: SerializerATCC
+	// (default; lossless for every MySQL type), or SerializerJackson /
+	// SerializerJacksonApache, Java Seata's jackson JSON for Seata up to 2.0
+	// / from 2.1, so that Java RMs on the same database can undo atcc's
+	// branches (they need JavaTimeZone). Java's format cannot hold every
+	// value: Insert then fails with ErrUnsupportedType (see
+	// SerializerJackson). Rollback reads every format whatever this says.
+	Serializer string
 	// DeleteBatchSize is the most undo rows Commit's background deleter
 	// removes with one statement. Default 100.
 	DeleteBatchSize int
@@ -82,6 +98,9 @@ func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
 	}
 	q, err := checkTableName(cfg.Table)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSerializer(&cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Table == "" {
@@ -138,7 +157,7 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 	if err := checkXID(l.XID); err != nil {
 		return err
 	}
-	payload, uctx, err := m.marshal(l)
+	payload, uctx, err := m.encodeUndoLog(ctx, l)
 	if err != nil {
 		return err
 	}

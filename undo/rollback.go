@@ -113,7 +113,7 @@ func (m *Manager) rollbackOnce(ctx context.Context, xid string, branchID int64, 
 	default:
 		return false, fmt.Errorf("%w: log_status %d", ErrCorrupt, status)
 	}
-	l, err := m.unmarshal(uctx, info)
+	l, err := m.decodeUndoLog(ctx, uctx, info)
 	if err != nil {
 		return false, err
 	}
