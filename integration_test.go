@@ -500,6 +500,9 @@ func TestCoordinatorRestart(t *testing.T) {
 		var se *tm.StatusError
 		require.ErrorAs(t, err, &se)
 		require.Equal(t, protocol.GlobalFinished, se.Got, "the new coordinator does not know the XID")
+		require.ErrorIs(t, err, tm.ErrOutcomeUnknown)
+		require.Contains(t, err.Error(), "outcome unknown")
+		require.Contains(t, err.Error(), "branches need attention")
 
 		err = c.TM().WithGlobalTx(ctx, tm.TxOptions{}, func(ctx context.Context) error {
 			branch(t, c, ctx, res)

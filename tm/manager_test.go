@@ -258,6 +258,14 @@ func TestCommitAndRollbackStatuses(t *testing.T) {
 			if commit && se.RolledBack() != rollbackOK[st] {
 				t.Errorf("status %v: RolledBack() = %v", st, se.RolledBack())
 			}
+			// Issue 13: "asked Rollbacked, coordinator reports Finished"
+			// must say that the outcome is unknown.
+			unknown := st == protocol.GlobalFinished || st == protocol.GlobalUnknown || st == protocol.GlobalCommitFailed ||
+				st == protocol.GlobalRollbackFailed || st == protocol.GlobalTimeoutRollbackFailed
+			if errors.Is(err, ErrOutcomeUnknown) != unknown || se.NeedsAttention() != unknown ||
+				strings.Contains(err.Error(), "outcome unknown") != unknown || strings.Contains(err.Error(), "need attention") != unknown {
+				t.Errorf("commit=%v, status %v: %v: want outcome unknown = %v", commit, st, err, unknown)
+			}
 		}
 	}
 }
