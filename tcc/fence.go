@@ -179,6 +179,7 @@ func (f *fence) try(ctx context.Context, ac *ActionContext, fn func(context.Cont
 	}
 	t := now()
 	if _, err := tx.ExecContext(ctx, f.insert, ac.XID, ac.BranchID, f.action, fenceTried, t, t); err != nil {
+		err = missingFenceHint(err)
 		tx.Rollback()
 		if isDuplicate(err) {
 			return fmt.Errorf("%w: %s branch %d of %s", ErrSuspended, f.action, ac.BranchID, ac.XID)
@@ -289,4 +290,15 @@ func (f *fence) cleanOlder(ctx context.Context, t time.Time) (int64, error) {
 			return total, nil
 		}
 	}
+}
+
+// missingFenceHint adds to a "table doesn't exist" error (MySQL 1146) how
+// to create the fence table.
+func missingFenceHint(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1146 {
+		return fmt.Errorf("the fence table is missing: create it with tcc.CreateFenceTable(ctx, db, \"\") or apply tcc.FenceDDL "+
+			"(go doc github.com/atcc-go/atcc/tcc.FenceDDL prints it): %w", err)
+	}
+	return err
 }
