@@ -46,7 +46,7 @@ func New(cfg Config) (*Client, error) {
 		PoolSize:          cfg.PoolSize,
 		DialTimeout:       cfg.DialTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
-		DefaultTimeout:    cfg.RequestTimeout,
+		RequestTimeout:    cfg.RequestTimeout,
 		TLS:               cfg.TLS,
 		Workers:           cfg.Workers,
 		QueueSize:         cfg.QueueSize,

@@ -105,10 +105,10 @@ func (debit) Cancel(ctx context.Context, ac *tcc.ActionContext) error {
 // readmeTCC is README's TCC snippet that uses debit.
 func readmeTCC(ctx context.Context, client *atcc.Client, db *sql.DB, account, amount int64) error {
 	// README begin
-	if err := tcc.CreateFenceTable(ctx, db, ""); err != nil { // once per database
+	if err := tcc.CreateTable(ctx, db, ""); err != nil { // once per database
 		return err
 	}
-	p, err := tcc.Register(client, debit{}, tcc.Options{Fence: db})
+	p, err := tcc.Register(client, debit{}, tcc.Config{Fence: db})
 	if err != nil {
 		return err
 	}

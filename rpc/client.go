@@ -135,7 +135,7 @@ func (c *Client) start() error {
 // to it is ready.
 //
 // Call waits for a ready session and then for the answer until ctx ends, or
-// for DefaultTimeout when ctx has no deadline. While no session of the role
+// for RequestTimeout when ctx has no deadline. While no session of the role
 // is ready, a request whose sender has decided an outcome that must reach
 // the coordinator (GlobalCommit, GlobalRollback, GlobalReport,
 // BranchReport) waits for a reconnection within that bound; any other
@@ -222,16 +222,16 @@ func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, 
 	return resp, nil
 }
 
-// timerPool recycles the timers of DefaultTimeout.
+// timerPool recycles the timers of RequestTimeout.
 var timerPool sync.Pool
 
-// defaultTimer returns a timer that fires after DefaultTimeout when ctx has
+// defaultTimer returns a timer that fires after RequestTimeout when ctx has
 // no deadline, or nil. Release it with putTimer.
 func (c *Client) defaultTimer(ctx context.Context) *time.Timer {
 	if _, ok := ctx.Deadline(); ok {
 		return nil
 	}
-	return getTimer(c.cfg.DefaultTimeout)
+	return getTimer(c.cfg.RequestTimeout)
 }
 
 func getTimer(d time.Duration) *time.Timer {
@@ -340,7 +340,7 @@ func (c *Client) lastError(role Role, fallback error) error {
 }
 
 // Ping starts the sessions if needed and waits until at least one TM and one
-// RM session are registered, until ctx ends or for at most DefaultTimeout
+// RM session are registered, until ctx ends or for at most RequestTimeout
 // when ctx has no deadline. It fails fast like Call: once the connection
 // attempt to every coordinator has failed (each within DialTimeout), it
 // returns ErrNoSession wrapping the last failure.

@@ -245,7 +245,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	h, arrived, release := blockingTC()
 	srv := newTestServer(t, ServerConfig{Workers: 64}, h)
 	cfg := testClientConfig(srv.Addr().String())
-	cfg.DefaultTimeout = 50 * time.Millisecond
+	cfg.RequestTimeout = 50 * time.Millisecond
 	c := newTestClient(t, cfg)
 	pingCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -256,7 +256,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			ctx := context.Background() // no deadline: DefaultTimeout applies
+			ctx := context.Background() // no deadline: RequestTimeout applies
 			if i%2 == 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
@@ -474,7 +474,7 @@ func TestNewClientValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.cfg.TxServiceGroup != "default_tx_group" || c.cfg.Version != "2.2.0" || c.cfg.PoolSize != 1 ||
-		c.cfg.HeartbeatInterval != 5*time.Second || c.cfg.IdleTimeout != 15*time.Second || c.cfg.DefaultTimeout != 30*time.Second {
+		c.cfg.HeartbeatInterval != 5*time.Second || c.cfg.IdleTimeout != 15*time.Second || c.cfg.RequestTimeout != 30*time.Second {
 		t.Errorf("defaults: %+v", c.cfg)
 	}
 	c.Close() // never started

@@ -97,7 +97,7 @@ func TestConnectFailsFastWithTheCause(t *testing.T) {
 			cfg := testClientConfig(addr)
 			cfg.DialTimeout = dialTimeout
 			cfg.ReconnectMin, cfg.ReconnectMax = time.Second, time.Second
-			cfg.DefaultTimeout = time.Minute // fail fast must not wait for it
+			cfg.RequestTimeout = time.Minute // fail fast must not wait for it
 			if tt.tls {
 				cfg.TLS = &tls.Config{InsecureSkipVerify: true}
 			}

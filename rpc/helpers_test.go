@@ -105,7 +105,7 @@ func testClientConfig(addrs ...string) ClientConfig {
 		HeartbeatInterval: -1,
 		ReconnectMin:      5 * time.Millisecond,
 		ReconnectMax:      50 * time.Millisecond,
-		DefaultTimeout:    10 * time.Second,
+		RequestTimeout:    10 * time.Second,
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func TestMissingFenceTableSaysHowToCreateIt(t *testing.T) {
 	noTable := &mysql.MySQLError{Number: 1146, Message: "Table 'shop.tcc_fence_log' doesn't exist"}
 	err := missingFenceHint(noTable)
-	if !errors.Is(err, noTable) || !strings.Contains(err.Error(), "tcc.CreateFenceTable(") || !strings.Contains(err.Error(), "tcc.FenceDDL") {
+	if !errors.Is(err, noTable) || !strings.Contains(err.Error(), "tcc.CreateTable(") || !strings.Contains(err.Error(), "tcc.DDL") {
 		t.Fatalf("err = %v", err)
 	}
 	other := &mysql.MySQLError{Number: 1062}

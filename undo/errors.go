@@ -46,9 +46,9 @@ var unretryable = [...]error{
 // Retryable reports whether err, returned by this package, may go away if
 // the call is repeated later: connection failures, deadlocks, lock wait
 // timeouts and context ends are retryable; dirty data, malformed or
-// oversized logs, schema changes and bad arguments are not. Retryable(nil)
+// oversized logs, schema changes and bad arguments are not. IsRetryable(nil)
 // is false.
-func Retryable(err error) bool {
+func IsRetryable(err error) bool {
 	if err == nil {
 		return false
 	}

@@ -7,7 +7,7 @@
 //
 // With -store memory (the default) transactions live in the process and a
 // restart loses those in flight. With -store mysql they live in the tables
-// of the DSN's database (see tc.MySQLSchema); several atcc-tc processes may
+// of the DSN's database (see tc.DDL); several atcc-tc processes may
 // share one database, and a restart loses nothing. -init-schema creates the
 // database and the tables that are missing (CREATE ... IF NOT EXISTS) and
 // then serves;
@@ -71,7 +71,7 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if *printSchema {
-		_, err := fmt.Fprintln(stdout, tc.MySQLSchema+";")
+		_, err := fmt.Fprintln(stdout, tc.DDL+";")
 		return err
 	}
 
