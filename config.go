@@ -56,9 +56,10 @@ type Config struct {
 
 	// DialTimeout bounds each connection attempt: TCP connect, TLS
 	// handshake and registration with the coordinator. While no
-	// coordinator is reachable, Begin, branch registration and Ping fail
-	// after one such attempt (with an error naming the address and the
-	// cause); Commit and Rollback wait for a reconnection up to
+	// coordinator is reachable, Begin (and so WithGlobalTx) and Ping fail
+	// after one such attempt, with an error naming the address and the
+	// cause; the calls of a transaction already begun (branch
+	// registration, Commit, Rollback) wait for a reconnection up to
 	// RequestTimeout. Default 3 s.
 	DialTimeout time.Duration
 

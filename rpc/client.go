@@ -136,13 +136,12 @@ func (c *Client) start() error {
 //
 // Call waits for a ready session and then for the answer until ctx ends, or
 // for RequestTimeout when ctx has no deadline. While no session of the role
-// is ready, a request whose sender has decided an outcome that must reach
-// the coordinator (GlobalCommit, GlobalRollback, GlobalReport,
-// BranchReport) waits for a reconnection within that bound; any other
-// request fails fast: once the connection attempt under way to every
-// coordinator has failed (each within DialTimeout), Call returns
+// is ready, a GlobalBegin fails fast: once the connection attempt under way
+// to every coordinator has failed (each within DialTimeout), Call returns
 // ErrNoSession wrapping the last failure, which names the address and the
-// cause. Errors:
+// cause. Any other request belongs to a transaction that has begun, which a
+// coordinator restart must not break: it waits for a reconnection within
+// that bound. Errors:
 //   - the response and a *CoordinatorError when the response's result says
 //     Failed (errors.Is(err, ErrLockKeyConflict), ...); Result.ExceptionCode
 //     in the response is translated to the Seata 2.x numbering;
@@ -167,7 +166,7 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	tc := timerC(timer)
 	hint := xidAddr(req)
 	for attempt := 1; ; attempt++ {
-		cn, err := c.waitReady(ctx, tc, role, hint, !waitsForSession(req.TypeCode()))
+		cn, err := c.waitReady(ctx, tc, role, hint, failsFast(req.TypeCode()))
 		if err != nil {
 			return nil, &CallError{Type: req.TypeCode(), Err: err}
 		}
@@ -182,17 +181,14 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	}
 }
 
-// waitsForSession reports whether a request of this type waits for a
-// session while every connection attempt fails, rather than failing fast.
-// These requests carry a decision already taken (commit, roll back, a
-// branch's phase-one outcome): giving up early would turn it into an open
-// outcome. A begin, a branch registration or a query has nothing to lose.
-func waitsForSession(t protocol.TypeCode) bool {
-	switch t {
-	case protocol.TypeGlobalCommit, protocol.TypeGlobalRollback, protocol.TypeGlobalReport, protocol.TypeBranchReport:
-		return true
-	}
-	return false
+// failsFast reports whether a request of this type fails once every
+// connection attempt has failed, rather than waiting for a reconnection.
+// Only a begin does: nothing depends on it yet, and its caller is better
+// told at once that no coordinator answers. The other requests belong to a
+// transaction under way (a branch, a commit, a rollback, a report) that a
+// coordinator restart should not break.
+func failsFast(t protocol.TypeCode) bool {
+	return t == protocol.TypeGlobalBegin
 }
 
 // maxUnsentRetries bounds how often Call sends a request again after it
