@@ -75,8 +75,10 @@ func (c *Client) RM() *rm.Manager { return c.rm }
 
 // Ping connects if needed and waits until the client is registered with a
 // coordinator as TM and as RM, until ctx ends or for at most
-// Config.RequestTimeout when ctx has no deadline. It reports why when it
-// could not.
+// Config.RequestTimeout when ctx has no deadline. With no coordinator
+// reachable it fails after one connection attempt to each (each bounded by
+// Config.DialTimeout) with rpc.ErrNoSession and the cause: the address and
+// why (refused, timeout, TLS, not a Seata coordinator).
 func (c *Client) Ping(ctx context.Context) error {
 	return c.rpc.Ping(ctx)
 }

@@ -419,6 +419,13 @@ func TestCoordinatorDownAtFirstCall(t *testing.T) {
 	if !errors.Is(err, ErrNoSession) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("commit: err = %v", err)
 	}
+	// So does a branch registration: its transaction has begun.
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = c.Call(ctx, RoleRM, &protocol.BranchRegisterRequest{XID: "x", ResourceID: "r"})
+	if !errors.Is(err, ErrNoSession) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("branch register: err = %v", err)
+	}
 	if err := c.Ping(context.Background()); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Ping: %v", err)
 	}
