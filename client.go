@@ -24,6 +24,7 @@ type Client struct {
 	rpc *rpc.Client
 	tm  *tm.Manager
 	rm  *rm.Manager
+	cfg Config // defaults applied
 
 	closeOnce sync.Once
 	closeErr  error
@@ -35,7 +36,8 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	c := &Client{}
+	cfg = cfg.withDefaults()
+	c := &Client{cfg: cfg}
 	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger})
 	r, err := rpc.NewClient(rpc.ClientConfig{
 		Addresses:         cfg.Coordinators,
@@ -44,7 +46,7 @@ func New(cfg Config) (*Client, error) {
 		PoolSize:          cfg.PoolSize,
 		DialTimeout:       cfg.DialTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
-		DefaultTimeout:    cfg.RequestTimeout,
+		RequestTimeout:    cfg.RequestTimeout,
 		TLS:               cfg.TLS,
 		Workers:           cfg.Workers,
 		QueueSize:         cfg.QueueSize,
@@ -73,18 +75,32 @@ func (c *Client) RM() *rm.Manager { return c.rm }
 
 // Ping connects if needed and waits until the client is registered with a
 // coordinator as TM and as RM, until ctx ends or for at most
-// Config.RequestTimeout when ctx has no deadline. It reports why when it
-// could not.
+// Config.RequestTimeout when ctx has no deadline. With no coordinator
+// reachable it fails after one connection attempt to each (each bounded by
+// Config.DialTimeout) with rpc.ErrNoSession and the cause: the address and
+// why (refused, timeout, TLS, not a Seata coordinator).
 func (c *Client) Ping(ctx context.Context) error {
 	return c.rpc.Ping(ctx)
 }
 
-// Close closes the connections, fails the calls still waiting for an
-// answer, cancels the contexts of running phase-two calls and waits until
-// every goroutine the client started has returned, phase-two calls
-// included. Calls after Close fail. Calling Close again does nothing.
+// Close first waits, for at most Config.CloseTimeout, until the branches
+// this client registered have had their phase two here (see
+// rm.Manager.WaitPhaseTwo): a process that commits and exits then leaves
+// nothing for the coordinator to finish later. Then it closes the
+// connections, fails the calls still waiting for an answer, cancels the
+// contexts of running phase-two calls and waits until every goroutine the
+// client started has returned, phase-two calls included. Calls after Close
+// fail. Calling Close again does nothing.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		if c.cfg.CloseTimeout > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CloseTimeout)
+			if n := c.rm.WaitPhaseTwo(ctx); n > 0 {
+				c.cfg.Logger.Warn("atcc: closing with branches still waiting for phase two; the coordinator finishes them when an instance of their resource connects",
+					"branches", n, "waited", c.cfg.CloseTimeout)
+			}
+			cancel()
+		}
 		c.closeErr = c.rpc.Close()
 		if err := c.rm.Close(); c.closeErr == nil {
 			c.closeErr = err

@@ -14,7 +14,7 @@ var ErrInvalidConfig = errors.New("atcc: invalid config")
 
 // Config configures a Client. ApplicationID and Coordinators are required;
 // every other field has a default, used when the field is left at its zero
-// value.
+// value: Defaults returns them all.
 type Config struct {
 	// ApplicationID names this application to the coordinator, which
 	// records it with every branch (Java: spring.application.name).
@@ -46,15 +46,21 @@ type Config struct {
 
 	// RequestTimeout bounds each call to the coordinator whose context has
 	// no deadline: waiting for a connection and for the answer. A context
-	// deadline always wins. Default 30 s.
+	// deadline always wins. (Not to be confused with DefaultTimeout, the
+	// global transaction's own timeout at the coordinator.) Default 30 s.
 	RequestTimeout time.Duration
 
 	// PoolSize is the number of connections per coordinator address and
 	// role (the TM and the RM have their own). Default 1.
 	PoolSize int
 
-	// DialTimeout bounds each connection attempt, TCP and TLS handshake
-	// and registration. Default 10 s.
+	// DialTimeout bounds each connection attempt: TCP connect, TLS
+	// handshake and registration with the coordinator. While no
+	// coordinator is reachable, Begin (and so WithGlobalTx) and Ping fail
+	// after one such attempt, with an error naming the address and the
+	// cause; the calls of a transaction already begun (branch
+	// registration, Commit, Rollback) wait for a reconnection up to
+	// RequestTimeout. Default 3 s.
 	DialTimeout time.Duration
 
 	// HeartbeatInterval: a connection that has sent nothing for this long
@@ -78,6 +84,15 @@ type Config struct {
 	// retryable failure if it has not returned by then (see rm.Resource).
 	// Default 10 s, below the Java coordinator's 15 s request timeout.
 	HandlerTimeout time.Duration
+
+	// CloseTimeout bounds how long Close waits for the phase two (commit
+	// or rollback) of the branches this client registered, so that a
+	// short-lived process that exits after its transactions end leaves no
+	// undo_log rows or unconfirmed TCC reservations behind: without an RM
+	// of the resource connected, the coordinator finishes them only when
+	// another instance of the resource connects. Default 5 s; negative
+	// means Close does not wait.
+	CloseTimeout time.Duration
 
 	// Logger receives the client's logs: connection problems, retries,
 	// phase-two failures and panics. Nothing is logged per request at Info

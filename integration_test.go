@@ -508,6 +508,9 @@ func TestCoordinatorRestart(t *testing.T) {
 		var se *tm.StatusError
 		require.ErrorAs(t, err, &se)
 		require.Equal(t, protocol.GlobalFinished, se.Got, "the new coordinator does not know the XID")
+		require.ErrorIs(t, err, tm.ErrOutcomeUnknown)
+		require.Contains(t, err.Error(), "outcome unknown")
+		require.Contains(t, err.Error(), "branches need attention")
 
 		err = c.TM().WithGlobalTx(ctx, tm.TxOptions{}, func(ctx context.Context) error {
 			branch(t, c, ctx, res)
@@ -592,4 +595,54 @@ func TestCloseStopsGoroutines(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// atRecorder is a recorder registered as an AT resource: the coordinator
+// commits its branches asynchronously, after GlobalCommit has answered.
+type atRecorder struct{ *recorder }
+
+func (atRecorder) BranchType() protocol.BranchType { return protocol.BranchAT }
+
+// TestCloseWaitsForPhaseTwo is issue 13's short-lived process: it commits
+// and closes at once. Close waits for the asynchronous phase two of its
+// own branch, which would otherwise wait for another instance of the
+// resource to connect.
+func TestCloseWaitsForPhaseTwo(t *testing.T) {
+	srv := startTC(t, "127.0.0.1:0", tc.Config{RetryPeriod: 300 * time.Millisecond})
+	c, err := atcc.New(atcc.Config{ApplicationID: "short-lived", Coordinators: []string{srv.Addr().String()}})
+	require.NoError(t, err)
+	ctx := t.Context()
+	res := atRecorder{newRecorder("jdbc:mysql://db/orders")}
+	require.NoError(t, c.RM().Register(ctx, res))
+	var id int64
+	err = c.TM().WithGlobalTx(ctx, tm.TxOptions{}, func(ctx context.Context) error {
+		xid, _ := tm.XID(ctx)
+		id, err = c.RM().BranchRegister(ctx, rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: res.id, LockKeys: "t:1"})
+		return err
+	})
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	select {
+	case got := <-res.got:
+		require.Equal(t, id, got.branchID)
+		require.True(t, got.commit)
+	default:
+		t.Fatal("Close returned before the branch's phase two reached this process")
+	}
+
+	// CloseTimeout bounds the wait when phase two never comes.
+	c2, err := atcc.New(atcc.Config{ApplicationID: "short-lived", Coordinators: []string{srv.Addr().String()},
+		CloseTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	res2 := atRecorder{newRecorder("jdbc:mysql://db/other")}
+	require.NoError(t, c2.RM().Register(ctx, res2))
+	txCtx, tx, err := c2.TM().Begin(ctx, tm.TxOptions{Timeout: time.Minute})
+	require.NoError(t, err)
+	xid, _ := tm.XID(txCtx)
+	_, err = c2.RM().BranchRegister(txCtx, rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: res2.id, LockKeys: "t:2"})
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, c2.Close()) // the transaction is still active: no phase two yet
+	require.Less(t, time.Since(start), 5*time.Second)
+	_ = tx
 }

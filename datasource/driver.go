@@ -29,7 +29,7 @@ var registerMu sync.Mutex
 //
 // Register fails if the name is already a registered driver (sql.Register
 // would panic). It is safe for concurrent use.
-func Register(name string, client *atcc.Client, cfg Config) error {
+func Register(client *atcc.Client, name string, cfg Config) error {
 	if client == nil {
 		return fmt.Errorf("%w: nil client", ErrInvalidConfig)
 	}

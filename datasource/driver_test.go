@@ -127,9 +127,9 @@ func (m minimalConn) Begin() (driver.Tx, error)             { return m.c.Begin()
 func TestRegister(t *testing.T) {
 	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
 	name := "atcc-test-" + e.d.Name
-	require.NoError(t, Register(name, e.client, Config{}))
-	require.ErrorIs(t, Register(name, e.client, Config{}), ErrInvalidConfig)
-	require.ErrorIs(t, Register("mysql", e.client, Config{}), ErrInvalidConfig)
+	require.NoError(t, Register(e.client, name, Config{}))
+	require.ErrorIs(t, Register(e.client, name, Config{}), ErrInvalidConfig)
+	require.ErrorIs(t, Register(e.client, "mysql", Config{}), ErrInvalidConfig)
 
 	db1, err := sql.Open(name, e.d.DSN())
 	require.NoError(t, err)

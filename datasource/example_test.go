@@ -64,7 +64,7 @@ func ExampleRegister() {
 		log.Fatal(err)
 	}
 	defer client.Close()
-	if err := datasource.Register("atcc-mysql", client, datasource.Config{}); err != nil {
+	if err := datasource.Register(client, "atcc-mysql", datasource.Config{}); err != nil {
 		log.Fatal(err)
 	}
 	db, err := sql.Open("atcc-mysql", "root@tcp(127.0.0.1:3306)/stock")

@@ -119,7 +119,7 @@ func (r *resource) BranchRollback(ctx context.Context, b rm.BranchRequest) (prot
 	switch {
 	case err == nil:
 		return protocol.PhaseTwoRollbacked, nil
-	case undo.Retryable(err):
+	case undo.IsRetryable(err):
 		return protocol.PhaseTwoRollbackFailedRetryable, err
 	default:
 		return protocol.PhaseTwoRollbackFailedUnretryable, err

@@ -67,6 +67,7 @@ func (m *Manager) BranchRegister(ctx context.Context, b Branch) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("atcc/rm: register branch of %s on %s: %w", b.XID, b.ResourceID, err)
 	}
+	m.inflight.add(resp.BranchID)
 	return resp.BranchID, nil
 }
 

@@ -75,10 +75,12 @@ func (m *Manager) HandleRequest(ctx context.Context, req protocol.Message) proto
 	case *protocol.BranchCommitRequest:
 		b := BranchRequest{r.XID, r.BranchID, r.BranchType, r.ResourceID, r.ApplicationData}
 		st, res := m.phaseTwo(ctx, phaseCommit, b, 0)
+		m.inflight.done(r.BranchID, st)
 		return &protocol.BranchCommitResponse{Result: res, XID: r.XID, BranchID: r.BranchID, BranchStatus: st}
 	case *protocol.BranchRollbackRequest:
 		b := BranchRequest{r.XID, r.BranchID, r.BranchType, r.ResourceID, r.ApplicationData}
 		st, res := m.phaseTwo(ctx, phaseRollback, b, 0)
+		m.inflight.done(r.BranchID, st)
 		return &protocol.BranchRollbackResponse{Result: res, XID: r.XID, BranchID: r.BranchID, BranchStatus: st}
 	case *protocol.UndoLogDeleteRequest:
 		b := BranchRequest{BranchType: r.BranchType, ResourceID: r.ResourceID}

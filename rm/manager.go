@@ -65,6 +65,8 @@ type Manager struct {
 	cancel  context.CancelFunc
 	running sync.WaitGroup // handler goroutines
 
+	inflight *inflight // branches registered here awaiting phase two
+
 	mu        sync.RWMutex
 	resources map[resourceKey]Resource // guarded by mu
 	closed    bool                     // guarded by mu
@@ -84,6 +86,7 @@ func NewManager(c Caller, cfg Config) *Manager {
 	return &Manager{
 		caller: c, cfg: cfg, log: log,
 		closing: ctx, cancel: cancel,
+		inflight:  newInflight(),
 		resources: make(map[resourceKey]Resource),
 	}
 }

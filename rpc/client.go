@@ -74,8 +74,9 @@ type Client struct {
 	resources []string            // every resource id added, in order; guarded by mu
 	resSet    map[string]struct{} // guarded by mu
 	conns     map[*conn]struct{}  // sessions not yet ended; guarded by mu
-	readyCh   chan struct{}       // closed and replaced when a session becomes ready; guarded by mu
+	stateCh   chan struct{}       // closed and replaced when a session becomes ready or an attempt fails; guarded by mu
 	lastErr   [2]error            // the last connection failure per role; guarded by mu
+	unroute   func()              // removes the client's getty log route; set by start under mu
 }
 
 // NewClient validates cfg and returns a client. It does no I/O.
@@ -91,7 +92,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		closing: make(chan struct{}),
 		resSet:  make(map[string]struct{}),
 		conns:   make(map[*conn]struct{}),
-		readyCh: make(chan struct{}),
+		stateCh: make(chan struct{}),
 	}, nil
 }
 
@@ -109,6 +110,7 @@ func (c *Client) start() error {
 		return nil
 	}
 	c.work = newWorkerPool(c.cfg.Workers, c.cfg.QueueSize, c.handleInbound)
+	c.unroute = gettyLog.route(c.log, c.onDialFailed, c.cfg.Addresses...)
 	for _, role := range clientRoles {
 		for _, addr := range c.cfg.Addresses {
 			for range c.cfg.PoolSize {
@@ -133,7 +135,13 @@ func (c *Client) start() error {
 // to it is ready.
 //
 // Call waits for a ready session and then for the answer until ctx ends, or
-// for DefaultTimeout when ctx has no deadline. Errors:
+// for RequestTimeout when ctx has no deadline. While no session of the role
+// is ready, a GlobalBegin fails fast: once the connection attempt under way
+// to every coordinator has failed (each within DialTimeout), Call returns
+// ErrNoSession wrapping the last failure, which names the address and the
+// cause. Any other request belongs to a transaction that has begun, which a
+// coordinator restart must not break: it waits for a reconnection within
+// that bound. Errors:
 //   - the response and a *CoordinatorError when the response's result says
 //     Failed (errors.Is(err, ErrLockKeyConflict), ...); Result.ExceptionCode
 //     in the response is translated to the Seata 2.x numbering;
@@ -158,7 +166,7 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	tc := timerC(timer)
 	hint := xidAddr(req)
 	for attempt := 1; ; attempt++ {
-		cn, err := c.waitReady(ctx, tc, role, hint)
+		cn, err := c.waitReady(ctx, tc, role, hint, failsFast(req.TypeCode()))
 		if err != nil {
 			return nil, &CallError{Type: req.TypeCode(), Err: err}
 		}
@@ -171,6 +179,16 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 		}
 		return c.result(cn, req, want, resp)
 	}
+}
+
+// failsFast reports whether a request of this type fails once every
+// connection attempt has failed, rather than waiting for a reconnection.
+// Only a begin does: nothing depends on it yet, and its caller is better
+// told at once that no coordinator answers. The other requests belong to a
+// transaction under way (a branch, a commit, a rollback, a report) that a
+// coordinator restart should not break.
+func failsFast(t protocol.TypeCode) bool {
+	return t == protocol.TypeGlobalBegin
 }
 
 // maxUnsentRetries bounds how often Call sends a request again after it
@@ -200,16 +218,16 @@ func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, 
 	return resp, nil
 }
 
-// timerPool recycles the timers of DefaultTimeout.
+// timerPool recycles the timers of RequestTimeout.
 var timerPool sync.Pool
 
-// defaultTimer returns a timer that fires after DefaultTimeout when ctx has
+// defaultTimer returns a timer that fires after RequestTimeout when ctx has
 // no deadline, or nil. Release it with putTimer.
 func (c *Client) defaultTimer(ctx context.Context) *time.Timer {
 	if _, ok := ctx.Deadline(); ok {
 		return nil
 	}
-	return getTimer(c.cfg.DefaultTimeout)
+	return getTimer(c.cfg.RequestTimeout)
 }
 
 func getTimer(d time.Duration) *time.Timer {
@@ -265,20 +283,24 @@ func (c *Client) pick(role Role, hint string) *conn {
 }
 
 // waitReady returns a ready session of the role, waiting for one until ctx
-// ends or timerC fires.
-func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string) (*conn, error) {
+// ends or timerC fires, or, when failFast is set, until every slot of the
+// role has failed its connection attempt.
+func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string, failFast bool) (*conn, error) {
 	for {
 		if cn := c.pick(role, hint); cn != nil {
 			return cn, nil
 		}
 		c.mu.Lock()
-		ch, closed, last := c.readyCh, c.closed, c.lastErr[role.index()]
+		ch, closed, last := c.stateCh, c.closed, c.lastErr[role.index()]
 		c.mu.Unlock()
 		if closed {
 			return nil, ErrClientClosed
 		}
 		if cn := c.pick(role, hint); cn != nil { // became ready before ch was read
 			return cn, nil
+		}
+		if failFast && c.allFailed(role) {
+			return nil, &noSessionError{last: c.lastError(role, last)}
 		}
 		select {
 		case <-ch:
@@ -292,6 +314,17 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 	}
 }
 
+// allFailed reports whether every slot of the role waits after a failed
+// connection attempt.
+func (c *Client) allFailed(role Role) bool {
+	for _, s := range c.slots[role.index()] {
+		if !s.failed.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 // lastError returns the latest connection failure of the role.
 func (c *Client) lastError(role Role, fallback error) error {
 	c.mu.Lock()
@@ -303,8 +336,10 @@ func (c *Client) lastError(role Role, fallback error) error {
 }
 
 // Ping starts the sessions if needed and waits until at least one TM and one
-// RM session are registered, for at most DefaultTimeout when ctx has no
-// deadline. It returns nil then, or the error Call would return.
+// RM session are registered, until ctx ends or for at most RequestTimeout
+// when ctx has no deadline. It fails fast like Call: once the connection
+// attempt to every coordinator has failed (each within DialTimeout), it
+// returns ErrNoSession wrapping the last failure.
 func (c *Client) Ping(ctx context.Context) error {
 	if err := c.start(); err != nil {
 		return &CallError{Err: err}
@@ -312,7 +347,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	timer := c.defaultTimer(ctx)
 	defer putTimer(timer)
 	for _, role := range clientRoles {
-		if _, err := c.waitReady(ctx, timerC(timer), role, ""); err != nil {
+		if _, err := c.waitReady(ctx, timerC(timer), role, "", true); err != nil {
 			return &CallError{Err: err}
 		}
 	}
@@ -455,6 +490,12 @@ func (c *Client) Close() error {
 	c.wg.Wait()
 	if work != nil {
 		work.stop()
+	}
+	c.mu.Lock()
+	unroute := c.unroute
+	c.mu.Unlock()
+	if unroute != nil {
+		unroute()
 	}
 	return nil
 }

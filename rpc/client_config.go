@@ -42,13 +42,12 @@ type ClientConfig struct {
 	// Default 1.
 	PoolSize int
 
-	// DialTimeout bounds how long one connection attempt may take to
-	// produce a connection (TCP, and TLS if configured). Within an attempt
-	// getty dials, with its own fixed 3s dial timeout, and redials a failed
-	// dial every 500ms; it does not report why a dial failed. Between
-	// attempts the slot backs off (ReconnectMin, ReconnectMax). The
-	// registration exchange that follows waits up to DefaultTimeout, as
-	// Java's clients do. Default 3s.
+	// DialTimeout bounds one connection attempt: TCP connect, TLS
+	// handshake if configured, and the registration exchange. The first
+	// failed dial ends the attempt with its cause (getty would redial every
+	// 500ms; see gettyRouter); a peer that answers with something other
+	// than Seata frames ends it with ErrNotCoordinator. Between attempts
+	// the slot backs off (ReconnectMin, ReconnectMax). Default 3s.
 	DialTimeout time.Duration
 
 	// HeartbeatInterval: a session that has written nothing for this long
@@ -68,11 +67,11 @@ type ClientConfig struct {
 	// 100ms and 10s.
 	ReconnectMin, ReconnectMax time.Duration
 
-	// DefaultTimeout bounds Call, Ping and AddResource when their context
+	// RequestTimeout bounds Call, Ping and AddResource when their context
 	// has no deadline (waiting for a session and for the answer), and the
 	// wait for each registration answer. Default 30s (the Java TM's
 	// timeout).
-	DefaultTimeout time.Duration
+	RequestTimeout time.Duration
 
 	// TLS, when not nil, makes every session use TLS with this
 	// configuration. Default nil: plain TCP, as Seata.
@@ -154,14 +153,14 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 	setDefault(&c.IdleTimeout, 15*time.Second)
 	setDefault(&c.ReconnectMin, 100*time.Millisecond)
 	setDefault(&c.ReconnectMax, 10*time.Second)
-	setDefault(&c.DefaultTimeout, 30*time.Second)
+	setDefault(&c.RequestTimeout, 30*time.Second)
 	setDefault(&c.Workers, 16)
 	setDefault(&c.QueueSize, 1024)
 	setDefault(&c.BatchWindow, time.Millisecond)
 	switch {
 	case c.PoolSize < 0, c.Workers < 0, c.QueueSize < 0:
 		return c, fmt.Errorf("%w: negative PoolSize, Workers or QueueSize", ErrInvalidConfig)
-	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.DefaultTimeout < 0, c.BatchWindow < 0:
+	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.RequestTimeout < 0, c.BatchWindow < 0:
 		return c, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	case c.ReconnectMin > c.ReconnectMax:
 		return c, fmt.Errorf("%w: ReconnectMin %v > ReconnectMax %v", ErrInvalidConfig, c.ReconnectMin, c.ReconnectMax)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,7 +248,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	h, arrived, release := blockingTC(t)
 	srv := newTestServer(t, ServerConfig{Workers: 64}, h)
 	cfg := testClientConfig(srv.Addr().String())
-	cfg.DefaultTimeout = 50 * time.Millisecond
+	cfg.RequestTimeout = 50 * time.Millisecond
 	c := newTestClient(t, cfg)
 	pingCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -258,7 +259,7 @@ func TestTimeoutsLeavePendingTableEmpty(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			ctx := context.Background() // no deadline: DefaultTimeout applies
+			ctx := context.Background() // no deadline: RequestTimeout applies
 			if i%2 == 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
@@ -404,20 +405,29 @@ func TestCoordinatorDownAtFirstCall(t *testing.T) {
 	cfg := testClientConfig(addr)
 	cfg.DialTimeout = 100 * time.Millisecond
 	c := newTestClient(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{})
-	if !errors.Is(err, ErrNoSession) || !errors.Is(err, context.DeadlineExceeded) || !IsRetryable(err) {
+	// A begin fails fast with the cause; a commit waits for a session
+	// until its deadline.
+	_, err = c.Call(context.Background(), RoleTM, &protocol.GlobalBeginRequest{})
+	if !errors.Is(err, ErrNoSession) || !IsRetryable(err) {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(err.Error(), "no connection within") {
-		t.Errorf("err = %v, want the last connection failure in it", err)
+	if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), addr) {
+		t.Errorf("err = %v, want the refused dial to %s in it", err, addr)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Call took %v", d)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	_, err = c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: "x"})
+	if !errors.Is(err, ErrNoSession) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("commit: err = %v", err)
 	}
-	if err := c.Ping(ctx); !errors.Is(err, ErrNoSession) {
+	// So does a branch registration: its transaction has begun.
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = c.Call(ctx, RoleRM, &protocol.BranchRegisterRequest{XID: "x", ResourceID: "r"})
+	if !errors.Is(err, ErrNoSession) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("branch register: err = %v", err)
+	}
+	if err := c.Ping(context.Background()); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Ping: %v", err)
 	}
 	c.Close()
@@ -471,7 +481,7 @@ func TestNewClientValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.cfg.TxServiceGroup != "default_tx_group" || c.cfg.Version != "2.2.0" || c.cfg.PoolSize != 1 ||
-		c.cfg.HeartbeatInterval != 5*time.Second || c.cfg.IdleTimeout != 15*time.Second || c.cfg.DefaultTimeout != 30*time.Second {
+		c.cfg.HeartbeatInterval != 5*time.Second || c.cfg.IdleTimeout != 15*time.Second || c.cfg.RequestTimeout != 30*time.Second {
 		t.Errorf("defaults: %+v", c.cfg)
 	}
 	c.Close() // never started

@@ -62,8 +62,11 @@
 //
 // # getty
 //
-// getty logs through a process-wide logger that this package leaves alone;
-// programs opt in to routing it with SetGettyLogger. getty dials, accepts
+// getty logs through a process-wide logger. This package installs a router
+// there when the program starts: a line naming a live Client's or Server's
+// address goes to that one's Logger at debug level, without stack traces;
+// the rest go to SetGettyLogger's logger, by default nowhere (getty_log.go).
+// Nothing reaches stderr. getty dials, accepts
 // and reads; this package encodes, writes, supervises and reconnects (see
 // pool.go for why getty's own reconnection is not used).
 package rpc

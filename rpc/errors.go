@@ -14,10 +14,16 @@ var (
 	ErrClientClosed = errors.New("atcc/rpc: client closed")
 	// ErrServerClosed: the Server was closed before or during the call.
 	ErrServerClosed = errors.New("atcc/rpc: server closed")
-	// ErrNoSession: no registered session was ready before the context or
-	// the default timeout ended. The error also wraps the last connection or
-	// registration failure, when there was one, and the context's error.
+	// ErrNoSession: no registered session was ready: the connection
+	// attempts to every coordinator failed (see Client.Call), or the context
+	// or the default timeout ended first. The error also wraps the last
+	// connection or registration failure, when there was one (its text names
+	// the address and the cause), and the context's error, if any.
 	ErrNoSession = errors.New("atcc/rpc: no ready session")
+	// ErrNotCoordinator: the peer accepted the connection but answered the
+	// registration with bytes that are not a Seata frame: the address is
+	// not a Seata coordinator's.
+	ErrNotCoordinator = errors.New("atcc/rpc: peer is not a Seata coordinator")
 	// ErrConnectionLost: the session closed while the call was pending, or
 	// before its request could be written. The error also wraps the cause.
 	ErrConnectionLost = errors.New("atcc/rpc: connection lost")
@@ -108,12 +114,17 @@ func IsRetryable(err error) bool {
 
 // noSessionError is the Err of a CallError when no session was ready.
 type noSessionError struct {
-	ctxErr error // the context's error or context.DeadlineExceeded for the default timeout
+	ctxErr error // the context's error, context.DeadlineExceeded for the default timeout, or nil when every attempt failed
 	last   error // the last connection or registration failure; may be nil
 }
 
 func (e *noSessionError) Error() string {
-	s := ErrNoSession.Error() + ": " + e.ctxErr.Error()
+	s := ErrNoSession.Error()
+	if e.ctxErr != nil {
+		s += ": " + e.ctxErr.Error()
+	} else {
+		s += ": connection failed"
+	}
 	if e.last != nil {
 		s += "; last failure: " + strings.TrimPrefix(e.last.Error(), "atcc/rpc: ")
 	}
@@ -123,10 +134,14 @@ func (e *noSessionError) Error() string {
 func (e *noSessionError) Is(target error) bool { return target == ErrNoSession }
 
 func (e *noSessionError) Unwrap() []error {
-	if e.last == nil {
-		return []error{e.ctxErr}
+	var errs []error
+	if e.ctxErr != nil {
+		errs = append(errs, e.ctxErr)
 	}
-	return []error{e.ctxErr, e.last}
+	if e.last != nil {
+		errs = append(errs, e.last)
+	}
+	return errs
 }
 
 // CoordinatorError is a failure reported by the peer in a response's result

@@ -15,19 +15,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/quietstderr"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
+// TestMain fails the tests when anything (getty's process-wide logger
+// included, which the package routes away from stderr by default) writes
+// to stderr, or when goroutines leak.
 func TestMain(m *testing.M) {
-	SetGettyLogger(nil) // getty logs every session's end at Info by default
-	code := m.Run()
+	os.Exit(quietstderr.Run(leakChecked{m}))
+}
+
+type leakChecked struct{ m *testing.M }
+
+func (l leakChecked) Run() int {
+	code := l.m.Run()
 	if code == 0 {
 		if leaks := waitNoLeaks(5 * time.Second); len(leaks) > 0 {
-			fmt.Fprintf(os.Stderr, "leaked goroutines after all tests:\n%s\n", strings.Join(leaks, "\n\n"))
+			fmt.Printf("leaked goroutines after all tests:\n%s\n", strings.Join(leaks, "\n\n"))
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // checkLeaks fails t if goroutines of this package or of getty outlive the
@@ -96,7 +105,7 @@ func testClientConfig(addrs ...string) ClientConfig {
 		HeartbeatInterval: -1,
 		ReconnectMin:      5 * time.Millisecond,
 		ReconnectMax:      50 * time.Millisecond,
-		DefaultTimeout:    10 * time.Second,
+		RequestTimeout:    10 * time.Second,
 	}
 }
 

@@ -2,9 +2,12 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +46,12 @@ type slot struct {
 	role Role    // immutable
 	addr string  // immutable
 	cur  atomic.Pointer[conn]
+	// att is the connection attempt waiting for getty's dial, if any.
+	att atomic.Pointer[attempt]
+	// failed is set while the slot waits after a failed connection
+	// attempt, cleared when the next attempt starts. Calls that fail fast
+	// give up when every slot of their role has failed.
+	failed atomic.Bool
 }
 
 // ready returns the slot's registered session, or nil.
@@ -61,6 +70,7 @@ func (s *slot) run() {
 	defer c.wg.Done()
 	delay := c.cfg.ReconnectMin
 	for {
+		s.failed.Store(false)
 		cn, err := s.connect()
 		if err == nil {
 			s.watch(cn)
@@ -83,6 +93,13 @@ func (s *slot) run() {
 		}
 		c.mu.Lock()
 		c.lastErr[s.role.index()] = err
+		if cn == nil {
+			// A failed attempt, not a lost session: callers that fail
+			// fast may give up now.
+			s.failed.Store(true)
+			close(c.stateCh)
+			c.stateCh = make(chan struct{})
+		}
 		c.mu.Unlock()
 
 		t := time.NewTimer(jitter(delay))
@@ -138,17 +155,22 @@ var errAttemptOver = errors.New("atcc/rpc: connection attempt over")
 
 // attempt is one connection attempt: a getty client and its dial loop.
 type attempt struct {
-	s      *slot
-	gc     getty.Client // immutable
-	state  atomic.Int32
-	opened chan *conn // receives the accepted session, or nil if the client closed; capacity 1
-	cn     *conn      // the accepted session; written and read only on the run goroutine
+	s       *slot
+	gc      getty.Client // immutable
+	state   atomic.Int32
+	opened  chan *conn // receives the accepted session, or nil if the client closed; capacity 1
+	dialErr chan error // receives why a dial to the address failed (see gettyRouter); capacity 1
+	cn      *conn      // the accepted session; written and read only on the run goroutine
 }
 
-// connect makes one connection attempt and registers the session. It
-// returns the session once it is registered and published, ready for calls.
+// connect makes one connection attempt and registers the session, all
+// within DialTimeout. It returns the session once it is registered and
+// published, ready for calls. Its errors name the address and the cause:
+// the dial's error (refused, unreachable, TLS), a timeout, or a peer that
+// does not speak the Seata protocol (ErrNotCoordinator).
 func (s *slot) connect() (*conn, error) {
 	c := s.c
+	deadline := time.Now().Add(c.cfg.DialTimeout)
 	opts := []getty.ClientOption{
 		getty.WithServerAddress(s.addr),
 		getty.WithConnectionNumber(1),
@@ -160,7 +182,8 @@ func (s *slot) connect() (*conn, error) {
 	if c.cfg.TLS != nil {
 		opts = append(opts, getty.WithClientSslEnabled(true), getty.WithClientTlsConfigBuilder(tlsConfigBuilder{c.cfg.TLS}))
 	}
-	a := &attempt{s: s, gc: getty.NewTCPClient(opts...), opened: make(chan *conn, 1)}
+	a := &attempt{s: s, gc: getty.NewTCPClient(opts...), opened: make(chan *conn, 1), dialErr: make(chan error, 1)}
+	s.att.Store(a)
 	c.wg.Add(1)
 	go a.run()
 
@@ -169,24 +192,36 @@ func (s *slot) connect() (*conn, error) {
 	var cn *conn
 	select {
 	case cn = <-a.opened:
+	case err := <-a.dialErr:
+		// getty would redial every 500ms until DialTimeout; the first
+		// failure is the answer.
+		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			s.att.Store(nil)
+			a.gc.Close()
+			return nil, dialError(s.addr, err)
+		}
+		cn = <-a.opened
 	case <-t.C:
 		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			s.att.Store(nil)
 			a.gc.Close()
-			return nil, fmt.Errorf("dial %s: no connection within %v (refused, unreachable or TLS failure; getty does not say)", s.addr, c.cfg.DialTimeout)
+			return nil, fmt.Errorf("dial %s: no connection within DialTimeout %v (no answer from the host: down, filtered or unreachable)", s.addr, c.cfg.DialTimeout)
 		}
 		cn = <-a.opened
 	case <-c.closing:
 		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			s.att.Store(nil)
 			a.gc.Close()
 			return nil, ErrClientClosed
 		}
 		cn = <-a.opened
 	}
+	s.att.Store(nil)
 	if cn == nil {
 		a.gc.Close()
 		return nil, ErrClientClosed
 	}
-	if err := s.register(cn); err != nil {
+	if err := s.register(cn, deadline); err != nil {
 		s.cur.CompareAndSwap(cn, nil)
 		cn.close(err)
 		return nil, err
@@ -239,10 +274,10 @@ func (a *attempt) disarm(cn *conn) {
 }
 
 // register sends RegisterTM or RegisterRM (with every resource id) and, if
-// the coordinator accepts, publishes the session as ready.
-func (s *slot) register(cn *conn) error {
+// the coordinator accepts before deadline, publishes the session as ready.
+func (s *slot) register(cn *conn, deadline time.Time) error {
 	c := s.c
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DefaultTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var (
 		req protocol.Message
@@ -260,7 +295,14 @@ func (s *slot) register(cn *conn) error {
 		req = c.registerRM(ids)
 	}
 	resp, err := cn.roundTrip(ctx, nil, req, false)
-	if err != nil {
+	var de *protocol.DecodeError
+	switch {
+	case errors.As(err, &de):
+		return fmt.Errorf("register %v at %s: %w: it answered with %w", s.role, s.addr, ErrNotCoordinator, de)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("register %v at %s: no answer within DialTimeout %v (not a Seata coordinator, or one too busy to answer): %w",
+			s.role, s.addr, c.cfg.DialTimeout, err)
+	case err != nil:
 		return fmt.Errorf("register %v at %s: %w", s.role, s.addr, err)
 	}
 	var identified bool
@@ -286,8 +328,8 @@ func (s *slot) register(cn *conn) error {
 		missing = nil
 	}
 	s.cur.Store(cn)
-	close(c.readyCh)
-	c.readyCh = make(chan struct{})
+	close(c.stateCh)
+	c.stateCh = make(chan struct{})
 	c.mu.Unlock()
 	if len(missing) > 0 {
 		if err := c.registerResources(ctx, nil, cn, missing); err != nil {
@@ -302,4 +344,44 @@ func typeOf(m protocol.Message) string {
 		return "nothing"
 	}
 	return m.TypeCode().String()
+}
+
+// dialError names the address and the cause of a failed dial reported by
+// getty: "dial tcp 127.0.0.1:8091: connect: connection refused", or the
+// TLS handshake's failure.
+func dialError(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return op // names the address and the cause
+	}
+	var certErr *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var recErr tls.RecordHeaderError
+	if errors.As(err, &certErr) || errors.As(err, &alert) || errors.As(err, &recErr) ||
+		strings.HasPrefix(err.Error(), "tls: ") || strings.Contains(err.Error(), "remote error: tls") {
+		return fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return fmt.Errorf("dial %s: %w", addr, err)
+}
+
+// onDialFailed is the client's gettyRouter hook: getty reports that a
+// dial to addr failed. Every attempt waiting for a dial to addr ends with
+// that error.
+func (c *Client) onDialFailed(addr string, err error) {
+	if !c.started.Load() {
+		return
+	}
+	for _, slots := range c.slots {
+		for _, s := range slots {
+			if s.addr != addr {
+				continue
+			}
+			if a := s.att.Load(); a != nil {
+				select {
+				case a.dialErr <- err:
+				default:
+				}
+			}
+		}
+	}
 }

@@ -114,6 +114,7 @@ type Server struct {
 	work     *workerPool                 // set by Start under mu before any session exists; sessions read it without the lock
 	sessions map[*ServerSession]struct{} // open sessions; guarded by mu
 	nextID   uint64                      // guarded by mu
+	unroute  func()                      // removes the getty log route; set by Start; guarded by mu
 }
 
 // NewServer returns a server that passes requests to h. It does no I/O.
@@ -186,6 +187,7 @@ func (s *Server) Start(addr string) error {
 	if err == nil {
 		s.mu.Lock()
 		s.gs, s.addr = gs, gs.(getty.StreamServer).Listener().Addr()
+		s.unroute = gettyLog.route(s.log, nil, addr, s.addr.String(), portKey(s.addr.String()))
 		s.mu.Unlock()
 	}
 	s.listening.Unlock()
@@ -292,6 +294,12 @@ func (s *Server) Close() error {
 	}
 	if started {
 		s.events.stop()
+	}
+	s.mu.Lock()
+	unroute := s.unroute
+	s.mu.Unlock()
+	if unroute != nil {
+		unroute()
 	}
 	return nil
 }

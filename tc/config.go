@@ -17,7 +17,7 @@ import (
 // default their comment names.
 type Config struct {
 	// DB selects the MySQL store: transactions are kept in the tables of
-	// MySQLSchema in DB's database, survive a restart, and can be shared by
+	// DDL in DB's database, survive a restart, and can be shared by
 	// several coordinators, which then serve the same clients and decide
 	// lock conflicts in the database. nil selects the memory store: fast,
 	// but a restart loses every transaction in flight.

@@ -21,7 +21,7 @@
 //
 // With Config.DB nil, transactions live in memory: fast, and lost with the
 // process. With a *sql.DB (MySQL 5.7+/8.x or MariaDB), they live in Seata's
-// global_table, branch_table and lock_table (see MySQLSchema and
+// global_table, branch_table and lock_table (see DDL and
 // CreateTables): a restart loses nothing, and several coordinators can share
 // the database, each serving clients, with lock conflicts and every status
 // change decided in the database (conditional updates on the status and on

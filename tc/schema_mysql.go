@@ -10,7 +10,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// MySQLSchema is the DDL of the MySQL store (MySQL 5.7+, 8.x, MariaDB 10.3+):
+// DDL is the DDL of the MySQL store (MySQL 5.7+, 8.x, MariaDB 10.3+):
 // Seata's global_table, branch_table and lock_table, with these differences:
 //
 //   - global_table has four more columns: due_at (when a coordinator must
@@ -25,7 +25,7 @@ import (
 //   - tc_sequence holds the id counter the coordinators share.
 //
 // Statements are separated by ";\n". CreateTables runs them.
-const MySQLSchema = `CREATE TABLE IF NOT EXISTS global_table (
+const DDL = `CREATE TABLE IF NOT EXISTS global_table (
   xid                       VARCHAR(128)  NOT NULL,
   transaction_id            BIGINT,
   status                    TINYINT       NOT NULL,
@@ -81,11 +81,11 @@ CREATE TABLE IF NOT EXISTS tc_sequence (
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`
 
 // CreateTables creates the MySQL store's tables in db's database when they
-// do not exist (see MySQLSchema). It does not alter existing tables: a
+// do not exist (see DDL). It does not alter existing tables: a
 // Seata schema without the extra columns makes Server.Start fail with
 // ErrSchema, naming what is missing.
 func CreateTables(ctx context.Context, db *sql.DB) error {
-	for stmt := range strings.SplitSeq(MySQLSchema, ";\n") {
+	for stmt := range strings.SplitSeq(DDL, ";\n") {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("atcc/tc: create tables: %w", err)
 		}

@@ -49,7 +49,7 @@ func startServer(t testing.TB, cfg Config) *Server {
 // nil, makes it an RM serving resources.
 func newClient(t testing.TB, app string, h rpc.RequestHandler, resources []string, addrs ...net.Addr) *rpc.Client {
 	t.Helper()
-	cfg := rpc.ClientConfig{ApplicationID: app, Handler: h, DefaultTimeout: 10 * time.Second}
+	cfg := rpc.ClientConfig{ApplicationID: app, Handler: h, RequestTimeout: 10 * time.Second}
 	for _, a := range addrs {
 		cfg.Addresses = append(cfg.Addresses, a.String())
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
-// mysqlStore keeps transactions in MySQL/MariaDB tables (MySQLSchema), so a
+// mysqlStore keeps transactions in MySQL/MariaDB tables (DDL), so a
 // restart loses nothing and several coordinators can share them.
 //
 // Every decision is a database transaction that locks the global row:

@@ -15,7 +15,7 @@ import (
 // action of the same name), and possibly concurrently with each other for
 // different branches; an Action must be safe for concurrent use.
 //
-// Without a fence (Options.Fence nil) the action itself must be idempotent
+// Without a fence (Config.Fence nil) the action itself must be idempotent
 // and tolerate the three classic TCC anomalies:
 //
 //   - Confirm and Cancel may be called more than once for a branch (a lost
@@ -27,7 +27,7 @@ import (
 //     transaction timed out and rolled back meanwhile); what it reserves
 //     then is never released.
 //
-// With a fence the Participant handles all three; see Options.Fence.
+// With a fence the Participant handles all three; see Config.Fence.
 //
 // Errors: a Confirm or Cancel error is a retryable failure (the
 // coordinator calls again later) unless built with Unretryable. A panic is
@@ -76,7 +76,7 @@ type ActionContext struct {
 	// happened already.
 	Retry bool
 	// Tx is set for actions with a fence: the local transaction on
-	// Options.Fence holding the fence row of this call. The action should
+	// Config.Fence holding the fence row of this call. The action should
 	// do its database work in it, so that the work and the fence row
 	// commit or roll back together. The Participant commits Tx when the
 	// method returns nil and rolls it back otherwise; the action must not

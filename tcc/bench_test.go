@@ -30,7 +30,7 @@ func BenchmarkTwoActions(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			srv := startTC(b, tc.Config{})
 			c := newClient(b, srv, "bench")
-			opts := tcc.Options{}
+			opts := tcc.Config{}
 			if fenced {
 				opts.Fence = fenceDB(b)
 			}

@@ -5,7 +5,7 @@
 // seat), Confirm makes the reservation final, Cancel releases it. Register
 // turns an Action into a Participant of a client's global transactions:
 //
-//	p, err := tcc.Register(client, debitAction{db}, tcc.Options{Fence: db})
+//	p, err := tcc.Register(client, debitAction{db}, tcc.Config{Fence: db})
 //	if err != nil { ... }
 //	defer p.Close()
 //
@@ -33,12 +33,12 @@
 //
 // Phase two is delivered at least once, and a rollback may overtake a slow
 // Try. Without a fence the action must cope (see Action). With
-// Options.Fence the Participant keeps Seata's fence table (tcc_fence_log,
-// see FenceDDL) and guarantees that Confirm and Cancel take effect once,
+// Config.Fence the Participant keeps Seata's fence table (tcc_fence_log,
+// see DDL) and guarantees that Confirm and Cancel take effect once,
 // that a Cancel without a committed Try does nothing (empty rollback), and
 // that a Try after its Cancel is refused (ErrSuspended), for the database
 // work the action does in ActionContext.Tx. Finished rows are deleted
-// after a day by default (Options.FenceCleanupAfter).
+// after a day by default (Config.FenceCleanupAfter).
 //
 // # Compatibility
 //

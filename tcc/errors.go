@@ -31,13 +31,13 @@ var (
 	// reserved key (see Params).
 	ErrInvalidParams = errors.New("atcc/tcc: invalid parameters")
 	// ErrInvalidAction: Register got a nil client or action, an action
-	// name that cannot be a resource id, or Options it cannot use (a fence
+	// name that cannot be a resource id, or Config it cannot use (a fence
 	// table name that is not a plain identifier).
 	ErrInvalidAction = errors.New("atcc/tcc: invalid action")
 	// ErrClosed: Participant.Try after Participant.Close.
 	ErrClosed = errors.New("atcc/tcc: participant closed")
 	// ErrNoFence: Participant.CleanFence on a Participant registered
-	// without Options.Fence.
+	// without Config.Fence.
 	ErrNoFence = errors.New("atcc/tcc: participant has no fence")
 	// ErrFenceState: phase two found a fence row that forbids it: a
 	// Confirm for a branch whose Try never committed (no row) or that was

@@ -68,10 +68,10 @@ var (
 
 func Example() {
 	ctx := context.Background()
-	if err := tcc.CreateFenceTable(ctx, db, ""); err != nil {
+	if err := tcc.CreateTable(ctx, db, ""); err != nil {
 		log.Fatal(err)
 	}
-	p, err := tcc.Register(client, debit{}, tcc.Options{Fence: db})
+	p, err := tcc.Register(client, debit{}, tcc.Config{Fence: db})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,16 +11,16 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// DefaultFenceTable is the default of Options.FenceTable, Seata's name.
+// DefaultFenceTable is the default of Config.FenceTable, Seata's name.
 const DefaultFenceTable = "tcc_fence_log"
 
-// FenceDDL creates the fence table with Seata's tcc_fence_log layout, so an
+// DDL creates the fence table with Seata's tcc_fence_log layout, so an
 // existing table made by Seata's scripts works as it is. status is 1 tried,
 // 2 committed, 3 rolled back, 4 suspended (a rollback that found no try:
 // any later try of the branch is refused). gmt_create and gmt_modified come
 // from the client's clock, written in the connection's time zone
 // (go-sql-driver/mysql's Config.Loc, UTC by default).
-const FenceDDL = "CREATE TABLE IF NOT EXISTS `" + DefaultFenceTable + "` (\n" +
+const DDL = "CREATE TABLE IF NOT EXISTS `" + DefaultFenceTable + "` (\n" +
 	"  `xid` VARCHAR(128) NOT NULL COMMENT 'global transaction id',\n" +
 	"  `branch_id` BIGINT NOT NULL COMMENT 'branch id',\n" +
 	"  `action_name` VARCHAR(64) NOT NULL COMMENT 'action name',\n" +
@@ -32,14 +32,14 @@ const FenceDDL = "CREATE TABLE IF NOT EXISTS `" + DefaultFenceTable + "` (\n" +
 	"  KEY `idx_status` (`status`)\n" +
 	") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4"
 
-// CreateFenceTable creates the fence table named table (DefaultFenceTable
-// when empty; "schema.table" is accepted) with FenceDDL, unless it exists.
-func CreateFenceTable(ctx context.Context, db *sql.DB, table string) error {
+// CreateTable creates the fence table named table (DefaultFenceTable
+// when empty; "schema.table" is accepted) with DDL, unless it exists.
+func CreateTable(ctx context.Context, db *sql.DB, table string) error {
 	q, err := quoteTable(table)
 	if err != nil {
 		return err
 	}
-	ddl := strings.Replace(FenceDDL, "`"+DefaultFenceTable+"`", q, 1)
+	ddl := strings.Replace(DDL, "`"+DefaultFenceTable+"`", q, 1)
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("atcc/tcc: create fence table %s: %w", q, err)
 	}
@@ -179,6 +179,7 @@ func (f *fence) try(ctx context.Context, ac *ActionContext, fn func(context.Cont
 	}
 	t := now()
 	if _, err := tx.ExecContext(ctx, f.insert, ac.XID, ac.BranchID, f.action, fenceTried, t, t); err != nil {
+		err = missingFenceHint(err)
 		tx.Rollback()
 		if isDuplicate(err) {
 			return fmt.Errorf("%w: %s branch %d of %s", ErrSuspended, f.action, ac.BranchID, ac.XID)
@@ -289,4 +290,15 @@ func (f *fence) cleanOlder(ctx context.Context, t time.Time) (int64, error) {
 			return total, nil
 		}
 	}
+}
+
+// missingFenceHint adds to a "table doesn't exist" error (MySQL 1146) how
+// to create the fence table.
+func missingFenceHint(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1146 {
+		return fmt.Errorf("the fence table is missing: create it with tcc.CreateTable(ctx, db, \"\") or apply tcc.DDL "+
+			"(go doc github.com/atcc-go/atcc/tcc.DDL prints it): %w", err)
+	}
+	return err
 }

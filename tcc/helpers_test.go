@@ -129,7 +129,7 @@ func (l *ledger) calls(method string) []seen {
 func fenceDB(t testing.TB) *sql.DB {
 	t.Helper()
 	d := testdb.Create(t)
-	require.NoError(t, tcc.CreateFenceTable(context.Background(), d.DB, ""))
+	require.NoError(t, tcc.CreateTable(context.Background(), d.DB, ""))
 	d.Exec(t, "CREATE TABLE effects (id BIGINT AUTO_INCREMENT PRIMARY KEY, action VARCHAR(64) NOT NULL, "+
 		"xid VARCHAR(128) NOT NULL, branch_id BIGINT NOT NULL, kind VARCHAR(16) NOT NULL)")
 	d.DB.SetMaxIdleConns(16)
@@ -157,7 +157,7 @@ func fenceStatus(t testing.TB, db *sql.DB, xid string, branchID int64) int {
 }
 
 // register registers a, closed when the test ends.
-func register(t testing.TB, c *atcc.Client, a tcc.Action, opts tcc.Options) *tcc.Participant {
+func register(t testing.TB, c *atcc.Client, a tcc.Action, opts tcc.Config) *tcc.Participant {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger()

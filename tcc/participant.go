@@ -17,14 +17,14 @@ import (
 	"github.com/atcc-go/atcc/tm"
 )
 
-// Defaults of Options.
+// Defaults of Config.
 const (
 	DefaultFenceCleanupAfter  = 24 * time.Hour // Seata's one day
 	DefaultFenceCleanupPeriod = time.Hour
 )
 
-// Options configure a Participant. The zero value is valid: no fence.
-type Options struct {
+// Config configures a Participant. The zero value is valid: no fence.
+type Config struct {
 	// Fence, when not nil, turns the fence on: every Try, Confirm and
 	// Cancel writes a row of the fence table in this database, in the
 	// local transaction handed to the action as ActionContext.Tx. Then
@@ -46,8 +46,8 @@ type Options struct {
 	// #6374); such actions should do it last, or run without a fence.
 	//
 	// The database must be MySQL or MariaDB through go-sql-driver/mysql
-	// (directly or wrapped), holding the fence table (see FenceDDL,
-	// CreateFenceTable). Transactions use the pool's default isolation
+	// (directly or wrapped), holding the fence table (see DDL,
+	// CreateTable). Transactions use the pool's default isolation
 	// level; REPEATABLE READ and READ COMMITTED both work.
 	Fence *sql.DB
 	// FenceTable is the fence table's name, "table" or "schema.table".
@@ -112,7 +112,7 @@ var _ rm.Resource = (*Participant)(nil)
 // A service restarted while branches of its actions await phase two should
 // register its actions and then call client.Ping, so that the coordinator
 // can reach it.
-func Register(client *atcc.Client, a Action, opts Options) (*Participant, error) {
+func Register(client *atcc.Client, a Action, cfg Config) (*Participant, error) {
 	if client == nil || a == nil {
 		return nil, fmt.Errorf("%w: nil client or action", ErrInvalidAction)
 	}
@@ -120,7 +120,7 @@ func Register(client *atcc.Client, a Action, opts Options) (*Participant, error)
 	if name == "" {
 		return nil, fmt.Errorf("%w: empty action name", ErrInvalidAction)
 	}
-	log := opts.Logger
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -136,11 +136,11 @@ func Register(client *atcc.Client, a Action, opts Options) (*Participant, error)
 		log:      log.With("action", name),
 		attempts: newAttempts(),
 	}
-	if opts.Fence != nil {
+	if cfg.Fence != nil {
 		if len(name) > 64 {
 			return nil, fmt.Errorf("%w: action name %q longer than the fence's 64 bytes", ErrInvalidAction, name)
 		}
-		if p.fence, err = newFence(opts.Fence, opts.FenceTable, name); err != nil {
+		if p.fence, err = newFence(cfg.Fence, cfg.FenceTable, name); err != nil {
 			return nil, err
 		}
 	}
@@ -150,8 +150,8 @@ func Register(client *atcc.Client, a Action, opts Options) (*Participant, error)
 		}
 		return nil, fmt.Errorf("atcc/tcc: register action %q: %w", name, err)
 	}
-	if p.fence != nil && opts.FenceCleanupAfter >= 0 {
-		after, period := opts.FenceCleanupAfter, opts.FenceCleanupPeriod
+	if p.fence != nil && cfg.FenceCleanupAfter >= 0 {
+		after, period := cfg.FenceCleanupAfter, cfg.FenceCleanupPeriod
 		if after == 0 {
 			after = DefaultFenceCleanupAfter
 		}
@@ -178,7 +178,7 @@ func (p *Participant) BranchType() protocol.BranchType { return protocol.BranchT
 // it registers a branch with params as its action context (the branch's
 // application data, in Seata's {"actionContext":{...}} layout), then calls
 // the action's Try; with a fence, it first writes the branch's "tried" row
-// and commits it with the action's work (see Options.Fence).
+// and commits it with the action's work (see Config.Fence).
 //
 // It fails with ErrNoGlobalTx outside a global transaction, ErrInvalidParams
 // for params that cannot be sent, ErrClosed after Close, the resource
@@ -223,7 +223,7 @@ func (p *Participant) Try(ctx context.Context, params Params) error {
 // CleanFence deletes the fence rows of this action whose branches have
 // finished (committed, rolled back, suspended) and that were last changed
 // before olderThan, and returns how many it deleted. Rows still "tried"
-// are kept. The periodic cleanup (Options.FenceCleanupAfter) calls it;
+// are kept. The periodic cleanup (Config.FenceCleanupAfter) calls it;
 // it is also there for manual use. ErrNoFence without a fence.
 func (p *Participant) CleanFence(ctx context.Context, olderThan time.Time) (int64, error) {
 	if p.fence == nil {

@@ -38,7 +38,7 @@ func TestCommitAndRollback(t *testing.T) {
 	for _, fenced := range []bool{false, true} {
 		name := map[bool]string{false: "no fence", true: "fence"}[fenced]
 		t.Run(name, func(t *testing.T) {
-			opts := tcc.Options{}
+			opts := tcc.Config{}
 			if fenced {
 				opts.Fence = db
 			}
@@ -120,10 +120,10 @@ func TestTryFails(t *testing.T) {
 
 	fenced := newLedger("fenced")
 	fenced.tryHook = func(context.Context, *tcc.ActionContext) error { return errBusiness }
-	pf := register(t, c, fenced, tcc.Options{Fence: db})
+	pf := register(t, c, fenced, tcc.Config{Fence: db})
 	plain := newLedger("plain")
 	plain.tryHook = fenced.tryHook
-	pp := register(t, c, plain, tcc.Options{})
+	pp := register(t, c, plain, tcc.Config{})
 
 	for _, p := range []*tcc.Participant{pf, pp} {
 		var xid string
@@ -166,7 +166,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 
 	t.Run("fence, sequential", func(t *testing.T) {
 		l := newLedger("seq")
-		p := register(t, c, l, tcc.Options{Fence: db})
+		p := register(t, c, l, tcc.Config{Fence: db})
 		data, err := tcc.ApplicationData(p, params)
 		require.NoError(t, err)
 		for _, commit := range []bool{true, false} {
@@ -204,7 +204,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 		name := map[bool]string{true: "confirm", false: "cancel"}[commit]
 		t.Run("fence, concurrent "+name, func(t *testing.T) {
 			l := newLedger("conc-" + name)
-			p := register(t, c, l, tcc.Options{Fence: db})
+			p := register(t, c, l, tcc.Config{Fence: db})
 			data, err := tcc.ApplicationData(p, params)
 			require.NoError(t, err)
 			xid, br := tryOpen(t, ctx, c.TM(), p, l, params)
@@ -253,7 +253,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 
 	t.Run("no fence: the action runs each time, Retry tells", func(t *testing.T) {
 		l := newLedger("nofence")
-		p := register(t, c, l, tcc.Options{})
+		p := register(t, c, l, tcc.Config{})
 		data, err := tcc.ApplicationData(p, params)
 		require.NoError(t, err)
 		xid, br := tryOpen(t, ctx, c.TM(), p, l, params)
@@ -293,7 +293,7 @@ func TestCancelBeforeTry(t *testing.T) {
 	c := newClient(t, srv, "app")
 	db := fenceDB(t)
 	l := newLedger("slow")
-	p := register(t, c, l, tcc.Options{Fence: db})
+	p := register(t, c, l, tcc.Config{Fence: db})
 	tcc.SetBeforeTry(p, func(ctx context.Context, xid string, br int64) {
 		require.Eventually(t, func() bool { return fenceStatus(t, db, xid, br) == suspended }, 20*time.Second, 10*time.Millisecond,
 			"the coordinator rolls the timed-out transaction back")
@@ -317,7 +317,7 @@ func TestTryAfterCancel(t *testing.T) {
 	c := newClient(t, srv, "app")
 	db := fenceDB(t)
 	l := newLedger("late")
-	p := register(t, c, l, tcc.Options{Fence: db})
+	p := register(t, c, l, tcc.Config{Fence: db})
 	params := tcc.Params{"n": 1}
 	data, err := tcc.ApplicationData(p, params)
 	require.NoError(t, err)
@@ -353,7 +353,7 @@ func TestRestartBetweenPhases(t *testing.T) {
 		name := map[bool]string{true: "pay-confirm", false: "pay-cancel"}[commit]
 		a := newClient(t, srv, "svc")
 		la := newLedger(name)
-		pa := register(t, a, la, tcc.Options{Fence: db})
+		pa := register(t, a, la, tcc.Config{Fence: db})
 		require.NoError(t, a.Ping(ctx))
 
 		txCtx, tx, err := launcher.TM().Begin(ctx, tm.TxOptions{Timeout: time.Minute})
@@ -374,7 +374,7 @@ func TestRestartBetweenPhases(t *testing.T) {
 
 		b := newClient(t, srv, "svc")
 		lb := newLedger(name)
-		register(t, b, lb, tcc.Options{Fence: db})
+		register(t, b, lb, tcc.Config{Fence: db})
 		require.NoError(t, b.Ping(ctx))
 		method, want := "cancel", rollbacked
 		if commit {
@@ -414,7 +414,7 @@ func TestParamsRoundTrip(t *testing.T) {
 	srv := startTC(t, tc.Config{})
 	c := newClient(t, srv, "app")
 	l := newLedger("params")
-	p := register(t, c, l, tcc.Options{})
+	p := register(t, c, l, tcc.Config{})
 	want := order{ID: math.MaxInt64, Items: []item{{"🍕-1", 0.1 + 0.2, math.MaxUint64}, {"b", 1e-300, 0}},
 		Tags: map[string]string{"emoji": "👩‍👩‍👧", "quote": `"\`}, Note: "n"}
 	params := tcc.Params{
@@ -491,7 +491,7 @@ func TestFenceCleanup(t *testing.T) {
 	}
 
 	l := newLedger("clean")
-	p := register(t, c, l, tcc.Options{Fence: db, FenceCleanupAfter: -1})
+	p := register(t, c, l, tcc.Config{Fence: db, FenceCleanupAfter: -1})
 	const many = 2500 // more than one batch
 	tx, err := db.Begin()
 	require.NoError(t, err)
@@ -515,12 +515,12 @@ func TestFenceCleanup(t *testing.T) {
 
 	// The periodic cleanup.
 	l2 := newLedger("other")
-	p2 := register(t, c, l2, tcc.Options{Fence: db, FenceCleanupAfter: time.Hour, FenceCleanupPeriod: 10 * time.Millisecond})
+	p2 := register(t, c, l2, tcc.Config{Fence: db, FenceCleanupAfter: time.Hour, FenceCleanupPeriod: 10 * time.Millisecond})
 	require.Eventually(t, func() bool { return count("other") == 0 }, 20*time.Second, 10*time.Millisecond)
 	require.NoError(t, p2.Close())
 	require.NoError(t, p2.Close(), "Close is idempotent")
 
-	_, err = register(t, c, newLedger("nofence"), tcc.Options{}).CleanFence(ctx, time.Now())
+	_, err = register(t, c, newLedger("nofence"), tcc.Config{}).CleanFence(ctx, time.Now())
 	require.ErrorIs(t, err, tcc.ErrNoFence)
 }
 
@@ -531,23 +531,23 @@ func TestErrors(t *testing.T) {
 	db := fenceDB(t)
 	ctx := t.Context()
 
-	_, err := tcc.Register(nil, newLedger("x"), tcc.Options{})
+	_, err := tcc.Register(nil, newLedger("x"), tcc.Config{})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
-	_, err = tcc.Register(c, nil, tcc.Options{})
+	_, err = tcc.Register(c, nil, tcc.Config{})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
-	_, err = tcc.Register(c, newLedger(""), tcc.Options{})
+	_, err = tcc.Register(c, newLedger(""), tcc.Config{})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
-	_, err = tcc.Register(c, newLedger("a,b"), tcc.Options{})
+	_, err = tcc.Register(c, newLedger("a,b"), tcc.Config{})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
 	require.ErrorIs(t, err, rm.ErrInvalidResource)
-	_, err = tcc.Register(c, newLedger("x"), tcc.Options{Fence: db, FenceTable: "bad name"})
+	_, err = tcc.Register(c, newLedger("x"), tcc.Config{Fence: db, FenceTable: "bad name"})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
-	_, err = tcc.Register(c, newLedger(string(make([]byte, 65))), tcc.Options{Fence: db})
+	_, err = tcc.Register(c, newLedger(string(make([]byte, 65))), tcc.Config{Fence: db})
 	require.ErrorIs(t, err, tcc.ErrInvalidAction)
 
 	l := newLedger("act")
-	p := register(t, c, l, tcc.Options{Fence: db})
-	_, err = tcc.Register(c, newLedger("act"), tcc.Options{})
+	p := register(t, c, l, tcc.Config{Fence: db})
+	_, err = tcc.Register(c, newLedger("act"), tcc.Config{})
 	require.ErrorIs(t, err, rm.ErrDuplicateResource)
 
 	require.ErrorIs(t, p.Try(ctx, tcc.Params{"n": 1}), tcc.ErrNoGlobalTx)
@@ -576,7 +576,7 @@ func TestErrors(t *testing.T) {
 
 	// The action's own errors.
 	plain := newLedger("plain")
-	pp := register(t, c, plain, tcc.Options{})
+	pp := register(t, c, plain, tcc.Config{})
 	plain.confirmHook = func(context.Context, *tcc.ActionContext) error { return tcc.Unretryable(errBusiness) }
 	plain.cancelHook = func(context.Context, *tcc.ActionContext) error { return errBusiness }
 	req = rm.BranchRequest{XID: "10.0.0.1:8091:2", BranchID: 78, BranchType: protocol.BranchTCC, ResourceID: "plain"}
@@ -589,7 +589,7 @@ func TestErrors(t *testing.T) {
 
 	// A fenced Cancel that fails leaves the branch tried, for the retry.
 	failing := newLedger("failing")
-	pfail := register(t, c, failing, tcc.Options{Fence: db})
+	pfail := register(t, c, failing, tcc.Config{Fence: db})
 	xid, br := tryOpen(t, ctx, c.TM(), pfail, failing, nil)
 	failing.cancelHook = func(context.Context, *tcc.ActionContext) error { return errBusiness }
 	req = rm.BranchRequest{XID: xid, BranchID: br, BranchType: protocol.BranchTCC, ResourceID: "failing"}
@@ -612,5 +612,5 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, p.Close())
 	err = c.TM().WithGlobalTx(ctx, tm.TxOptions{}, func(ctx context.Context) error { return p.Try(ctx, nil) })
 	require.ErrorIs(t, err, tcc.ErrClosed)
-	register(t, c, newLedger("act"), tcc.Options{})
+	register(t, c, newLedger("act"), tcc.Config{})
 }

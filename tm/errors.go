@@ -24,6 +24,16 @@ var (
 	// ErrInvalidXID: the coordinator answered GlobalBegin with an XID that
 	// fails ValidXID.
 	ErrInvalidXID = errors.New("atcc/tm: coordinator returned an invalid xid")
+	// ErrOutcomeUnknown: Commit or Rollback got an answer that does not
+	// say the branches ended as asked: the coordinator no longer knows the
+	// transaction (Finished: it forgot it, or it restarted with the memory
+	// store and lost it, in which case no branch was committed or rolled
+	// back and AT branches still hold their changes and undo_log rows), or
+	// it gave up on a branch (CommitFailed, RollbackFailed,
+	// TimeoutRollbackFailed). The branches need attention: look up the
+	// XID in undo_log / tcc_fence_log and in the coordinator's logs. A
+	// *StatusError matches it; see StatusError.NeedsAttention.
+	ErrOutcomeUnknown = errors.New("atcc/tm: outcome unknown, the branches need attention")
 )
 
 // StatusError reports that a global transaction did not end the way the
@@ -47,19 +57,37 @@ type StatusError struct {
 }
 
 // Error reads like "atcc/tm: global transaction 10.0.0.1:8091:42: asked
-// Committed, coordinator reports TimeoutRollbacked". When Got is a failed
-// end (Failed) it says so, and that the data needs attention.
+// Committed, coordinator reports TimeoutRollbacked", followed, when
+// NeedsAttention, by what that means.
 func (e *StatusError) Error() string {
-	msg := "atcc/tm: global transaction " + e.XID + ": asked " + e.Want.String() +
+	s := "atcc/tm: global transaction " + e.XID + ": asked " + e.Want.String() +
 		", coordinator reports " + e.Got.String()
 	switch e.Got {
+	case protocol.GlobalFinished, protocol.GlobalUnknown:
+		s += ": outcome unknown: the coordinator does not know the transaction (it ended and was forgotten, " +
+			"or the coordinator restarted without a persistent store and lost it: then its branches were " +
+			"neither committed nor rolled back, and their changes and undo_log rows remain); " +
+			"the branches need attention"
 	case protocol.GlobalRollbackFailed, protocol.GlobalRollbackRetryTimeout, protocol.GlobalTimeoutRollbackFailed:
-		msg += ": the rollback failed, some branches keep their changes and their data needs attention" +
+		s += ": the rollback failed, some branches keep their changes and their data needs attention" +
 			" (the resource managers' logs name the rows)"
 	case protocol.GlobalCommitFailed, protocol.GlobalCommitRetryTimeout:
-		msg += ": the commit failed, some branches were not committed and their data needs attention"
+		s += ": the commit failed, some branches were not committed and their data needs attention"
 	}
-	return msg
+	return s
+}
+
+// NeedsAttention reports whether the coordinator's answer leaves the
+// branches' outcome unknown: Got is Finished or Unknown (the coordinator
+// does not know the transaction), or an end in which it gave up on some
+// branches (see Failed). errors.Is(err, ErrOutcomeUnknown) is the same test.
+func (e *StatusError) NeedsAttention() bool {
+	return e.Got == protocol.GlobalFinished || e.Got == protocol.GlobalUnknown || e.Failed()
+}
+
+// Is reports whether target is ErrOutcomeUnknown and e.NeedsAttention().
+func (e *StatusError) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.NeedsAttention()
 }
 
 // RolledBack reports whether Got says the coordinator has rolled the

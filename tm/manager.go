@@ -32,8 +32,8 @@ type Config struct {
 	DefaultTimeout time.Duration
 	// CommitRetries is how many times GlobalTx.Commit resends the commit
 	// after a failure that leaves the outcome open (the first attempt not
-	// counted), and how many times Begin resends a GlobalBegin that was
-	// not sent. Default 5; a negative value means no retry.
+	// counted). Default 5; a negative value means no retry. Begin is never
+	// retried (see Begin).
 	CommitRetries int
 	// RollbackRetries is the same for GlobalTx.Rollback. Default 5; a
 	// negative value means no retry.
@@ -142,11 +142,15 @@ type TxOptions struct {
 //
 // Begin fails with ErrExistingTx (Never with an XID), ErrNoTx (Mandatory
 // without one), ErrInvalidOptions, or the error of the GlobalBegin call.
-// A GlobalBegin is resent (up to Config.CommitRetries times) only after
-// an error that proves it was not sent: a begin that reached the coordinator but whose answer was lost
-// leaves a transaction without an owner, which the coordinator rolls back
-// when it times out. On error Begin returns ctx unchanged and a nil
-// GlobalTx.
+// Begin sends GlobalBegin once and does not retry it: nothing is decided
+// yet, so the caller loses nothing by getting the error at once. (The
+// transport resends a request none of whose bytes were written on another
+// session by itself; and with no coordinator reachable, rpc.Client.Call
+// fails fast with rpc.ErrNoSession after one connection attempt, bounded
+// by the DialTimeout.) A begin that reached the coordinator but whose
+// answer was lost leaves a transaction without an owner, which the
+// coordinator rolls back when it times out. On error Begin returns ctx
+// unchanged and a nil GlobalTx.
 func (m *Manager) Begin(ctx context.Context, opts TxOptions) (context.Context, *GlobalTx, error) {
 	if opts.Propagation > Mandatory {
 		return ctx, nil, fmt.Errorf("%w: propagation %v", ErrInvalidOptions, opts.Propagation)
@@ -209,12 +213,7 @@ func (m *Manager) begin(ctx context.Context, opts TxOptions) (context.Context, *
 		return ctx, nil, fmt.Errorf("%w: name of %d bytes exceeds %d", ErrInvalidOptions, len(name), maxNameLen)
 	}
 	req := &protocol.GlobalBeginRequest{TimeoutMillis: int32(ms), TransactionName: name}
-	var resp *protocol.GlobalBeginResponse
-	err := m.retry(ctx, "begin", "", m.cfg.CommitRetries, false, func() error {
-		r, err := call[*protocol.GlobalBeginResponse](ctx, m.caller, req)
-		resp = r
-		return err
-	})
+	resp, err := call[*protocol.GlobalBeginResponse](ctx, m.caller, req)
 	if err != nil {
 		return ctx, nil, fmt.Errorf("atcc/tm: begin: %w", err)
 	}

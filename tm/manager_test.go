@@ -89,8 +89,8 @@ func (f *fakeTC) count(t protocol.TypeCode) int {
 	return f.counts[t]
 }
 
-// errTransient is what the test managers treat as retryable; errUnsent
-// is also retryable for a begin.
+// errTransient is what the test managers treat as retryable for an
+// idempotent request; errUnsent for any request (Begin is never retried).
 var (
 	errTransient = errors.New("transient")
 	errUnsent    = errors.New("not sent")
@@ -257,6 +257,14 @@ func TestCommitAndRollbackStatuses(t *testing.T) {
 			}
 			if commit && se.RolledBack() != rollbackOK[st] {
 				t.Errorf("status %v: RolledBack() = %v", st, se.RolledBack())
+			}
+			// Issue 13: "asked Rollbacked, coordinator reports Finished"
+			// must say that the outcome is unknown.
+			unknown := st == protocol.GlobalFinished || st == protocol.GlobalUnknown || st == protocol.GlobalCommitFailed ||
+				st == protocol.GlobalRollbackFailed || st == protocol.GlobalTimeoutRollbackFailed
+			if errors.Is(err, ErrOutcomeUnknown) != unknown || se.NeedsAttention() != unknown ||
+				strings.Contains(err.Error(), "outcome unknown") != unknown || strings.Contains(err.Error(), "need attention") != unknown {
+				t.Errorf("commit=%v, status %v: %v: want outcome unknown = %v", commit, st, err, unknown)
 			}
 		}
 	}
@@ -437,11 +445,13 @@ func TestRetry(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("begin only retried when not sent", func(t *testing.T) {
+	t.Run("begin is sent once", func(t *testing.T) {
+		// Issue 13: a begin retried five times at 30 s each kept a caller
+		// waiting 3 minutes with no coordinator up.
 		for _, c := range []struct {
 			err   error
 			begin int
-		}{{errUnsent, 3}, {errTransient, 1}} {
+		}{{errUnsent, 1}, {errTransient, 1}} {
 			f := newFakeTC()
 			f.fail = func(n int, req protocol.Message) (protocol.Message, error) {
 				if _, isBegin := req.(*protocol.GlobalBeginRequest); isBegin && n <= 2 {

@@ -265,7 +265,7 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Add(contextGzip, []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, uctx string, info []byte) {
-		if _, err := m.unmarshal(uctx, info); err != nil && Retryable(err) {
+		if _, err := m.unmarshal(uctx, info); err != nil && IsRetryable(err) {
 			t.Fatalf("malformed input gave a retryable error: %v", err)
 		}
 	})

@@ -58,7 +58,7 @@ func TestCommitDeletesInBatches(t *testing.T) {
 	if n := e.undoCount(t); n != 1 || e.m.del.statements.Load() != 3 {
 		t.Fatalf("%d rows, %d statements after Close", n, e.m.del.statements.Load())
 	}
-	if err := e.m.Commit(context.Background(), "xid-keep-0", 0); !errors.Is(err, ErrClosed) || !Retryable(err) {
+	if err := e.m.Commit(context.Background(), "xid-keep-0", 0); !errors.Is(err, ErrClosed) || !IsRetryable(err) {
 		t.Fatalf("commit after close: %v", err)
 	}
 	if err := e.m.Close(context.Background()); err != nil {

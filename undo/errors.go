@@ -58,11 +58,11 @@ var unretryable = [...]error{
 // timeouts, a server shutting down or read-only, and context ends are
 // retryable; dirty data, malformed or oversized logs, schema changes, bad
 // arguments, and any other error the server answered (a duplicate key that
-// still collides, data that does not fit the column) are not. Retryable(nil)
+// still collides, data that does not fit the column) are not. IsRetryable(nil)
 // is false.
 //
 // It is the one place this package classifies errors for retrying.
-func Retryable(err error) bool {
+func IsRetryable(err error) bool {
 	if err == nil {
 		return false
 	}

@@ -66,7 +66,7 @@ func ExampleManager_Rollback() {
 	switch {
 	case err == nil:
 		// PhaseTwo_Rollbacked
-	case undo.Retryable(err):
+	case undo.IsRetryable(err):
 		// PhaseTwo_RollbackFailed_Retryable: the coordinator asks again later.
 	default:
 		// PhaseTwo_RollbackFailed_Unretryable: a person must look, e.g. at

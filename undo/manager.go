@@ -171,6 +171,11 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 		if isMySQLError(err, errDupEntry) {
 			return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
 		}
+		if isMySQLError(err, errNoSuchTable) {
+			return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): the undo log table is missing in this database: "+
+				"create it with undo.CreateTable(ctx, db, \"\") or apply undo.DDL (go doc github.com/atcc-go/atcc/undo.DDL prints it): %w",
+				l.XID, l.BranchID, err)
+		}
 		return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): %w", l.XID, l.BranchID, err)
 	}
 	return nil

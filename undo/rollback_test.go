@@ -136,7 +136,7 @@ func TestRollbackRefusesDirtyWrite(t *testing.T) {
 
 	err := e.m.Rollback(context.Background(), "xid-5", 5)
 	var dirty *DirtyWriteError
-	if !errors.As(err, &dirty) || !errors.Is(err, ErrDirtyWrite) || Retryable(err) {
+	if !errors.As(err, &dirty) || !errors.Is(err, ErrDirtyWrite) || IsRetryable(err) {
 		t.Fatalf("got %v", err)
 	}
 	if dirty.XID != "xid-5" || dirty.BranchID != 5 || dirty.Table != fmt.Sprintf("`%s`.`account`", e.d.Name) {
@@ -230,7 +230,7 @@ func TestRollbackWithoutUndoLogLeavesMarker(t *testing.T) {
 	b := e.begin(t, "xid-10", 10)
 	b.update("account", "balance = 0", "id = ?", 1)
 	err := b.commit()
-	if !errors.Is(err, ErrGlobalFinished) || Retryable(err) {
+	if !errors.Is(err, ErrGlobalFinished) || IsRetryable(err) {
 		t.Fatalf("late phase one: %v", err)
 	}
 	var me *mysql.MySQLError
@@ -273,7 +273,7 @@ func TestConcurrentRollbacksOfOneBranch(t *testing.T) {
 		wg.Go(func() {
 			for {
 				errs[i] = e.m.Rollback(context.Background(), "xid-12", 12)
-				if errs[i] == nil || !Retryable(errs[i]) {
+				if errs[i] == nil || !IsRetryable(errs[i]) {
 					return
 				}
 			}
@@ -323,7 +323,7 @@ func TestRollbackSchemaChanged(t *testing.T) {
 	b.mustCommit()
 	e.d.Exec(t, "ALTER TABLE account DROP COLUMN note")
 	err := e.m.Rollback(context.Background(), "xid-14", 14)
-	if !errors.Is(err, ErrSchemaChanged) || Retryable(err) || !strings.Contains(err.Error(), "`note`") {
+	if !errors.Is(err, ErrSchemaChanged) || IsRetryable(err) || !strings.Contains(err.Error(), "`note`") {
 		t.Fatalf("dropped column: %v", err)
 	}
 	e.d.Exec(t, "DROP TABLE account")
@@ -359,7 +359,7 @@ func TestRollbackRejectsBadLogs(t *testing.T) {
 	q := func(s string) { e.d.Exec(t, s) }
 	// A log copied from another branch.
 	q("UPDATE undo_log u JOIN (SELECT rollback_info FROM undo_log WHERE xid = 'xid-b') o SET u.rollback_info = o.rollback_info WHERE u.xid = 'xid-a'")
-	if err := e.m.Rollback(context.Background(), "xid-a", 0); !errors.Is(err, ErrCorrupt) || Retryable(err) {
+	if err := e.m.Rollback(context.Background(), "xid-a", 0); !errors.Is(err, ErrCorrupt) || IsRetryable(err) {
 		t.Fatalf("foreign log: %v", err)
 	}
 	q("UPDATE undo_log SET rollback_info = 'garbage' WHERE xid = 'xid-a'")
@@ -402,7 +402,7 @@ func TestRollbackLockTimeoutIsRetryable(t *testing.T) {
 	}
 	err = m.Rollback(context.Background(), "xid-15", 15)
 	var me *mysql.MySQLError
-	if !Retryable(err) || !errors.As(err, &me) || me.Number != 1205 {
+	if !IsRetryable(err) || !errors.As(err, &me) || me.Number != 1205 {
 		t.Fatalf("got %v", err)
 	}
 	tx.Rollback()
@@ -412,7 +412,7 @@ func TestRollbackLockTimeoutIsRetryable(t *testing.T) {
 	e.sameAsSnapshot(t, "account")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := m.Rollback(ctx, "xid-15", 15); !Retryable(err) || !errors.Is(err, context.Canceled) {
+	if err := m.Rollback(ctx, "xid-15", 15); !IsRetryable(err) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled: %v", err)
 	}
 }

@@ -15,12 +15,9 @@ const DefaultTable = "undo_log"
 
 // DDL creates the undo log table with Java Seata's (1.5+) columns and keys,
 // so an existing Seata schema works unchanged. log_status is 0 for a normal
-// log and 1 for the marker a rollback leaves when it finds no log.
-const DDL = ddlHead + "`" + DefaultTable + "`" + ddlBody
-
-const (
-	ddlHead = "CREATE TABLE IF NOT EXISTS "
-	ddlBody = ` (
+// log and 1 for the marker a rollback leaves when it finds no log. Apply it
+// in each database that AT branches write to, or call CreateTable.
+const DDL = "CREATE TABLE IF NOT EXISTS `undo_log`" + ` (
   branch_id     BIGINT       NOT NULL COMMENT 'branch transaction id',
   xid           VARCHAR(128) NOT NULL COMMENT 'global transaction id',
   context       VARCHAR(128) NOT NULL COMMENT 'undo_log context, such as serialization',
@@ -31,7 +28,6 @@ const (
   UNIQUE KEY ux_undo_log (xid, branch_id),
   KEY ix_log_created (log_created)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COMMENT = 'AT transaction mode undo table'`
-)
 
 // log_status values.
 const (
@@ -49,7 +45,7 @@ func CreateTable(ctx context.Context, db *sql.DB, table string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, ddlHead+q+ddlBody); err != nil {
+	if _, err := db.ExecContext(ctx, strings.Replace(DDL, "`"+DefaultTable+"`", q, 1)); err != nil {
 		return fmt.Errorf("atcc/undo: create table %s: %w", q, err)
 	}
 	return nil

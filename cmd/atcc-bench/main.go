@@ -28,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -215,13 +216,17 @@ func run(dsn string, duration time.Duration, accounts int, concs []int, hot bool
 	}
 
 	var results []result
+	steps, step := 2*len(concs), 0
 	for _, conc := range concs {
 		for _, m := range []struct {
 			name string
 			fn   transferFunc
 		}{{"local", localTransfer}, {"at", atTransfer}} {
-			measure(ctx, m.fn, conc, accounts, warmup) // fill caches and pools
-			r := measure(ctx, m.fn, conc, accounts, duration)
+			step++
+			left := time.Duration(steps-step+1) * (warmup + duration)
+			fmt.Fprintf(os.Stderr, "atcc-bench: %d/%d: %s, concurrency %d, %v (about %v left)\n", step, steps, m.name, conc, duration, left)
+			measure(ctx, m.fn, conc, accounts, warmup, nil) // fill caches and pools
+			r := measure(ctx, m.fn, conc, accounts, duration, os.Stderr)
 			r.mode = m.name
 			results = append(results, r)
 		}
@@ -315,8 +320,9 @@ func transfer(ctx context.Context, db *sql.DB, from, to int) error {
 	return tx.Commit()
 }
 
-// measure runs fn from conc goroutines for d.
-func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Duration) result {
+// measure runs fn from conc goroutines for d, writing a progress line to
+// progress (when not nil) every progressEvery.
+func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Duration, progress io.Writer) result {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -328,6 +334,24 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	deadline := start.Add(d)
+	var done atomic.Int64
+	if progress != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(progressEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					fmt.Fprintf(progress, "atcc-bench:   %v of %v: %d transactions\n",
+						time.Since(start).Round(time.Second), d, done.Load())
+				}
+			}
+		}()
+	}
 	for range conc {
 		wg.Go(func() {
 			var mine []time.Duration
@@ -343,6 +367,7 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 					continue
 				}
 				mine = append(mine, time.Since(t0))
+				done.Add(1)
 			}
 			mu.Lock()
 			latencies = append(latencies, mine...)
@@ -400,3 +425,6 @@ func verdict(what string, ok bool) {
 		fmt.Println("missed: ", what)
 	}
 }
+
+// progressEvery is the period of the progress lines of a long measurement.
+const progressEvery = 5 * time.Second

@@ -7,9 +7,10 @@
 //
 // With -store memory (the default) transactions live in the process and a
 // restart loses those in flight. With -store mysql they live in the tables
-// of the DSN's database (see tc.MySQLSchema); several atcc-tc processes may
+// of the DSN's database (see tc.DDL); several atcc-tc processes may
 // share one database, and a restart loses nothing. -init-schema creates the
-// tables that are missing (CREATE TABLE IF NOT EXISTS) and then serves;
+// database and the tables that are missing (CREATE ... IF NOT EXISTS) and
+// then serves;
 // -print-schema prints the DDL and exits, for a DBA to apply.
 //
 // SIGINT or SIGTERM stops the coordinator gracefully: phase two in progress
@@ -28,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,7 +71,7 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if *printSchema {
-		_, err := fmt.Fprintln(stdout, tc.MySQLSchema+";")
+		_, err := fmt.Fprintln(stdout, tc.DDL+";")
 		return err
 	}
 
@@ -92,19 +94,21 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 		if *dsn != "" || *initSchema {
 			return errors.New("-dsn and -init-schema need -store mysql")
 		}
+		log.Info(memoryStoreWarning)
 	case "mysql":
 		db, err := openDB(*dsn)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		if *initSchema {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := tc.CreateTables(ctx, db)
-			cancel()
-			if err != nil {
-				return err
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = checkDatabase(ctx, *dsn, *initSchema, log)
+		if err == nil && *initSchema {
+			err = tc.CreateTables(ctx, db)
+		}
+		cancel()
+		if err != nil {
+			return err
 		}
 		cfg.DB = db
 	default:
@@ -162,4 +166,42 @@ func openDB(dsn string) (*sql.DB, error) {
 	db.SetMaxIdleConns(64)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
+}
+
+// memoryStoreWarning is logged once at startup with the memory store.
+const memoryStoreWarning = "atcc-tc: memory store: a restart or crash loses every transaction in flight " +
+	"(their branches are neither committed nor rolled back; AT changes and undo_log rows stay until repaired); " +
+	"-store mysql keeps them"
+
+// checkDatabase makes sure the DSN's database exists. With create it runs
+// CREATE DATABASE IF NOT EXISTS on the server; without, a missing database
+// is an error that says how to create it.
+func checkDatabase(ctx context.Context, dsn string, create bool, log *slog.Logger) error {
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("-dsn: %w", err)
+	}
+	name := mc.DBName
+	mc.DBName = ""
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		return fmt.Errorf("-dsn: %w", err)
+	}
+	server := sql.OpenDB(conn)
+	defer server.Close()
+	var found string
+	err = server.QueryRowContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&found)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("-dsn: cannot reach the store's server: %w", err)
+	case !create:
+		return fmt.Errorf("-dsn: database %q does not exist: create it (CREATE DATABASE `%s`) or add -init-schema, which creates the database and the tables", name, name)
+	}
+	if _, err := server.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+strings.ReplaceAll(name, "`", "``")+"`"); err != nil {
+		return fmt.Errorf("-init-schema: creating database %q: %w", name, err)
+	}
+	log.Info("atcc-tc: created the store's database", slog.String("database", name))
+	return nil
 }

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/internal/testlog"
@@ -122,4 +126,79 @@ func TestServeMySQL(t *testing.T) {
 	if err := d.DB.QueryRow("SELECT COUNT(*) FROM global_table").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("global_table has %d rows (%v), want the remembered end", n, err)
 	}
+}
+
+// runUntilSIGTERM runs the binary, waits until it serves, stops it with
+// one SIGTERM and returns everything it logged.
+func runUntilSIGTERM(t *testing.T, args ...string) string {
+	t.Helper()
+	stop := make(chan os.Signal, 2)
+	logs := &testlog.Buffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(stop, append([]string{"-listen", "127.0.0.1:0"}, args...), logs, logs) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "coordinator started") {
+		select {
+		case err := <-done:
+			t.Fatalf("run: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not started\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop <- syscall.SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, logs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no shutdown\n%s", logs)
+	}
+	return logs.String()
+}
+
+// Issue 13: the memory store says at startup, on one line, what a restart
+// loses; a normal SIGTERM logs no warning and no stack trace.
+func TestMemoryStoreStartupAndQuietShutdown(t *testing.T) {
+	logs := runUntilSIGTERM(t)
+	var lossLines int
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "memory store") && strings.Contains(l, "restart") && strings.Contains(l, "loses") {
+			lossLines++
+		}
+	}
+	if lossLines != 1 {
+		t.Errorf("want one line saying what a restart loses, got %d:\n%s", lossLines, logs)
+	}
+	if strings.Contains(logs, "level=WARN") || strings.Contains(logs, "level=ERROR") || strings.Contains(logs, ".go:") {
+		t.Errorf("a normal SIGTERM logged a warning, an error or a stack trace:\n%s", logs)
+	}
+}
+
+// Issue 13: -init-schema on a missing database creates it; without it the
+// error says how to create it.
+func TestMissingDatabase(t *testing.T) {
+	mc := testdb.ServerConfig(t)
+	mc.DBName = fmt.Sprintf("atcc_tc_missing_%d", time.Now().UnixNano())
+	dsn := mc.FormatDSN()
+	t.Cleanup(func() {
+		admin := testdb.ServerConfig(t)
+		conn, err := mysql.NewConnector(admin)
+		if err != nil {
+			return
+		}
+		db := sql.OpenDB(conn)
+		defer db.Close()
+		_, _ = db.Exec("DROP DATABASE IF EXISTS `" + mc.DBName + "`")
+	})
+	var out, errs bytes.Buffer
+	err := run(nil, []string{"-store", "mysql", "-dsn", dsn}, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "-init-schema") ||
+		!strings.Contains(err.Error(), "CREATE DATABASE") {
+		t.Fatalf("without -init-schema: %v", err)
+	}
+	beginCommit(t, serve(t, "-store", "mysql", "-dsn", dsn, "-init-schema"))
 }

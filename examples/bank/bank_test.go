@@ -19,7 +19,7 @@ import (
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
-var large = flag.Bool("large", false, "run the bank large (1000 accounts, 16 workers, 100000 transfers, all faults)")
+var large = flag.Bool("large", false, "run the bank large (1000 accounts, 16 workers, 30000 transfers, all faults)")
 
 // bankOptions returns options for a run on the test server under its own
 // databases, dropped when the test ends.
@@ -299,5 +299,74 @@ func TestRunMain(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("stdout: %q", out.String())
+	}
+}
+
+// Issue 13: an interrupted run printed "committed=0 ... sum=0 (CHANGED
+// from ...) ... OK". A run stopped before its checks reports no sum and no
+// OK, and runMain fails.
+func TestInterruptedRunIsNotOK(t *testing.T) {
+	s := summary{Mode: "both", Transfers: 100, Initial: 4000, Duration: time.Second}
+	if got := s.String(); strings.Contains(got, " OK") || strings.Contains(got, "sum=") || !strings.Contains(got, "NOT CHECKED") {
+		t.Errorf("unchecked summary: %q", got)
+	}
+	s.Checked, s.Sum = true, 4000
+	if got := s.String(); !strings.HasSuffix(got, " OK") {
+		t.Errorf("checked summary: %q", got)
+	}
+
+	// A real run interrupted in the middle of its load.
+	o := bankOptions(t)
+	o.Accounts, o.Workers, o.Nodes, o.Transfers = 8, 2, 1, 1_000_000
+	ctx, cancel := context.WithCancel(t.Context())
+	var progress bytes.Buffer
+	o.Progress = &progress
+	done := make(chan struct{})
+	var sum summary
+	var err error
+	go func() {
+		defer close(done)
+		sum, err = run(ctx, o)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("the load did not start")
+		}
+		if rows := countCommitted(t, o); rows > 0 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if err == nil || sum.Checked || strings.HasSuffix(sum.String(), " OK") {
+		t.Fatalf("interrupted run: err %v, summary %q", err, sum.String())
+	}
+}
+
+// countCommitted counts the committed global transactions in the run's
+// coordinator store.
+func countCommitted(t *testing.T, o options) int {
+	server, err := serverConfig(o.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openDB(server, dbNames(o.Prefix).store, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM global_table").Scan(&n); err != nil {
+		return 0 // not created yet
+	}
+	return n
+}
+
+func TestProgressLineSaysTimeLeft(t *testing.T) {
+	got := progressLine(10*time.Second, 80, 15, 5, 1000)
+	if !strings.Contains(got, "100 of 1000 transfers") || !strings.Contains(got, "10/s") || !strings.Contains(got, "about 1m30s left") {
+		t.Errorf("progress line %q", got)
 	}
 }

@@ -86,10 +86,10 @@ func startNode(ctx context.Context, env *nodeEnv, id int) (n *node, err error) {
 		if n.fence[i], err = openDB(env.server, name, 4); err != nil {
 			return nil, err
 		}
-		if n.debit[i], err = tcc.Register(client, &debitAction{db: i, names: env.names}, tcc.Options{Fence: n.fence[i]}); err != nil {
+		if n.debit[i], err = tcc.Register(client, &debitAction{db: i, names: env.names}, tcc.Config{Fence: n.fence[i]}); err != nil {
 			return nil, fmt.Errorf("node %d: TCC debit on %s: %w", id, name, err)
 		}
-		if n.credit[i], err = tcc.Register(client, &creditAction{db: i, names: env.names}, tcc.Options{Fence: n.fence[i]}); err != nil {
+		if n.credit[i], err = tcc.Register(client, &creditAction{db: i, names: env.names}, tcc.Config{Fence: n.fence[i]}); err != nil {
 			return nil, fmt.Errorf("node %d: TCC credit on %s: %w", id, name, err)
 		}
 	}

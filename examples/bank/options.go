@@ -48,7 +48,8 @@ type options struct {
 	Settle time.Duration
 	// Logger receives the library's logs; nil discards them.
 	Logger *slog.Logger
-	// Progress, when not nil, receives a line every 10 s of the load.
+	// Progress, when not nil, receives a line every 5 s of the load, with
+	// the time left at the rate so far.
 	Progress io.Writer
 	// RestartEvery is the mean interval of the coordinator restarts (each
 	// interval is drawn from [RestartEvery/2, RestartEvery*3/2]).

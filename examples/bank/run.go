@@ -170,15 +170,14 @@ func run(ctx context.Context, o options) (sum summary, err error) {
 		stopProgress := make(chan struct{})
 		defer close(stopProgress)
 		go func() {
-			tick := time.NewTicker(10 * time.Second)
+			tick := time.NewTicker(progressEvery)
 			defer tick.Stop()
 			for {
 				select {
 				case <-stopProgress:
 					return
 				case <-tick.C:
-					fmt.Fprintf(o.Progress, "bank: %s: %d committed, %d rolled back, %d unknown of %d\n",
-						time.Since(start).Round(time.Second), r.committed.Load(), r.rolledBack.Load(), r.unknown.Load(), o.Transfers)
+					fmt.Fprintln(o.Progress, progressLine(time.Since(start), r.committed.Load(), r.rolledBack.Load(), r.unknown.Load(), o.Transfers))
 				}
 			}
 		}()
@@ -232,6 +231,7 @@ func run(ctx context.Context, o options) (sum summary, err error) {
 	if err := checkInvariants(ctx, admin, names, &o, r.ledger, &sum); err != nil {
 		return sum, err
 	}
+	sum.Checked = true
 	if len(sum.Violations) > 0 {
 		return sum, fmt.Errorf("bank: %d invariant violations: %v", len(sum.Violations), sum.Violations)
 	}
@@ -294,4 +294,21 @@ func drain(ctx context.Context, admin *sql.DB, storeDB string, bound time.Durati
 			return nil, err
 		}
 	}
+}
+
+// progressEvery is the period of the progress lines.
+const progressEvery = 5 * time.Second
+
+// progressLine says how far the load is and, from the rate so far, about
+// how long the rest will take.
+func progressLine(elapsed time.Duration, committed, rolledBack, unknown int64, total int) string {
+	done := committed + rolledBack + unknown
+	line := fmt.Sprintf("bank: %s: %d of %d transfers (%d committed, %d rolled back, %d unknown)",
+		elapsed.Round(time.Second), done, total, committed, rolledBack, unknown)
+	if done > 0 && elapsed > 0 {
+		rate := float64(done) / elapsed.Seconds()
+		left := time.Duration(float64(int64(total)-done) / rate * float64(time.Second))
+		line += fmt.Sprintf(", %.0f/s, about %s left", rate, left.Round(time.Second))
+	}
+	return line
 }

@@ -122,7 +122,7 @@ func setUpBank(ctx context.Context, db *sql.DB, index, accounts int, balance int
 	if err := undo.CreateTable(ctx, db, ""); err != nil {
 		return err
 	}
-	if err := tcc.CreateFenceTable(ctx, db, ""); err != nil {
+	if err := tcc.CreateTable(ctx, db, ""); err != nil {
 		return err
 	}
 	var rows []string

@@ -47,6 +47,11 @@ type summary struct {
 	Globals      int64 // global transactions unfinished or failed
 	Conns        int64 // connections left in the run's databases
 
+	// Checked is set once the invariants above were checked: a run
+	// stopped before (interrupted, or failed to set up or drain) reports
+	// neither a sum nor OK.
+	Checked bool
+
 	Violations []string
 	// Reasons counts why transfers rolled back or were left unknown, by
 	// outcome and error text with the numbers masked.
@@ -78,6 +83,10 @@ func (s *summary) String() string {
 	}
 	if s.Faults.Timeout {
 		fmt.Fprintf(&b, " timeouts=%d", s.Timeouts)
+	}
+	if !s.Checked {
+		fmt.Fprintf(&b, " duration=%s NOT CHECKED (stopped before the invariant checks: interrupted or failed)", s.Duration.Round(time.Millisecond))
+		return b.String()
 	}
 	verdict := "unchanged"
 	if s.Sum != s.Initial {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/datasource"
+	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tcc"
 	"github.com/atcc-go/atcc/tm"
 )
@@ -124,7 +125,7 @@ func (o outcome) String() string {
 // run executes t on node n and reports its outcome, with the error that
 // made it roll back or left it unknown.
 func (r *runner) run(ctx context.Context, s *slot, n *node, t transfer) (outcome, error) {
-	gctx, gtx, err := n.client.TM().Begin(ctx, t.txOptions())
+	gctx, gtx, err := r.begin(ctx, n, t)
 	if err != nil {
 		return rolledBack, fmt.Errorf("begin: %w", err)
 	}
@@ -247,4 +248,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 // isConflict reports whether err is an AT global lock conflict.
 func isConflict(err error) bool {
 	return errors.Is(err, datasource.ErrLockConflict)
+}
+
+// beginPatience is how long a transfer waits for a coordinator to begin
+// it: the restart fault takes the coordinator away for a moment.
+const beginPatience = 30 * time.Second
+
+// begin begins t's global transaction. With no coordinator reachable
+// Begin fails at once (rpc.ErrNoSession) and nothing has happened yet, so
+// the transfer tries again after a pause, as an application would, instead
+// of counting a rollback for every attempt made while the coordinator
+// restarts.
+func (r *runner) begin(ctx context.Context, n *node, t transfer) (context.Context, *tm.GlobalTx, error) {
+	deadline := time.Now().Add(beginPatience)
+	pause := 20 * time.Millisecond
+	for {
+		gctx, gtx, err := n.client.TM().Begin(ctx, t.txOptions())
+		if err == nil || !errors.Is(err, rpc.ErrNoSession) || time.Now().After(deadline) {
+			return gctx, gtx, err
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return ctx, nil, err
+		}
+		pause = min(2*pause, time.Second)
+	}
 }

@@ -57,7 +57,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer client.Close()
-	booking, err := tcc.Register(client, bookSeats{}, tcc.Options{Fence: db, Logger: o.logger})
+	booking, err := tcc.Register(client, bookSeats{}, tcc.Config{Fence: db, Logger: o.logger})
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func createTables(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	if err := tcc.CreateFenceTable(ctx, db, ""); err != nil {
+	if err := tcc.CreateTable(ctx, db, ""); err != nil {
 		return err
 	}
 	_, err := db.ExecContext(ctx, "INSERT INTO seats (show_id, available, reserved, sold) VALUES (?, 10, 0, 0)", show)

@@ -88,7 +88,8 @@ func outgoing(ctx context.Context) context.Context {
 	if !ok {
 		return ctx
 	}
-	switch have := metadata.ValueFromOutgoingContext(ctx, key); {
+	md, _ := metadata.FromOutgoingContext(ctx) // a copy (go 1.25's grpc has no ValueFromOutgoingContext)
+	switch have := md.Get(key); {
 	case len(have) == 0:
 		return metadata.AppendToOutgoingContext(ctx, key, xid)
 	case len(have) == 1 && have[0] == xid:
@@ -96,7 +97,6 @@ func outgoing(ctx context.Context) context.Context {
 	}
 	// Another XID is set (by hand, or the context is derived from one that
 	// was sent in another transaction): the context's XID wins.
-	md, _ := metadata.FromOutgoingContext(ctx)
 	md.Set(key, xid)
 	return metadata.NewOutgoingContext(ctx, md)
 }
