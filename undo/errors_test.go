@@ -37,8 +37,8 @@ func TestRetryableClassification(t *testing.T) {
 		{&RestoreError{Err: server(1062)}, false},
 		{fmt.Errorf("%w", ErrSchemaChanged), false},
 	} {
-		if got := Retryable(c.err); got != c.want {
-			t.Errorf("Retryable(%v) = %v, want %v", c.err, got, c.want)
+		if got := IsRetryable(c.err); got != c.want {
+			t.Errorf("IsRetryable(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }

@@ -180,7 +180,7 @@ func TestForeignSeataGoDirtyWrite(t *testing.T) {
 	e.insertUndo(t, xid, v.branchID, "serializerKey=jackson&compressorTypeKey=CompressorNone", vector(t, "seatago-v1.2.0/"+v.file))
 	err := e.m.Rollback(context.Background(), xid, v.branchID)
 	var dirty *DirtyWriteError
-	if !errors.As(err, &dirty) || Retryable(err) {
+	if !errors.As(err, &dirty) || IsRetryable(err) {
 		t.Fatalf("rollback over a changed balance: %v", err)
 	}
 	if balance := countWhere(t, e, "account WHERE balance = 5"); balance != 1 || e.undoStatus(t, xid, v.branchID) != statusNormal {
@@ -222,7 +222,7 @@ func TestForeignSeataGoTypedVectors(t *testing.T) {
 	refused := func(file, want string) {
 		t.Helper()
 		_, err := e.m.decodeUndoLog(ctx, seataGoContext, vector(t, "seatago-v1.2.0/"+file))
-		if !errors.Is(err, ErrLossy) || Retryable(err) || !strings.Contains(err.Error(), want) {
+		if !errors.Is(err, ErrLossy) || IsRetryable(err) || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%s: %v, want ErrLossy naming %s", file, err, want)
 		}
 	}
@@ -493,7 +493,7 @@ func TestForeignRefusals(t *testing.T) {
 		{"serializerKey=jackson", []byte(`{"xid":"x","branchId":1,"sqlUndoLogs":[{"sqlType":"INSERT","tableName":"pics","afterImage":{"rows":[{"fields":[{"name":"pic","type":-4,"value":"AA=="}]}]}}]}`), ErrLossy, "no column"},
 	} {
 		_, err := e.m.decodeUndoLog(ctx, c.uctx, c.payload)
-		if !errors.Is(err, c.want) || Retryable(err) || !strings.Contains(err.Error(), c.text) {
+		if !errors.Is(err, c.want) || IsRetryable(err) || !strings.Contains(err.Error(), c.text) {
 			t.Errorf("context %q: %v, want %v naming %q", c.uctx, err, c.want, c.text)
 		}
 	}

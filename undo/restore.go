@@ -33,7 +33,7 @@ func (r *restorer) close() {
 // fail builds, logs and returns the error for ops failing with err; an
 // error worth retrying is returned as it is.
 func (r *restorer) fail(ctx context.Context, ops []*op, err error) error {
-	if Retryable(err) || restartable(err) {
+	if IsRetryable(err) || restartable(err) {
 		return err
 	}
 	o := ops[0]

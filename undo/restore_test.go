@@ -160,7 +160,7 @@ func TestRollbackCollisionWithOutsideRowIsFinal(t *testing.T) {
 	for range 2 {
 		err := e.m.Rollback(context.Background(), "xid-out", 6)
 		var re *RestoreError
-		if !errors.As(err, &re) || !errors.Is(err, ErrRestoreFailed) || Retryable(err) {
+		if !errors.As(err, &re) || !errors.Is(err, ErrRestoreFailed) || IsRetryable(err) {
 			t.Fatalf("got %v", err)
 		}
 		var me *mysql.MySQLError
@@ -193,7 +193,7 @@ func TestRollbackDataErrorIsFinal(t *testing.T) {
 	b.mustCommit()
 	e.d.Exec(t, "ALTER TABLE uq MODIFY v VARCHAR(2) NOT NULL DEFAULT ''")
 	err := e.m.Rollback(context.Background(), "xid-trunc", 7)
-	if !errors.Is(err, ErrRestoreFailed) || Retryable(err) {
+	if !errors.Is(err, ErrRestoreFailed) || IsRetryable(err) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -217,7 +217,7 @@ func TestRollbackDeleteAfterAddColumn(t *testing.T) {
 	b.log.Records = append(b.log.Records, Record{Op: OpDelete, Table: "uq", Before: before})
 	b.mustCommit()
 	err := e.m.Rollback(context.Background(), "xid-ddl", 8)
-	if !errors.Is(err, ErrSchemaChanged) || Retryable(err) || !strings.Contains(err.Error(), "`b`") ||
+	if !errors.Is(err, ErrSchemaChanged) || IsRetryable(err) || !strings.Contains(err.Error(), "`b`") ||
 		!strings.Contains(err.Error(), "`uq`") {
 		t.Fatalf("got %v", err)
 	}

@@ -299,7 +299,7 @@ func TestConcurrentRollbacksWithoutLog(t *testing.T) {
 		wg.Go(func() {
 			for range 20 {
 				errs[i] = e.m.Rollback(context.Background(), "xid-13", 13)
-				if !Retryable(errs[i]) {
+				if !IsRetryable(errs[i]) {
 					return
 				}
 			}
