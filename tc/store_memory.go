@@ -194,7 +194,8 @@ func (s *memStore) endEmpty(_ context.Context, xid string, now int64, c change) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mg := s.globals[xid]
-	if mg == nil || mg.g.status != protocol.GlobalBegin || mg.registered || mg.g.dueAt <= now {
+	if mg == nil || mg.g.status != protocol.GlobalBegin || mg.registered || mg.g.dueAt <= now ||
+		c.ifApp != "" && mg.g.appID != c.ifApp {
 		return false, nil
 	}
 	s.apply(mg, c)
