@@ -40,8 +40,10 @@ type ServerLimits struct {
 	MaxFrameBytes int
 
 	// MaxBufferedBytes bounds the bytes of incomplete frames buffered over
-	// all connections: a connection whose next frame does not fit is
-	// closed. Default 128 MiB.
+	// all connections, counted by the lengths their headers announce: a
+	// connection whose next frame does not fit is closed. getty's read
+	// buffer grows by doubling, so the memory held can reach about twice
+	// this. Default 64 MiB.
 	MaxBufferedBytes int64
 
 	// MaxResourceIDs bounds the resource ids one connection registers, in
@@ -57,7 +59,7 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	setDefault(&l.MaxConnectionsPerHost, 1_000)
 	setDefault(&l.RegisterTimeout, 5*time.Second)
 	setDefault(&l.MaxFrameBytes, protocol.MaxFrameLength)
-	setDefault(&l.MaxBufferedBytes, 128<<20)
+	setDefault(&l.MaxBufferedBytes, 64<<20)
 	setDefault(&l.MaxResourceIDs, 1_000)
 	setDefault(&l.MaxResourceIDBytes, 256)
 	l.MaxFrameBytes = min(l.MaxFrameBytes, protocol.MaxFrameLength)
@@ -201,3 +203,7 @@ func (r *rateLog) Warn(key, msg string, args ...any) {
 	}
 	r.log.Warn(msg, args...)
 }
+
+// BufferedBytes returns the bytes of incomplete frames the server holds
+// now, as counted against ServerLimits.MaxBufferedBytes.
+func (s *Server) BufferedBytes() int64 { return s.adm.buffered.Load() }

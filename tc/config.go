@@ -99,6 +99,13 @@ type Config struct {
 	// that registered it (see the README's Security section).
 	SharedOwnership bool
 
+	// ResourceApplications, when not nil, names for a resource id the
+	// applications allowed to register branches on it (and so to lock its
+	// rows and receive their phase two). A resource it does not list is
+	// open to every application. It closes lock squatting on a shared
+	// database: see the README's Security section.
+	ResourceApplications map[string][]string
+
 	// RPC configures the transport: idle timeout, worker pool, TLS, batch
 	// answers, the version announced to clients, connection and buffer
 	// limits (RPC.Limits), authentication (RPC.Auth). Its Logger defaults to
@@ -167,6 +174,7 @@ func (cfg Config) coreConfig() coreConfig {
 		now:              time.Now,
 		limits:           cfg.Limits,
 		shared:           cfg.SharedOwnership,
+		resourceApps:     cfg.ResourceApplications,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,8 +81,9 @@ type coreConfig struct {
 	retention        time.Duration // <= 0: ended transactions are forgotten at once
 	log              *slog.Logger
 	now              func() time.Time
-	limits           Limits // zero fields: no limit
-	shared           bool   // Config.SharedOwnership
+	limits           Limits              // zero fields: no limit
+	shared           bool                // Config.SharedOwnership
+	resourceApps     map[string][]string // Config.ResourceApplications; read-only
 }
 
 // coordinator is the transaction coordinator without its transport: it
@@ -200,6 +202,10 @@ func (c *coordinator) registerBranch(ctx context.Context, p peer, req *protocol.
 	}
 	if len(req.ApplicationData) > maxApplicationDataLen {
 		return 0, txErrorf(protocol.CodeBranchRegisterFailed, "application data is %d bytes, more than %d", len(req.ApplicationData), maxApplicationDataLen)
+	}
+	if apps, ok := c.cfg.resourceApps[req.ResourceID]; ok && !slices.Contains(apps, p.appID) {
+		return 0, c.refused(p, "BranchRegister", txErrorf(protocol.CodeBranchRegisterFailed,
+			"application %q may not register branches on resource %q (Config.ResourceApplications)", clip(p.appID), clip(req.ResourceID)))
 	}
 	if !c.cfg.shared && p.serves != nil && !p.serves(req.ResourceID) {
 		return 0, c.refused(p, "BranchRegister", txErrorf(protocol.CodeBranchRegisterFailed,

@@ -323,3 +323,22 @@ func TestXIDKeySharedByMySQLCoordinators(t *testing.T) {
 		t.Fatal("the key changed across a restart")
 	}
 }
+
+// TestResourceApplications: on a resource reserved for an application,
+// another one cannot register a branch, so cannot squat its rows.
+func TestResourceApplications(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.ResourceApplications = map[string][]string{dbRes: {"bank"}}
+	s := startServer(t, cfg)
+	tm := newClient(t, "bank", nil, nil, s.Addr())
+	bank := newClient(t, "bank", &recordingRM{}, []string{dbRes}, s.Addr())
+	evil := newClient(t, "evil", &recordingRM{}, []string{dbRes}, s.Addr())
+	xid := begin(t, tm, time.Minute)
+	_, err := call[*protocol.BranchRegisterResponse](t, evil, rpc.RoleRM, &protocol.BranchRegisterRequest{XID: xid, BranchType: protocol.BranchAT, ResourceID: dbRes, LockKey: "account:1"})
+	refusedWith(t, err, "Config.ResourceApplications")
+	mustRegister(t, bank, xid, protocol.BranchAT, dbRes, "account:1")
+	if st := commitTx(t, tm, xid); st != protocol.GlobalCommitted {
+		t.Fatal(st)
+	}
+}
