@@ -21,7 +21,7 @@ func (c *coordinator) handle(ctx context.Context, p peer, m protocol.Message) pr
 		id, err := c.registerBranch(ctx, p, r)
 		return &protocol.BranchRegisterResponse{Result: result(err), BranchID: id}
 	case *protocol.BranchReportRequest:
-		err := c.reportBranch(ctx, r)
+		err := c.reportBranchAs(ctx, p, r)
 		return &protocol.BranchReportResponse{Result: result(err)}
 	case *protocol.GlobalLockQueryRequest:
 		ok, err := c.lockQuery(ctx, r)

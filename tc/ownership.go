@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,26 @@ func (c *coordinator) reportAs(ctx context.Context, p peer, xid string, reported
 		return protocol.GlobalUnknown, c.ownerRefusal(p, "GlobalReport", xid, err)
 	}
 	return c.globalReport(ctx, xid, reported)
+}
+
+// reportBranchAs answers BranchReport from p: only the application that
+// registered a branch may report it (a PhaseOneFailed report makes phase
+// two skip the branch).
+func (c *coordinator) reportBranchAs(ctx context.Context, p peer, req *protocol.BranchReportRequest) error {
+	if app := c.owner(p); app != "" {
+		bs, err := c.st.branches(ctx, req.XID)
+		if err != nil && !errors.Is(err, errNoGlobal) {
+			return storeError("read branches", err)
+		}
+		for _, b := range bs {
+			if b.branchID == req.BranchID && !strings.HasPrefix(b.clientID, app+":") {
+				c.warn.warn("owner:BranchReport", "atcc/tc: report on another application's branch refused",
+					slog.String("xid", req.XID), slog.Int64("branch", req.BranchID), slog.String("app", p.appID), slog.String("addr", p.addr))
+				return txErrorf(protocol.CodeBranchTransactionNotExist, "could not find branch %d of global transaction xid = %s for application %q", req.BranchID, req.XID, clip(p.appID))
+			}
+		}
+	}
+	return c.reportBranch(ctx, req)
 }
 
 // checkOwner returns errNotOwner when xid exists and belongs to another

@@ -342,3 +342,20 @@ func TestResourceApplications(t *testing.T) {
 		t.Fatal(st)
 	}
 }
+
+// TestBranchReportOwnership: another application cannot report a branch
+// as failed (which would make its rollback skip it).
+func TestBranchReportOwnership(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testConfig())
+	tm := newClient(t, "bank", nil, nil, s.Addr())
+	bank := newClient(t, "bank", &recordingRM{}, []string{dbRes}, s.Addr())
+	evil := newClient(t, "evil", &recordingRM{}, []string{dbRes}, s.Addr())
+	xid := begin(t, tm, time.Minute)
+	id := mustRegister(t, bank, xid, protocol.BranchAT, dbRes, "account:1")
+	_, err := call[*protocol.BranchReportResponse](t, evil, rpc.RoleRM, &protocol.BranchReportRequest{XID: xid, BranchID: id, BranchType: protocol.BranchAT, ResourceID: dbRes, Status: protocol.PhaseOneFailed})
+	refusedWith(t, err, "could not find branch")
+	if _, err := call[*protocol.BranchReportResponse](t, bank, rpc.RoleRM, &protocol.BranchReportRequest{XID: xid, BranchID: id, BranchType: protocol.BranchAT, ResourceID: dbRes, Status: protocol.PhaseOneDone}); err != nil {
+		t.Fatal(err)
+	}
+}
