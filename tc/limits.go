@@ -67,9 +67,11 @@ func (l Limits) withDefaults() Limits {
 type openTxs struct {
 	maxAll, maxApp int // 0: no limit
 
-	mu    sync.Mutex
-	byXID map[string]openTx
-	byApp map[string]int
+	mu        sync.Mutex
+	byXID     map[string]openTx
+	byApp     map[string]int
+	peak      int   // the largest len(byXID) since byXID was last rebuilt
+	nextSweep int64 // Unix ms of the next sweep
 }
 
 type openTx struct {
@@ -97,7 +99,33 @@ func (o *openTxs) add(xid, app string, dueAt, now int64) *txError {
 	}
 	o.byXID[xid] = openTx{app: app, dueAt: dueAt}
 	o.byApp[app]++
+	o.peak = max(o.peak, len(o.byXID))
 	return nil
+}
+
+// sweep forgets, at most once a second, the transactions past their
+// deadline, and gives back the memory of a map that shrank to a quarter
+// of its peak. The coordinator's scan loop calls it.
+func (o *openTxs) sweep(now int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if now < o.nextSweep {
+		return
+	}
+	o.nextSweep = now + 1000
+	o.expire(now)
+	if o.peak >= 4096 && len(o.byXID) < o.peak/4 {
+		m := make(map[string]openTx, len(o.byXID))
+		for k, v := range o.byXID {
+			m[k] = v
+		}
+		o.byXID, o.peak = m, len(m)
+		a := make(map[string]int, len(o.byApp))
+		for k, v := range o.byApp {
+			a[k] = v
+		}
+		o.byApp = a
+	}
 }
 
 func (o *openTxs) full(app string) bool {

@@ -359,3 +359,47 @@ func TestBranchReportOwnership(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenTxsSweep: expired transactions are forgotten by the scan loop's
+// sweep, not only when a limit is reached, and the map is rebuilt.
+func TestOpenTxsSweep(t *testing.T) {
+	o := newOpenTxs(Limits{}.withDefaults())
+	for i := range 5000 {
+		if err := o.add(strconv.Itoa(i), "bank", 100, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.add("live", "bank", 1000, 0)
+	o.sweep(50)
+	if o.len() != 5001 {
+		t.Fatalf("%d counted before the deadline", o.len())
+	}
+	o.sweep(60) // within a second of the last sweep: nothing
+	if o.len() != 5001 {
+		t.Fatal("swept twice in a second")
+	}
+	o.sweep(1050)
+	if o.len() != 0 || o.peak != 0 || len(o.byApp) != 0 {
+		t.Fatalf("after the deadlines: %d counted, peak %d, apps %v", o.len(), o.peak, o.byApp)
+	}
+}
+
+// TestMemStoreShrinks: after a burst, the memory store's maps are rebuilt.
+func TestMemStoreShrinks(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore(time.Now)
+	for i := range 5000 {
+		g := globalTx{xid: "x:1:" + strconv.Itoa(i), status: protocol.GlobalBegin, dueAt: 1}
+		if err := s.insertGlobal(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 4000 {
+		if ok, err := s.endEmpty(ctx, "x:1:"+strconv.Itoa(i), 0, change{status: protocol.GlobalCommitted}); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	if s.globalsPeak > 5000/4 || len(s.globals) != 1000 {
+		t.Fatalf("peak %d, %d globals: not rebuilt", s.globalsPeak, len(s.globals))
+	}
+}
