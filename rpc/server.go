@@ -363,6 +363,10 @@ func (s *Server) newSession(gs getty.Session) error {
 		// a warning per refused connection.
 		s.rlog.Warn("connlimit", "atcc/rpc: connection refused", "addr", ss.cn.addr, "err", err)
 		ss.cn.close(err)
+		// getty's timer wheel keeps every session until its cron timer
+		// fires (gettyCronPeriod); a refused session ends at once, so its
+		// timer can fire soon and release it without racing a teardown.
+		gs.SetCronPeriod(int(time.Second / time.Millisecond))
 		return nil
 	}
 	ss.admitted = true
