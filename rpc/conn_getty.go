@@ -136,23 +136,3 @@ func (cn *conn) OnMessage(_ getty.Session, pkg any) {
 	}
 	cn.owner.onRequest(cn, f)
 }
-
-// account enforces the server's frame and buffer limits for a frame of n
-// bytes, whole or not yet: the bytes of an incomplete frame are counted
-// against ServerLimits.MaxBufferedBytes from its header until it is whole.
-func (cn *conn) account(n int, whole bool) error {
-	if cn.maxFrame > 0 && n > cn.maxFrame {
-		return fmt.Errorf("%w: a frame of %d bytes, more than %d (ServerLimits.MaxFrameBytes)", errBufferFull, n, cn.maxFrame)
-	}
-	switch {
-	case whole && cn.reserved > 0:
-		cn.buffers.unreserve(cn.reserved)
-		cn.reserved = 0
-	case !whole && cn.reserved == 0:
-		if !cn.buffers.reserve(int64(n)) {
-			return fmt.Errorf("%w: no room for a frame of %d bytes (ServerLimits.MaxBufferedBytes)", errBufferFull, n)
-		}
-		cn.reserved = int64(n)
-	}
-	return nil
-}

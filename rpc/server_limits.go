@@ -207,3 +207,23 @@ func (r *rateLog) Warn(key, msg string, args ...any) {
 // BufferedBytes returns the bytes of incomplete frames the server holds
 // now, as counted against ServerLimits.MaxBufferedBytes.
 func (s *Server) BufferedBytes() int64 { return s.adm.buffered.Load() }
+
+// account enforces the server's frame and buffer limits for a frame of n
+// bytes, whole or not yet: the bytes of an incomplete frame are counted
+// against ServerLimits.MaxBufferedBytes from its header until it is whole.
+func (cn *conn) account(n int, whole bool) error {
+	if cn.maxFrame > 0 && n > cn.maxFrame {
+		return fmt.Errorf("%w: a frame of %d bytes, more than %d (ServerLimits.MaxFrameBytes)", errBufferFull, n, cn.maxFrame)
+	}
+	switch {
+	case whole && cn.reserved > 0:
+		cn.buffers.unreserve(cn.reserved)
+		cn.reserved = 0
+	case !whole && cn.reserved == 0:
+		if !cn.buffers.reserve(int64(n)) {
+			return fmt.Errorf("%w: no room for a frame of %d bytes (ServerLimits.MaxBufferedBytes)", errBufferFull, n)
+		}
+		cn.reserved = int64(n)
+	}
+	return nil
+}
