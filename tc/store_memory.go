@@ -384,10 +384,10 @@ func (h *dueHeap) Pop() any {
 	return mg
 }
 
-// shrinkMaps rebuilds globals and locks when they hold less than a quarter
-// of their peak (after a burst, e.g. a flood of GlobalBegin that timed
-// out), so that their memory returns. The copy is paid for by the
-// deletions since the peak. s.mu is held.
+// shrinkMaps rebuilds globals, locks and the due heap when they hold less
+// than a quarter of their peak (after a burst, e.g. a flood of GlobalBegin
+// that timed out), so that their memory returns. The copy is paid for by
+// the deletions since the peak. s.mu is held.
 func (s *memStore) shrinkMaps() {
 	const minPeak = 4096
 	if s.globalsPeak >= minPeak && len(s.globals) < s.globalsPeak/4 {
@@ -396,6 +396,9 @@ func (s *memStore) shrinkMaps() {
 			m[k] = v
 		}
 		s.globals, s.globalsPeak = m, len(m)
+	}
+	if cap(s.due) >= minPeak && len(s.due) < cap(s.due)/4 {
+		s.due = append(make(dueHeap, 0, 2*len(s.due)), s.due...) // heapIdx stays valid
 	}
 	if s.locksPeak >= minPeak && len(s.locks) < s.locksPeak/4 {
 		m := make(map[string]lockHolder, len(s.locks))

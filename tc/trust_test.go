@@ -29,7 +29,7 @@ func startLegitimate(t *testing.T, s *Server) *legitimate {
 	t.Helper()
 	const res = "jdbc:mysql://127.0.0.1:3306/bank"
 	tm := newClient(t, "bank", nil, nil, s.Addr())
-	rm := newClient(t, "bank", &recordingRM{}, []string{res}, s.Addr())
+	rm := newClient(t, "bank", rpc.RequestHandlerFunc(commitAll), []string{res}, s.Addr())
 	l := &legitimate{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -42,6 +42,19 @@ func startLegitimate(t *testing.T, s *Server) *legitimate {
 	})
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return l
+}
+
+// commitAll is an RM that records nothing (it runs for the whole of
+// TestAttackMemory): every branch commits or rolls back.
+func commitAll(_ context.Context, req protocol.Message) protocol.Message {
+	ok := protocol.Result{Code: protocol.ResultSuccess}
+	switch m := req.(type) {
+	case *protocol.BranchCommitRequest:
+		return &protocol.BranchCommitResponse{Result: ok, XID: m.XID, BranchID: m.BranchID, BranchStatus: protocol.PhaseTwoCommitted}
+	case *protocol.BranchRollbackRequest:
+		return &protocol.BranchRollbackResponse{Result: ok, XID: m.XID, BranchID: m.BranchID, BranchStatus: protocol.PhaseTwoRollbacked}
+	}
+	return nil
 }
 
 func (l *legitimate) once(ctx context.Context, tm, rm *rpc.Client, res string, i int) error {
