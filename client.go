@@ -48,6 +48,8 @@ func New(cfg Config) (*Client, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		RequestTimeout:    cfg.RequestTimeout,
 		TLS:               cfg.TLS,
+		AccessKey:         cfg.AccessKey,
+		SecretKey:         cfg.SecretKey,
 		Workers:           cfg.Workers,
 		QueueSize:         cfg.QueueSize,
 		Logger:            cfg.Logger,

@@ -72,6 +72,13 @@ type Config struct {
 	// configuration. Default nil: plain TCP, as Seata.
 	TLS *tls.Config
 
+	// AccessKey and SecretKey authenticate the client to a coordinator
+	// that checks Seata's access-key digest (atcc-tc -access-keys): when
+	// AccessKey is set, every registration carries "ak", "digest" and
+	// "timestamp" signed with SecretKey as Seata's Java client signs them.
+	// Default empty: registrations are not signed, as in Seata.
+	AccessKey, SecretKey string
+
 	// Workers is the number of goroutines that run phase-two requests
 	// from the coordinator (BranchCommit, BranchRollback, UndoLogDelete);
 	// QueueSize is how many such requests may wait for a worker. A request

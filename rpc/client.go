@@ -405,7 +405,7 @@ func (c *Client) AddResource(ctx context.Context, resourceID string) error {
 // registerResources sends a RegisterRMRequest for ids on an RM session that
 // is already registered.
 func (c *Client) registerResources(ctx context.Context, timerC <-chan time.Time, cn *conn, ids []string) error {
-	resp, err := cn.roundTrip(ctx, timerC, c.registerRM(ids), false)
+	resp, err := cn.roundTrip(ctx, timerC, c.registerRM(cn, ids), false)
 	if err != nil {
 		return err
 	}
@@ -415,9 +415,9 @@ func (c *Client) registerResources(ctx context.Context, timerC <-chan time.Time,
 	return nil
 }
 
-func (c *Client) registerRM(ids []string) *protocol.RegisterRMRequest {
+func (c *Client) registerRM(cn *conn, ids []string) *protocol.RegisterRMRequest {
 	return &protocol.RegisterRMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
-		TxServiceGroup: c.cfg.TxServiceGroup, ResourceIDs: strings.Join(ids, ",")}
+		TxServiceGroup: c.cfg.TxServiceGroup, ResourceIDs: strings.Join(ids, ","), ExtraData: c.rmExtraData(cn)}
 }
 
 // Stats is a snapshot of a Client's or a Server's counters.

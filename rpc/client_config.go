@@ -38,6 +38,13 @@ type ClientConfig struct {
 	// Default empty, which every coordinator accepts by default.
 	ExtraData string
 
+	// AccessKey and SecretKey, when AccessKey is set, sign every
+	// registration (RegisterTM and RegisterRM) with Seata's digest: the
+	// extraData gets "ak", "digest", "timestamp", "authVersion", "vgroup"
+	// and "ip" lines, as Seata's Java TM sends them. Default empty: no
+	// signature.
+	AccessKey, SecretKey string
+
 	// PoolSize is the number of sessions per coordinator address and role.
 	// Default 1.
 	PoolSize int

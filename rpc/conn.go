@@ -43,6 +43,11 @@ type conn struct {
 	onEnded       func()   // run by OnClose once the read goroutine has stopped the session; may be nil
 	batch         *batcher // client batching; nil when off
 
+	// Server limits (ServerLimits); buffers is nil on clients.
+	buffers  *admission // accounts the bytes of incomplete frames
+	maxFrame int        // the longest frame accepted; 0: no limit but protocol.MaxFrameLength
+	reserved int64      // bytes counted in buffers for the incomplete frame; read goroutine only
+
 	// peerVersion is the coordinator's version from its Register response.
 	// Client only: written by the slot supervisor before the conn is
 	// published as ready (slot.cur), read-only afterwards.
@@ -90,6 +95,9 @@ type connConfig struct {
 	heartbeat     time.Duration
 	batchWindow   time.Duration // > 0 enables client batching
 	onEnded       func()
+
+	buffers  *admission // server only
+	maxFrame int        // server only
 }
 
 // maxCtrlQueue bounds the frames waiting in a control lane. A peer that lets
@@ -119,6 +127,8 @@ func newConn(gs getty.Session, cfg connConfig) *conn {
 		heartbeat:     cfg.heartbeat,
 		writeTimeout:  cfg.idleTimeout,
 		onEnded:       cfg.onEnded,
+		buffers:       cfg.buffers,
+		maxFrame:      cfg.maxFrame,
 		closing:       make(chan struct{}),
 		done:          make(chan struct{}),
 	}

@@ -25,6 +25,13 @@ func (cn *conn) Read(_ getty.Session, buf []byte) (any, int, error) {
 		cn.close(err)
 		return nil, 0, err
 	}
+	if n > 0 && cn.buffers != nil {
+		if err := cn.account(n, len(buf) >= n); err != nil {
+			cn.buffers.rlog.Warn("buffer", "atcc/rpc: closing a connection over a buffer limit", "addr", cn.addr, "err", err)
+			cn.close(err) // getty then reads EOF and ends the session quietly
+			return nil, 0, nil
+		}
+	}
 	if n == 0 || len(buf) < n {
 		return nil, 0, nil
 	}
@@ -62,6 +69,10 @@ func (cn *conn) OnError(_ getty.Session, err error) { cn.setErr(err) }
 func (cn *conn) OnClose(getty.Session) {
 	cn.close(errPeerClosed) // the cause recorded first wins
 	_ = cn.nc.Close()
+	if cn.reserved > 0 {
+		cn.buffers.unreserve(cn.reserved)
+		cn.reserved = 0
+	}
 	cn.ctrlMu.Lock()
 	cn.ctrlDead = true
 	cn.ctrlMu.Unlock()

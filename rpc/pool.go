@@ -286,13 +286,13 @@ func (s *slot) register(cn *conn, deadline time.Time) error {
 	switch s.role {
 	case RoleTM:
 		req = &protocol.RegisterTMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
-			TxServiceGroup: c.cfg.TxServiceGroup, ExtraData: c.cfg.ExtraData}
+			TxServiceGroup: c.cfg.TxServiceGroup, ExtraData: c.extraData(cn)}
 	default:
 		c.mu.Lock()
 		ids := append([]string(nil), c.resources...)
 		c.mu.Unlock()
 		n = len(ids)
-		req = c.registerRM(ids)
+		req = c.registerRM(cn, ids)
 	}
 	resp, err := cn.roundTrip(ctx, nil, req, false)
 	var de *protocol.DecodeError

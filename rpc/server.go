@@ -55,6 +55,14 @@ type ServerConfig struct {
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Limits bound what clients can make the server hold; the zero value
+	// takes safe defaults (see ServerLimits).
+	Limits ServerLimits
+
+	// Auth says who may register; the zero value accepts everyone, as
+	// Seata does (see ServerAuth).
+	Auth ServerAuth
 }
 
 // ServerHandler is what a coordinator plugs into a Server.
@@ -97,6 +105,8 @@ type Server struct {
 	log    *slog.Logger
 	pend   *pendingTable
 	reject atomic.Uint64
+	adm    *admission     // connection and buffer accounting; immutable
+	rlog   *rateLog       // refusals, at most one line per kind a second
 	wg     sync.WaitGroup // sessions until OnClose, and their flushers
 	events eventQueue
 	// listening is held by Start while getty opens the listener, so that a
@@ -128,7 +138,10 @@ func NewServer(cfg ServerConfig, h ServerHandler) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	rlog := newRateLog(cfg.Logger, time.Second)
 	return &Server{cfg: cfg, h: h, log: cfg.Logger, pend: newPendingTable(true),
+		adm: newAdmission(cfg.Limits, rlog), rlog: rlog,
 		closing: make(chan struct{}), sessions: make(map[*ServerSession]struct{})}
 }
 
@@ -164,7 +177,7 @@ func (s *Server) Start(addr string) error {
 	s.started = true
 	s.work = newWorkerPool(s.cfg.Workers, s.cfg.QueueSize, s.handle)
 	s.events.start(s.h, s.log)
-	if s.cfg.IdleTimeout > 0 {
+	if s.cfg.IdleTimeout > 0 || s.cfg.Limits.RegisterTimeout > 0 {
 		s.janitorWG.Add(1)
 		go s.janitor()
 	}
@@ -307,7 +320,7 @@ func (s *Server) Close() error {
 // janitor closes sessions that stayed silent for IdleTimeout.
 func (s *Server) janitor() {
 	defer s.janitorWG.Done()
-	t := time.NewTicker(tickPeriod(s.cfg.IdleTimeout, 0))
+	t := time.NewTicker(tickPeriod(s.cfg.IdleTimeout, s.cfg.Limits.RegisterTimeout))
 	defer t.Stop()
 	var sessions []*ServerSession
 	for {
@@ -322,7 +335,12 @@ func (s *Server) janitor() {
 			sessions = append(sessions, ss)
 		}
 		s.mu.Unlock()
+		now := nanotime()
 		for i, ss := range sessions {
+			if rt := s.cfg.Limits.RegisterTimeout; rt > 0 && now-ss.opened > int64(rt) && ss.Roles() == 0 {
+				s.rlog.Warn("unregistered", "atcc/rpc: closing a connection that did not register in time", "addr", ss.cn.addr, "after", rt)
+				ss.cn.close(errNotRegisteredT)
+			}
 			ss.cn.tick()
 			sessions[i] = nil
 		}
@@ -337,7 +355,7 @@ func (s *Server) newSession(gs getty.Session) error {
 		return ErrServerClosed
 	}
 	s.nextID++
-	ss := &ServerSession{srv: s, id: s.nextID}
+	ss := &ServerSession{srv: s, id: s.nextID, host: remoteHost(gs.RemoteAddr()), opened: nanotime()}
 	ss.cn = newConn(gs, connConfig{
 		addr:        gs.RemoteAddr(),
 		owner:       ss,
@@ -345,16 +363,34 @@ func (s *Server) newSession(gs getty.Session) error {
 		wg:          &s.wg,
 		log:         s.log,
 		idleTimeout: s.cfg.IdleTimeout,
+		buffers:     s.adm,
+		maxFrame:    s.cfg.Limits.MaxFrameBytes,
 	})
+	if err := s.adm.admit(ss.host); err != nil {
+		// Closed at once, quietly: returning the error would make getty log
+		// a warning per refused connection.
+		s.rlog.Warn("connlimit", "atcc/rpc: connection refused", "addr", ss.cn.addr, "err", err)
+		ss.cn.close(err)
+		// getty's timer wheel keeps every session until its cron timer
+		// fires (gettyCronPeriod); a refused session ends at once, so its
+		// timer can fire soon and release it without racing a teardown.
+		gs.SetCronPeriod(int(time.Second / time.Millisecond))
+		return nil
+	}
+	ss.admitted = true
 	s.sessions[ss] = struct{}{}
 	return nil
 }
 
 // onClosed forgets an ended session.
 func (s *Server) onClosed(ss *ServerSession) {
+	if !ss.admitted {
+		return
+	}
 	s.mu.Lock()
 	delete(s.sessions, ss)
 	s.mu.Unlock()
+	s.adm.release(ss.host)
 	if ss.announced.Load() {
 		s.events.push(event{closed: true, ss: ss})
 	}
@@ -367,12 +403,20 @@ func (s *Server) onClosed(ss *ServerSession) {
 func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 	switch m := f.Body.(type) {
 	case *protocol.RegisterTMRequest:
+		if err := s.checkRegistration(ss, m.ApplicationID, m.TxServiceGroup, m.ExtraData, ""); err != nil {
+			s.refuseRegistration(ss, f, &protocol.RegisterTMResponse{Version: s.cfg.Version}, err)
+			return
+		}
 		ss.register(RoleTM, m.ApplicationID, m.TxServiceGroup, m.Version, "")
 		// Answered even when sent oneway (J7), as is everything below.
 		ss.cn.sendAsync(responseFrame(f, &protocol.RegisterTMResponse{Identified: true, Version: s.cfg.Version}))
 		s.announce(ss)
 		return
 	case *protocol.RegisterRMRequest:
+		if err := s.checkRegistration(ss, m.ApplicationID, m.TxServiceGroup, m.ExtraData, m.ResourceIDs); err != nil {
+			s.refuseRegistration(ss, f, &protocol.RegisterRMResponse{Version: s.cfg.Version}, err)
+			return
+		}
 		ss.register(RoleRM, m.ApplicationID, m.TxServiceGroup, m.Version, m.ResourceIDs)
 		ss.cn.sendAsync(responseFrame(f, &protocol.RegisterRMResponse{Identified: true, Version: s.cfg.Version}))
 		s.announce(ss)

@@ -22,6 +22,9 @@ type ServerSession struct {
 	srv       *Server // immutable
 	id        uint64  // immutable
 	cn        *conn   // immutable
+	host      string  // the remote IP; immutable
+	opened    int64   // nanotime of the accept; immutable
+	admitted  bool    // counted in the server's admission; set before the session runs
 	announced atomic.Bool
 
 	mu        sync.Mutex
@@ -31,6 +34,17 @@ type ServerSession struct {
 	version   string              // guarded by mu
 	resources []string            // in registration order; guarded by mu
 	resSet    map[string]struct{} // guarded by mu
+	authn     string              // how the first registration authenticated; guarded by mu
+}
+
+// Authenticated returns how the session's registration was authenticated:
+// "ak:<access key>" (Seata's digest), "cert:<common name>" (a client
+// certificate bound to the application), or "" when ServerConfig.Auth is
+// off.
+func (ss *ServerSession) Authenticated() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.authn
 }
 
 // ID returns the session's number, unique within its Server.

@@ -85,8 +85,30 @@ type Config struct {
 	// for transactions that need manual action. Default: discard.
 	Logger *slog.Logger
 
+	// Limits bound what clients can make the coordinator hold: the
+	// longest transaction timeout, lock keys, open transactions. The zero
+	// value takes safe defaults (see Limits).
+	Limits Limits
+
+	// SharedOwnership lets any application commit, roll back, report or
+	// ask the status of any transaction, register a branch on a resource
+	// its connection did not register, and lets any session serving an AT
+	// resource run phase two of its branches, as Apache Seata does.
+	// Default false: a transaction belongs to the application that began
+	// it, and a branch's phase two goes to sessions of the application
+	// that registered it (see the README's Security section).
+	SharedOwnership bool
+
+	// ResourceApplications, when not nil, names for a resource id the
+	// applications allowed to register branches on it (and so to lock its
+	// rows and receive their phase two). A resource it does not list is
+	// open to every application. It closes lock squatting on a shared
+	// database: see the README's Security section.
+	ResourceApplications map[string][]string
+
 	// RPC configures the transport: idle timeout, worker pool, TLS, batch
-	// answers, the version announced to clients. Its Logger defaults to
+	// answers, the version announced to clients, connection and buffer
+	// limits (RPC.Limits), authentication (RPC.Auth). Its Logger defaults to
 	// Logger, and its Workers to 128 rather than rpc's 32: a GlobalCommit
 	// with a TCC branch, or a GlobalRollback, holds a worker while phase two
 	// calls the RMs.
@@ -133,6 +155,7 @@ func (cfg Config) resolved() (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	return cfg, nil
 }
 
@@ -149,6 +172,9 @@ func (cfg Config) coreConfig() coreConfig {
 		retention:        cfg.EndedRetention,
 		log:              cfg.Logger,
 		now:              time.Now,
+		limits:           cfg.Limits,
+		shared:           cfg.SharedOwnership,
+		resourceApps:     cfg.ResourceApplications,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type peer struct {
 	clientID string // applicationId:ip:port
 	appID    string
 	group    string // transaction service group
+	addr     string // the remote ip:port, for logs
+	// serves reports whether the session registered a resource as RM;
+	// nil: not checked.
+	serves func(resourceID string) bool
 }
 
 // branchCaller delivers phase two to the RM that serves a branch.
@@ -76,6 +81,9 @@ type coreConfig struct {
 	retention        time.Duration // <= 0: ended transactions are forgotten at once
 	log              *slog.Logger
 	now              func() time.Time
+	limits           Limits              // zero fields: no limit
+	shared           bool                // Config.SharedOwnership
+	resourceApps     map[string][]string // Config.ResourceApplications; read-only
 }
 
 // coordinator is the transaction coordinator without its transport: it
@@ -92,6 +100,12 @@ type coordinator struct {
 	log   *slog.Logger
 
 	advertise atomic.Pointer[string] // the XID prefix; nil until known
+	// xidKey permutes the store's ids into XID ids; nil: they are used as
+	// they are (tests of the core).
+	xidKey atomic.Pointer[xidPermutation]
+
+	open *openTxs  // open transactions begun here, for the limits
+	warn *rateWarn // refusals, rate-limited
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -110,6 +124,8 @@ func newCoordinator(cfg coreConfig, st store, calls branchCaller) *coordinator {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &coordinator{
 		cfg:      cfg,
+		open:     newOpenTxs(cfg.limits),
+		warn:     newRateWarn(cfg.log),
 		st:       st,
 		calls:    calls,
 		log:      cfg.log,
@@ -141,7 +157,10 @@ func (c *coordinator) begin(ctx context.Context, p peer, timeoutMs int32, name s
 	if timeoutMs <= 0 {
 		timeoutMs = int32(defaultTxTimeout / time.Millisecond)
 	}
-	id, err := c.st.nextID(ctx)
+	if err := checkTimeout(timeoutMs, c.cfg.limits.MaxTimeout); err != nil {
+		return "", c.refused(p, "GlobalBegin", err)
+	}
+	id, err := c.txID(ctx)
 	if err != nil {
 		return "", &txError{code: protocol.CodeBeginFailed, msg: "allocate transaction id", err: err}
 	}
@@ -157,7 +176,11 @@ func (c *coordinator) begin(ctx context.Context, p peer, timeoutMs int32, name s
 		beginTime: now,
 		dueAt:     now + int64(timeoutMs),
 	}
+	if err := c.open.add(g.xid, g.appID, g.dueAt, now); err != nil {
+		return "", c.refused(p, "GlobalBegin", err)
+	}
 	if err := c.st.insertGlobal(ctx, &g); err != nil {
+		c.open.done(g.xid)
 		return "", &txError{code: protocol.CodeBeginFailed, msg: "store global transaction", err: err}
 	}
 	return g.xid, nil
@@ -180,8 +203,19 @@ func (c *coordinator) registerBranch(ctx context.Context, p peer, req *protocol.
 	if len(req.ApplicationData) > maxApplicationDataLen {
 		return 0, txErrorf(protocol.CodeBranchRegisterFailed, "application data is %d bytes, more than %d", len(req.ApplicationData), maxApplicationDataLen)
 	}
+	if apps, ok := c.cfg.resourceApps[req.ResourceID]; ok && !slices.Contains(apps, p.appID) {
+		return 0, c.refused(p, "BranchRegister", txErrorf(protocol.CodeBranchRegisterFailed,
+			"application %q may not register branches on resource %q (Config.ResourceApplications)", clip(p.appID), clip(req.ResourceID)))
+	}
+	if !c.cfg.shared && p.serves != nil && !p.serves(req.ResourceID) {
+		return 0, c.refused(p, "BranchRegister", txErrorf(protocol.CodeBranchRegisterFailed,
+			"resource %q is not registered by this connection (RegisterRM first)", clip(req.ResourceID)))
+	}
 	var locks []rowLock
 	if req.BranchType == protocol.BranchAT {
+		if err := checkLockKey(req.LockKey, c.cfg.limits); err != nil {
+			return 0, c.refused(p, "BranchRegister", err)
+		}
 		var err error
 		if locks, err = parseLockKey(req.ResourceID, req.LockKey); err != nil {
 			return 0, err
@@ -343,13 +377,33 @@ func needsPhaseTwo(b *branchTx) bool {
 // instead. An unknown transaction gets Finished; one that is no longer in
 // Begin gets its current status (AsyncCommitting reads as Committed).
 func (c *coordinator) commit(ctx context.Context, xid string) (protocol.GlobalStatus, error) {
+	return c.endAs(ctx, "", xid, true)
+}
+
+// endAs answers GlobalCommit (commit) or GlobalRollback for the
+// application app: errNotOwner when the transaction is another
+// application's; "" skips the check.
+func (c *coordinator) endAs(ctx context.Context, app, xid string, commit bool) (protocol.GlobalStatus, error) {
+	if commit {
+		return c.commitApp(ctx, app, xid)
+	}
+	return c.rollbackApp(ctx, app, xid)
+}
+
+func (c *coordinator) commitApp(ctx context.Context, app, xid string) (protocol.GlobalStatus, error) {
 	now := c.nowMs()
-	if ok, err := c.st.endEmpty(ctx, xid, now, c.endChange(protocol.GlobalCommitted, now)); err == nil && ok {
+	end := c.endChange(protocol.GlobalCommitted, now)
+	end.ifApp = app
+	if ok, err := c.st.endEmpty(ctx, xid, now, end); err == nil && ok {
+		c.open.done(xid)
 		return protocol.GlobalCommitted, nil
 	}
 	lease := now + c.cfg.lease.Milliseconds()
-	decided := false
+	decided, foreign := false, false
 	g, _, err := c.st.endGlobal(ctx, xid, func(g *globalTx, bs []branchTx) decision {
+		if foreign = app != "" && g.appID != app; foreign {
+			return decision{}
+		}
 		decided = g.status == protocol.GlobalBegin
 		if !decided {
 			return decision{}
@@ -377,6 +431,10 @@ func (c *coordinator) commit(ctx context.Context, xid string) (protocol.GlobalSt
 	if err != nil {
 		return c.failedStatus(ctx, xid, err, "commit")
 	}
+	if foreign {
+		return protocol.GlobalUnknown, errNotOwner
+	}
+	c.open.done(xid)
 	if !decided {
 		// Decided before: report where the transaction is.
 		if g.status == protocol.GlobalAsyncCommitting {
@@ -399,13 +457,23 @@ func (c *coordinator) commit(ctx context.Context, xid string) (protocol.GlobalSt
 // reverse registration order. An unknown transaction gets Finished; one
 // that is no longer in Begin gets its current status.
 func (c *coordinator) rollback(ctx context.Context, xid string) (protocol.GlobalStatus, error) {
+	return c.endAs(ctx, "", xid, false)
+}
+
+func (c *coordinator) rollbackApp(ctx context.Context, app, xid string) (protocol.GlobalStatus, error) {
 	now := c.nowMs()
-	if ok, err := c.st.endEmpty(ctx, xid, now, c.endChange(protocol.GlobalRollbacked, now)); err == nil && ok {
+	end := c.endChange(protocol.GlobalRollbacked, now)
+	end.ifApp = app
+	if ok, err := c.st.endEmpty(ctx, xid, now, end); err == nil && ok {
+		c.open.done(xid)
 		return protocol.GlobalRollbacked, nil
 	}
 	lease := now + c.cfg.lease.Milliseconds()
-	decided := false
+	decided, foreign := false, false
 	g, _, err := c.st.endGlobal(ctx, xid, func(g *globalTx, _ []branchTx) decision {
+		if foreign = app != "" && g.appID != app; foreign {
+			return decision{}
+		}
 		decided = g.status == protocol.GlobalBegin
 		if !decided {
 			return decision{}
@@ -415,6 +483,10 @@ func (c *coordinator) rollback(ctx context.Context, xid string) (protocol.Global
 	if err != nil {
 		return c.failedStatus(ctx, xid, err, "rollback")
 	}
+	if foreign {
+		return protocol.GlobalUnknown, errNotOwner
+	}
+	c.open.done(xid)
 	if !decided {
 		return g.status, nil
 	}

@@ -21,22 +21,22 @@ func (c *coordinator) handle(ctx context.Context, p peer, m protocol.Message) pr
 		id, err := c.registerBranch(ctx, p, r)
 		return &protocol.BranchRegisterResponse{Result: result(err), BranchID: id}
 	case *protocol.BranchReportRequest:
-		err := c.reportBranch(ctx, r)
+		err := c.reportBranchAs(ctx, p, r)
 		return &protocol.BranchReportResponse{Result: result(err)}
 	case *protocol.GlobalLockQueryRequest:
 		ok, err := c.lockQuery(ctx, r)
 		return &protocol.GlobalLockQueryResponse{Result: result(err), Lockable: ok}
 	case *protocol.GlobalCommitRequest:
-		st, err := c.commit(ctx, r.XID)
+		st, err := c.commitAs(ctx, p, r.XID)
 		return &protocol.GlobalCommitResponse{Result: result(err), GlobalStatus: st}
 	case *protocol.GlobalRollbackRequest:
-		st, err := c.rollback(ctx, r.XID)
+		st, err := c.rollbackAs(ctx, p, r.XID)
 		return &protocol.GlobalRollbackResponse{Result: result(err), GlobalStatus: st}
 	case *protocol.GlobalStatusRequest:
-		st, err := c.status(ctx, r.XID)
+		st, err := c.statusAs(ctx, p, r.XID)
 		return &protocol.GlobalStatusResponse{Result: result(err), GlobalStatus: st}
 	case *protocol.GlobalReportRequest:
-		st, err := c.globalReport(ctx, r.XID, r.GlobalStatus)
+		st, err := c.reportAs(ctx, p, r.XID, r.GlobalStatus)
 		return &protocol.GlobalReportResponse{Result: result(err), GlobalStatus: st}
 	}
 	return nil

@@ -48,6 +48,7 @@ func (c *coordinator) wake() {
 // scan claims and drives due transactions until none is left or every
 // background slot is busy, then purges remembered ends.
 func (c *coordinator) scan() {
+	c.open.sweep(c.nowMs())
 	for !c.isClosing() {
 		n := 0
 	reserve:

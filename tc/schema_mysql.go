@@ -22,7 +22,10 @@ import (
 //     on (status, due_at);
 //   - lock_table.row_key is VARBINARY, so that lock keys compare byte for
 //     byte whatever the collation, and table_name and pk are wider;
-//   - tc_sequence holds the id counter the coordinators share.
+//   - tc_sequence holds the id counter the coordinators share ('id') and
+//     the key that turns its ids into unguessable XIDs ('xid_key_0',
+//     'xid_key_1'): whoever reads it can predict XIDs, as whoever reads
+//     global_table can list them.
 //
 // Statements are separated by ";\n". CreateTables runs them.
 const DDL = `CREATE TABLE IF NOT EXISTS global_table (

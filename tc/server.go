@@ -65,11 +65,14 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
 		st:          st,
-		sess:        newSessionIndex(cfg.BranchTimeout),
+		sess:        newSessionIndex(cfg.BranchTimeout, !cfg.SharedOwnership),
 		atResources: make(map[string]struct{}),
 		done:        make(chan struct{}),
 	}
 	s.core = newCoordinator(cfg.coreConfig(), st, s.sess)
+	if cfg.DB == nil {
+		s.core.xidKey.Store(newXIDPermutation(randomXIDKey()))
+	}
 	rcfg := cfg.RPC
 	if rcfg.Logger == nil {
 		rcfg.Logger = cfg.Logger
@@ -113,6 +116,11 @@ func (s *Server) Start(ctx context.Context, addr string) (err error) {
 		if err := m.init(ctx, time.Now()); err != nil {
 			return err
 		}
+		key, err := m.loadXIDKey(ctx)
+		if err != nil {
+			return err
+		}
+		s.core.xidKey.Store(newXIDPermutation(key))
 	}
 	if err := s.rpc.Start(addr); err != nil {
 		return err
@@ -233,7 +241,7 @@ func (s *Server) isATResource(id string) bool {
 type rpcHandler struct{ s *Server }
 
 func (h rpcHandler) HandleRequest(ctx context.Context, ss *rpc.ServerSession, req protocol.Message) protocol.Message {
-	p := peer{clientID: ss.ClientID(), appID: ss.ApplicationID(), group: ss.TxServiceGroup()}
+	p := peer{clientID: ss.ClientID(), appID: ss.ApplicationID(), group: ss.TxServiceGroup(), addr: ss.RemoteAddr(), serves: ss.HasResource}
 	resp := h.s.core.handle(ctx, p, req)
 	if r, ok := req.(*protocol.BranchRegisterRequest); ok && r.BranchType == protocol.BranchAT {
 		if br, ok := resp.(*protocol.BranchRegisterResponse); ok && br.Code == protocol.ResultSuccess {

@@ -684,10 +684,12 @@ func (x *sessionIndex) count(resourceID string) int {
 
 // TestServerPhaseTwoSessionChoice checks where phase two goes (§8.9): to the
 // session that registered the branch, else to another of its application,
-// else, for AT only, to any session serving the resource.
+// else, for AT only, to any session serving the resource when ownership is
+// shared (TestOwnershipPhaseTwo covers the default).
 func TestServerPhaseTwoSessionChoice(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
+	cfg.SharedOwnership = true
 	s := startServer(t, cfg)
 	tm := newClient(t, "tm-app", nil, nil, s.Addr())
 	const res = "shared-resource"

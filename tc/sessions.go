@@ -16,15 +16,17 @@ import (
 // and delivers phase two to one of them. It is safe for concurrent use.
 type sessionIndex struct {
 	timeout time.Duration // per call
+	strict  bool          // phase two only to sessions of the branch's application
 
 	mu         sync.RWMutex
 	byResource map[string][]*rpc.ServerSession
 	indexed    map[*rpc.ServerSession]map[string]struct{} // the resources indexed for each session
 }
 
-func newSessionIndex(timeout time.Duration) *sessionIndex {
+func newSessionIndex(timeout time.Duration, strict bool) *sessionIndex {
 	return &sessionIndex{
 		timeout:    timeout,
+		strict:     strict,
 		byResource: make(map[string][]*rpc.ServerSession),
 		indexed:    make(map[*rpc.ServerSession]map[string]struct{}),
 	}
@@ -74,9 +76,9 @@ func (x *sessionIndex) remove(ss *rpc.ServerSession) {
 
 // pick chooses the session to run phase two of b (§8.9): the one that
 // registered the branch, else one of the same application (on the same
-// host first), else, for AT only, any session serving the resource: an AT
-// branch's phase two needs only its database, a TCC branch needs the code
-// of its application. nil when there is none.
+// host first), else, for AT only and when ownership is shared, any session
+// serving the resource: an AT branch's phase two needs only its database,
+// a TCC branch needs the code of its application. nil when there is none.
 func (x *sessionIndex) pick(b *branchTx) *rpc.ServerSession {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -102,7 +104,7 @@ func (x *sessionIndex) pick(b *branchTx) *rpc.ServerSession {
 		return sameHost
 	case sameApp != nil:
 		return sameApp
-	case b.branchType == protocol.BranchAT:
+	case b.branchType == protocol.BranchAT && !x.strict:
 		return other
 	}
 	return nil

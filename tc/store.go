@@ -57,6 +57,10 @@ type change struct {
 	owner    string
 	dueAt    int64
 	attempts int32
+
+	// ifApp, for endEmpty only, is a condition: the change applies only to
+	// a transaction begun by this application; "" matches any.
+	ifApp string
 }
 
 // A decision is what decide returns to store.endGlobal.

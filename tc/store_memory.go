@@ -26,6 +26,11 @@ type memStore struct {
 	locks   map[string]lockHolder // row key -> holder
 	ended   map[string]globalTx   // successful ends, remembered until dueAt
 	endedQ  []string              // ended keys, oldest first (a FIFO)
+
+	// The largest sizes globals and locks reached since they were last
+	// rebuilt: Go maps never give back memory, so a map that shrinks to
+	// a quarter of its peak is copied into a new one (shrinkMaps).
+	globalsPeak, locksPeak int
 }
 
 type memGlobal struct {
@@ -61,6 +66,7 @@ func (s *memStore) insertGlobal(_ context.Context, g *globalTx) error {
 	defer s.mu.Unlock()
 	mg := &memGlobal{g: *g, heapIdx: -1}
 	s.globals[g.xid] = mg
+	s.globalsPeak = max(s.globalsPeak, len(s.globals))
 	s.setDue(mg, g.dueAt)
 	return nil
 }
@@ -125,6 +131,7 @@ func (s *memStore) registerBranch(_ context.Context, b *branchTx, locks []rowLoc
 	}
 	for _, k := range keys {
 		s.locks[k] = lockHolder{xid: b.xid, branchID: b.branchID}
+		s.locksPeak = max(s.locksPeak, len(s.locks))
 	}
 	mg.branches = append(mg.branches, memBranch{b: *b, keys: keys})
 	mg.registered = true
@@ -194,7 +201,8 @@ func (s *memStore) endEmpty(_ context.Context, xid string, now int64, c change) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mg := s.globals[xid]
-	if mg == nil || mg.g.status != protocol.GlobalBegin || mg.registered || mg.g.dueAt <= now {
+	if mg == nil || mg.g.status != protocol.GlobalBegin || mg.registered || mg.g.dueAt <= now ||
+		c.ifApp != "" && mg.g.appID != c.ifApp {
 		return false, nil
 	}
 	s.apply(mg, c)
@@ -226,6 +234,7 @@ func (s *memStore) apply(mg *memGlobal, c change) {
 	mg.branches = nil
 	s.setDue(mg, 0)
 	delete(s.globals, mg.g.xid)
+	s.shrinkMaps()
 	if c.dueAt == 0 {
 		return
 	}
@@ -373,4 +382,29 @@ func (h *dueHeap) Pop() any {
 	mg.heapIdx = -1
 	*h = old[:len(old)-1]
 	return mg
+}
+
+// shrinkMaps rebuilds globals, locks and the due heap when they hold less
+// than a quarter of their peak (after a burst, e.g. a flood of GlobalBegin
+// that timed out), so that their memory returns. The copy is paid for by
+// the deletions since the peak. s.mu is held.
+func (s *memStore) shrinkMaps() {
+	const minPeak = 4096
+	if s.globalsPeak >= minPeak && len(s.globals) < s.globalsPeak/4 {
+		m := make(map[string]*memGlobal, len(s.globals))
+		for k, v := range s.globals {
+			m[k] = v
+		}
+		s.globals, s.globalsPeak = m, len(m)
+	}
+	if cap(s.due) >= minPeak && len(s.due) < cap(s.due)/4 {
+		s.due = append(make(dueHeap, 0, 2*len(s.due)), s.due...) // heapIdx stays valid
+	}
+	if s.locksPeak >= minPeak && len(s.locks) < s.locksPeak/4 {
+		m := make(map[string]lockHolder, len(s.locks))
+		for k, v := range s.locks {
+			m[k] = v
+		}
+		s.locks, s.locksPeak = m, len(m)
+	}
 }

@@ -78,8 +78,8 @@ const (
 	sqlGlobal       = "SELECT " + globalCols + " FROM global_table WHERE xid = ?"
 	sqlGlobalX      = sqlGlobal + " FOR UPDATE"
 	sqlJoin         = "UPDATE global_table SET branch_count = branch_count + 1 WHERE xid = ? AND status = 1"
-	sqlEndEmpty     = "UPDATE global_table SET status = ?, lease_owner = '', due_at = ?, attempts = 0, gmt_modified = NOW() WHERE xid = ? AND status = 1 AND branch_count = 0 AND due_at > ?"
-	sqlDropEmpty    = "DELETE FROM global_table WHERE xid = ? AND status = 1 AND branch_count = 0 AND due_at > ?"
+	sqlEndEmpty     = "UPDATE global_table SET status = ?, lease_owner = '', due_at = ?, attempts = 0, gmt_modified = NOW() WHERE xid = ? AND status = 1 AND branch_count = 0 AND due_at > ? AND (? = '' OR application_id = ?)"
+	sqlDropEmpty    = "DELETE FROM global_table WHERE xid = ? AND status = 1 AND branch_count = 0 AND due_at > ? AND (? = '' OR application_id = ?)"
 	sqlGlobalStatus = "SELECT status FROM global_table WHERE xid = ?"
 	sqlTransition   = "UPDATE global_table SET status = ?, lease_owner = ?, due_at = ?, attempts = ?, gmt_modified = NOW() WHERE xid = ? AND status = ? AND lease_owner = ?"
 	sqlSetGlobal    = "UPDATE global_table SET status = ?, lease_owner = ?, due_at = ?, attempts = ?, gmt_modified = NOW() WHERE xid = ?"
@@ -455,9 +455,9 @@ func (s *mysqlStore) endEmpty(ctx context.Context, xid string, now int64, c chan
 	var res sql.Result
 	var err error
 	if c.dueAt == 0 {
-		res, err = s.exec(ctx, nil, sqlDropEmpty, xid, now)
+		res, err = s.exec(ctx, nil, sqlDropEmpty, xid, now, c.ifApp, c.ifApp)
 	} else {
-		res, err = s.exec(ctx, nil, sqlEndEmpty, c.status, c.dueAt, xid, now)
+		res, err = s.exec(ctx, nil, sqlEndEmpty, c.status, c.dueAt, xid, now, c.ifApp, c.ifApp)
 	}
 	if err != nil {
 		return false, err

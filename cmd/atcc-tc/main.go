@@ -4,6 +4,8 @@
 // Usage:
 //
 //	atcc-tc [-listen :8091] [-store memory|mysql -dsn DSN [-init-schema]] [-log-level info]
+//	        [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE [-cert-apps cn=app,...]]]
+//	        [-access-keys FILE] [-shared-ownership] [-max-tx-timeout 10m]
 //
 // With -store memory (the default) transactions live in the process and a
 // restart loses those in flight. With -store mysql they live in the tables
@@ -12,6 +14,11 @@
 // database and the tables that are missing (CREATE ... IF NOT EXISTS) and
 // then serves;
 // -print-schema prints the DDL and exits, for a DBA to apply.
+//
+// By default, as Apache Seata, the coordinator accepts every client that
+// reaches its port. -access-keys requires Seata's access-key digest at
+// registration, -tls-client-ca requires a client certificate, and
+// -cert-apps binds certificates to application ids (README, Security).
 //
 // SIGINT or SIGTERM stops the coordinator gracefully: phase two in progress
 // may finish for -shutdown-timeout, then the sessions are closed and, with
@@ -64,6 +71,8 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	branchTimeout := fs.Duration("branch-timeout", 0, "timeout of a BranchCommit/BranchRollback call (default 15s)")
 	maxCommitRetry := fs.Duration("max-commit-retry-timeout", 0, "stop retrying a commit this long after the transaction began (default: never)")
 	maxRollbackRetry := fs.Duration("max-rollback-retry-timeout", 0, "stop retrying a rollback this long after the transaction began (default: never)")
+	maxTimeout := fs.Duration("max-tx-timeout", 0, "longest global transaction timeout a client may ask for (default 10m)")
+	security := addSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +97,11 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 		MaxCommitRetryTimeout:   *maxCommitRetry,
 		MaxRollbackRetryTimeout: *maxRollbackRetry,
 		Logger:                  log,
+		Limits:                  tc.Limits{MaxTimeout: *maxTimeout},
+		SharedOwnership:         *security.sharedOwnership,
+	}
+	if err := security.apply(&cfg.RPC); err != nil {
+		return err
 	}
 	switch *storeKind {
 	case "memory":
