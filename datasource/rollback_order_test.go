@@ -83,7 +83,7 @@ func TestGlobalRollbackFailureReachesCaller(t *testing.T) {
 	require.Equal(t, protocol.GlobalRollbackFailed, se.Got)
 	require.True(t, se.Failed())
 	require.Contains(t, err.Error(), "rollback failed")
-	require.Contains(t, err.Error(), "needs attention")
+	require.Contains(t, err.Error(), "need attention")
 	require.Equal(t, 1, count(t, e.d.DB, "undo_log", "log_status = 0"), "undo log not kept")
 	require.Equal(t, 1, count(t, e.d.DB, "uq", "id = 1 AND uq = 30"), "a failed rollback changed data")
 }

@@ -30,7 +30,7 @@ var (
 	// store and lost it, in which case no branch was committed or rolled
 	// back and AT branches still hold their changes and undo_log rows), or
 	// it gave up on a branch (CommitFailed, RollbackFailed,
-	// TimeoutRollbackFailed). The branches need attention: look up the
+	// TimeoutRollbackFailed and the *RetryTimeout statuses). The branches need attention: look up the
 	// XID in undo_log / tcc_fence_log and in the coordinator's logs. A
 	// *StatusError matches it; see StatusError.NeedsAttention.
 	ErrOutcomeUnknown = errors.New("atcc/tm: outcome unknown, the branches need attention")
@@ -69,10 +69,11 @@ func (e *StatusError) Error() string {
 			"neither committed nor rolled back, and their changes and undo_log rows remain); " +
 			"the branches need attention"
 	case protocol.GlobalRollbackFailed, protocol.GlobalRollbackRetryTimeout, protocol.GlobalTimeoutRollbackFailed:
-		s += ": the rollback failed, some branches keep their changes and their data needs attention" +
-			" (the resource managers' logs name the rows)"
+		s += ": outcome unknown: the rollback failed and the coordinator gave up, so some branches may keep " +
+			"their changes; the branches need attention (the resource managers' logs name the rows)"
 	case protocol.GlobalCommitFailed, protocol.GlobalCommitRetryTimeout:
-		s += ": the commit failed, some branches were not committed and their data needs attention"
+		s += ": outcome unknown: the commit failed and the coordinator gave up, so some branches may not be " +
+			"committed; the branches need attention"
 	}
 	return s
 }

@@ -261,7 +261,8 @@ func TestCommitAndRollbackStatuses(t *testing.T) {
 			// Issue 13: "asked Rollbacked, coordinator reports Finished"
 			// must say that the outcome is unknown.
 			unknown := st == protocol.GlobalFinished || st == protocol.GlobalUnknown || st == protocol.GlobalCommitFailed ||
-				st == protocol.GlobalRollbackFailed || st == protocol.GlobalTimeoutRollbackFailed
+				st == protocol.GlobalRollbackFailed || st == protocol.GlobalTimeoutRollbackFailed ||
+				st == protocol.GlobalCommitRetryTimeout || st == protocol.GlobalRollbackRetryTimeout
 			if errors.Is(err, ErrOutcomeUnknown) != unknown || se.NeedsAttention() != unknown ||
 				strings.Contains(err.Error(), "outcome unknown") != unknown || strings.Contains(err.Error(), "need attention") != unknown {
 				t.Errorf("commit=%v, status %v: %v: want outcome unknown = %v", commit, st, err, unknown)
