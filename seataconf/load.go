@@ -1,0 +1,253 @@
+package seataconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Options configure a loader call. The zero value is valid.
+type Options struct {
+	// Logger, when not nil, receives each of Settings.Warnings at Warn
+	// level (the unknown keys as one line). Default: nothing is logged;
+	// the warnings are only returned.
+	Logger *slog.Logger
+}
+
+// LoadSeataGo reads a seata-go client configuration, seatago.yml: the keys
+// under "seata:", in kebab-case, with durations written as Go durations
+// ("30s"). It returns an error wrapping ErrInvalid for a file it cannot
+// parse or a value of the wrong type, and ErrUnsupported for a setting atcc
+// cannot honour; each such setting is a *KeyError (all of them are
+// returned, joined).
+func LoadSeataGo(path string, opt Options) (*Settings, error) {
+	es, err := readParse(path, parseYAML)
+	if err != nil {
+		return nil, err
+	}
+	l := newLoader(dialectGo, filepath.Dir(path))
+	l.groupSet = true // seata-go defaults it to default_tx_group
+	for _, e := range es {
+		if len(e.path) == 0 || canon(e.path[0]) != "seata" {
+			l.unknown(e)
+			continue
+		}
+		e.path = e.path[1:]
+		l.apply(e)
+	}
+	return l.finish(opt)
+}
+
+// LoadSpring reads the "seata:" section of a Spring Boot application.yml
+// (the keys of Seata's spring-boot starter, kebab-case or camelCase;
+// numbers in Java's units: milliseconds for timeouts). Other top-level
+// sections are the application's own and are skipped, except
+// spring.application.name, which is the application id when
+// seata.application-id is not set, as in the starter. Errors as
+// LoadSeataGo.
+func LoadSpring(path string, opt Options) (*Settings, error) {
+	es, err := readParse(path, parseYAML)
+	if err != nil {
+		return nil, err
+	}
+	l := newLoader(dialectJava, filepath.Dir(path))
+	l.groupSet = true // the starter defaults it to default_tx_group
+	var springName string
+	for _, e := range es {
+		switch {
+		case len(e.path) > 1 && canon(e.path[0]) == "seata":
+			e.path = e.path[1:]
+			l.apply(e)
+		case canonPath(e.path) == "spring.application.name":
+			l.str(e, &springName)
+		}
+	}
+	if l.s.Client.ApplicationID == "" {
+		l.s.Client.ApplicationID = springName
+	}
+	return l.finish(opt)
+}
+
+// LoadJava reads a Java Seata client's registry.conf and the file.conf it
+// names (config.file.name, default "file.conf", relative to registry.conf's
+// directory unless absolute), as Java's ConfigurationFactory does with
+// config.type = file. Both are HOCON; parseConf documents the subset read.
+// Java keeps the application id and the transaction service group in code,
+// not in these files: set Client.ApplicationID, and call SetTxServiceGroup
+// to pick the coordinators of the group's cluster. Errors as LoadSeataGo.
+func LoadJava(registryConf string, opt Options) (*Settings, error) {
+	es, err := readParse(registryConf, parseConf)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(registryConf)
+	l := newLoader(dialectJava, dir)
+	for _, e := range es {
+		if c := canon(e.path[0]); c != "registry" && c != "config" {
+			l.unknown(e)
+			continue
+		}
+		l.apply(e)
+	}
+	if len(l.errs) > 0 { // config.type other than file: nothing more to read
+		return l.finish(opt)
+	}
+	name := strings.TrimPrefix(l.configFile, "file:")
+	if name == "" {
+		name = "file.conf"
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+	}
+	es, err = readParse(name, parseConf)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		l.apply(e)
+	}
+	return l.finish(opt)
+}
+
+func readParse(path string, parse func(string, []byte) ([]entry, error)) ([]entry, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seataconf: %w", err)
+	}
+	return parse(path, src)
+}
+
+// loader accumulates one call's Settings, errors and state that spans keys.
+type loader struct {
+	dialect dialect
+	dir     string // relative TLS file names start here
+	s       *Settings
+	errs    []error
+
+	allowNonPositive bool // for the duration being read
+	compressOff      bool
+	fenceOn          bool
+	fenceURL         string
+	configFile       string
+	groupSet         bool // the files name the tx service group
+	etcdAddrs        []string
+	tmTimeout        timeoutKey
+	rmTimeout        timeoutKey
+	registryEntry    *entry // where registry.type was set, for errors
+	tls              struct {
+		enabled                               bool
+		caFile, certFile, keyFile, serverName string
+	}
+}
+
+func newLoader(d dialect, dir string) *loader {
+	return &loader{dialect: d, dir: dir, s: &Settings{
+		VGroupMapping: map[string]string{},
+		GroupList:     map[string][]string{},
+		Registry:      Registry{Type: RegistryFile},
+	}}
+}
+
+func (l *loader) apply(e entry) {
+	c := make([]string, len(e.path))
+	for i, s := range e.path {
+		c[i] = canon(s)
+	}
+	for _, r := range rules {
+		if wild, ok := match(r.pattern, e.path, c); ok {
+			if r.pattern == "registry.type" {
+				l.registryEntry = &e
+			}
+			r.apply(l, e, wild)
+			return
+		}
+	}
+	l.unknown(e)
+}
+
+func (l *loader) unknown(e entry) { l.s.Unknown = append(l.s.Unknown, e.where()) }
+
+// finish derives what depends on several keys, then reports.
+func (l *loader) finish(opt Options) (*Settings, error) {
+	s := l.s
+	if l.compressOff {
+		s.DataSource.Undo.CompressThreshold = -1
+	}
+	if tm, rm := l.tmTimeout, l.rmTimeout; tm.d != 0 || rm.d != 0 {
+		s.Client.RequestTimeout = max(tm.d, rm.d)
+		if tm.d != 0 && rm.d != 0 && tm.d != rm.d {
+			l.warnf(rm.e, "atcc has one request timeout for the TM and the RM (%s = %v): it uses the larger, %v",
+				tm.e.key(), tm.d, s.Client.RequestTimeout)
+		}
+	}
+	if l.fenceOn {
+		s.FenceDSN = l.fenceURL
+	}
+	if l.tls.enabled {
+		cfg, err := l.tlsConfig()
+		if err != nil {
+			l.errs = append(l.errs, err)
+		}
+		s.Client.TLS = cfg
+	}
+	switch s.Registry.Type {
+	case RegistryEtcd3:
+		s.Registry.Addresses = l.etcdAddrs
+		if len(s.Registry.Addresses) == 0 {
+			l.invalid(*l.registryEntry, "the etcd3 registry needs registry.etcd3.server-addr")
+		}
+	case RegistryFile:
+		if err := s.findCoordinators(); err != nil && l.groupSet {
+			s.Warnings = append(s.Warnings, err.Error()+": set Client.Coordinators")
+		}
+	}
+	if len(s.Unknown) > 0 {
+		s.Warnings = append(s.Warnings, "unknown keys, not read: "+strings.Join(s.Unknown, ", "))
+	}
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	if opt.Logger != nil {
+		for _, w := range s.Warnings {
+			opt.Logger.Warn("seataconf: " + w)
+		}
+	}
+	return s, nil
+}
+
+func (l *loader) tlsConfig() (*tls.Config, error) {
+	t := l.tls
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.serverName}
+	path := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(l.dir, p)
+	}
+	if t.caFile != "" {
+		pem, err := os.ReadFile(path(t.caFile))
+		if err != nil {
+			return nil, fmt.Errorf("%w: transport.tls.ca-file: %v", ErrInvalid, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: transport.tls.ca-file: no PEM certificate in %s", ErrInvalid, t.caFile)
+		}
+	}
+	if (t.certFile == "") != (t.keyFile == "") {
+		return nil, fmt.Errorf("%w: transport.tls.cert-file and transport.tls.key-file go together", ErrInvalid)
+	}
+	if t.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(path(t.certFile), path(t.keyFile))
+		if err != nil {
+			return nil, fmt.Errorf("%w: transport.tls.cert-file, key-file: %v", ErrInvalid, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
