@@ -158,11 +158,32 @@ func (l *loader) apply(e entry) {
 	for i, s := range e.path {
 		c[i] = canon(s)
 	}
+	// Exact and one-segment rules first, then a block below a key that
+	// takes a value (the wrong type, not an unknown key), then the
+	// catch-all blocks.
 	for _, r := range rules {
+		if strings.HasSuffix(r.pattern, "**") {
+			continue
+		}
 		if wild, ok := match(r.pattern, e.path, c); ok {
 			if r.pattern == "registry.type" {
 				l.registryEntry = &e
 			}
+			r.apply(l, e, wild)
+			return
+		}
+	}
+	for n := len(c) - 1; n > 0; n-- {
+		prefix := strings.Join(c[:n], ".")
+		for _, r := range rules {
+			if r.pattern == prefix {
+				l.invalid(entry{path: e.path[:n], file: e.file, line: e.line}, "want a value, found a block")
+				return
+			}
+		}
+	}
+	for _, r := range rules {
+		if wild, ok := match(r.pattern, e.path, c); ok {
 			r.apply(l, e, wild)
 			return
 		}
