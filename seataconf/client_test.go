@@ -10,10 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc"
+	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/seataconf"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tm"
 )
+
+func TestMain(m *testing.M) {
+	rpc.SetGettyLogger(nil) // getty logs every session's end at Info by default
+	os.Exit(m.Run())
+}
 
 // The Config a loader returns is one atcc.New accepts, for every sample.
 func TestSamplesMakeClients(t *testing.T) {

@@ -152,6 +152,12 @@ var rules = []rule{
 			l.s.VGroupMapping[w[0]] = c
 		}
 	}},
+	{"service.vgroupmapping", func(l *loader, e entry, _ []string) {
+		l.invalid(e, "want a block of tx-service-group: cluster, found a %s", e.kind)
+	}},
+	{"service.grouplist", func(l *loader, e entry, _ []string) {
+		l.invalid(e, "want a block of cluster: addresses, found a %s", e.kind)
+	}},
 	{"service.grouplist.*", func(l *loader, e entry, w []string) { l.addresses(e, w[0]) }},
 	{"service.*.grouplist", func(l *loader, e entry, w []string) { l.addresses(e, w[0]) }},
 	{"service.enabledegrade", unhonoured("false", "atcc has no degrade mode")},
@@ -171,8 +177,8 @@ var rules = []rule{
 	}},
 	{"transport.heartbeat", func(l *loader, e entry, _ []string) {
 		var v bool
-		if l.boolean(e, &v) && !v {
-			l.s.Client.HeartbeatInterval = -1
+		if l.boolean(e, &v) {
+			l.heartbeatOff = !v
 		}
 	}},
 	{"transport.rpctmrequesttimeout", func(l *loader, e entry, _ []string) { l.requestTimeout(e, &l.tmTimeout) }},
@@ -184,9 +190,9 @@ var rules = []rule{
 	{"transport.threadfactory.**", ignore},
 	// TLS: neither Seata client documents TLS keys; these are atcc's.
 	{"transport.tls.enabled", func(l *loader, e entry, _ []string) { l.boolean(e, &l.tls.enabled) }},
-	{"transport.tls.cafile", func(l *loader, e entry, _ []string) { l.str(e, &l.tls.caFile) }},
-	{"transport.tls.certfile", func(l *loader, e entry, _ []string) { l.str(e, &l.tls.certFile) }},
-	{"transport.tls.keyfile", func(l *loader, e entry, _ []string) { l.str(e, &l.tls.keyFile) }},
+	{"transport.tls.cafile", func(l *loader, e entry, _ []string) { l.tlsFile(e, &l.tls.ca) }},
+	{"transport.tls.certfile", func(l *loader, e entry, _ []string) { l.tlsFile(e, &l.tls.cert) }},
+	{"transport.tls.keyfile", func(l *loader, e entry, _ []string) { l.tlsFile(e, &l.tls.key) }},
 	{"transport.tls.servername", func(l *loader, e entry, _ []string) { l.str(e, &l.tls.serverName) }},
 
 	// getty (seata-go)
@@ -235,10 +241,8 @@ var rules = []rule{
 	{"tcc.fence.cleanperiod", func(l *loader, e entry, _ []string) {
 		// Java and seata-go delete the rows older than clean-period
 		// every clean-period; zero or negative turns the task off.
-		var d time.Duration
-		l.allowNonPositive = true
-		defer func() { l.allowNonPositive = false }()
-		if !l.duration(e, time.Millisecond, &d) {
+		d, ok := l.anyDuration(e, time.Millisecond)
+		if !ok {
 			return
 		}
 		if d <= 0 {
@@ -353,35 +357,45 @@ func (l *loader) retries(e entry, dst *int) {
 	}
 }
 
-// duration reads a duration: in seatago.yml a Go duration string; in Java
-// files a number in unit, or a string with a unit. It must be positive
-// unless l.allowNonPositive.
+// duration reads a positive duration (see anyDuration).
 func (l *loader) duration(e entry, unit time.Duration, dst *time.Duration) bool {
-	var s string
-	if !l.str(e, &s) {
+	d, ok := l.anyDuration(e, unit)
+	if !ok {
 		return false
 	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if l.dialect == dialectGo && n != 0 {
-			l.invalid(e, "want a duration such as 30s, found the bare number %s (seata-go would read nanoseconds)", s)
-			return false
-		}
-		if n > int64(math.MaxInt64/unit) || n < int64(math.MinInt64/unit) {
-			l.invalid(e, "duration %s out of range", s)
-			return false
-		}
-		d = time.Duration(n) * unit
-	} else if d, err = time.ParseDuration(s); err != nil {
-		l.invalid(e, "want a duration, found %q", s)
-		return false
-	}
-	if d <= 0 && !l.allowNonPositive {
-		l.invalid(e, "want a positive duration, found %q", s)
+	if d <= 0 {
+		l.invalid(e, "want a positive duration, found %q", e.text)
 		return false
 	}
 	*dst = d
 	return true
+}
+
+// anyDuration reads a duration: in seatago.yml a Go duration string; in
+// Java files a number in unit, or a string with a unit.
+func (l *loader) anyDuration(e entry, unit time.Duration) (time.Duration, bool) {
+	var s string
+	if !l.str(e, &s) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			l.invalid(e, "want a duration, found %q", s)
+			return 0, false
+		}
+		return d, true
+	}
+	if l.dialect == dialectGo && n != 0 {
+		l.invalid(e, "want a duration such as 30s, found the bare number %s (seata-go would read nanoseconds)", s)
+		return 0, false
+	}
+	if n > int64(math.MaxInt64/unit) || n < int64(math.MinInt64/unit) {
+		l.invalid(e, "duration %s out of range", s)
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
 
 // size reads a byte count with an optional k, m or g suffix (Seata's
@@ -441,6 +455,19 @@ func (l *loader) addresses(e entry, cluster string) {
 		}
 	}
 	l.s.GroupList[cluster] = as
+}
+
+// tlsFile reads a file name of the TLS block, keeping where it was set.
+func (l *loader) tlsFile(e entry, dst *tlsFileKey) {
+	if l.str(e, &dst.name) {
+		dst.e = e
+	}
+}
+
+// tlsFileKey is a file name and where it was set.
+type tlsFileKey struct {
+	name string
+	e    entry
 }
 
 // requestTimeout reads the TM's or the RM's request timeout; finish

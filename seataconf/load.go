@@ -129,19 +129,20 @@ type loader struct {
 	s       *Settings
 	errs    []error
 
-	allowNonPositive bool // for the duration being read
-	compressOff      bool
-	fenceOn          bool
-	fenceURL         string
-	configFile       string
-	groupSet         bool // the files name the tx service group
-	etcdAddrs        []string
-	tmTimeout        timeoutKey
-	rmTimeout        timeoutKey
-	registryEntry    *entry // where registry.type was set, for errors
-	tls              struct {
-		enabled                               bool
-		caFile, certFile, keyFile, serverName string
+	heartbeatOff  bool
+	compressOff   bool
+	fenceOn       bool
+	fenceURL      string
+	configFile    string
+	groupSet      bool // the files name the tx service group
+	etcdAddrs     []string
+	tmTimeout     timeoutKey
+	rmTimeout     timeoutKey
+	registryEntry *entry // where registry.type was set, for errors
+	tls           struct {
+		enabled       bool
+		ca, cert, key tlsFileKey
+		serverName    string
 	}
 }
 
@@ -196,6 +197,9 @@ func (l *loader) unknown(e entry) { l.s.Unknown = append(l.s.Unknown, e.where())
 // finish derives what depends on several keys, then reports.
 func (l *loader) finish(opt Options) (*Settings, error) {
 	s := l.s
+	if l.heartbeatOff {
+		s.Client.HeartbeatInterval = -1
+	}
 	if l.compressOff {
 		s.DataSource.Undo.CompressThreshold = -1
 	}
@@ -210,11 +214,7 @@ func (l *loader) finish(opt Options) (*Settings, error) {
 		s.FenceDSN = l.fenceURL
 	}
 	if l.tls.enabled {
-		cfg, err := l.tlsConfig()
-		if err != nil {
-			l.errs = append(l.errs, err)
-		}
-		s.Client.TLS = cfg
+		s.Client.TLS = l.tlsConfig()
 	}
 	switch s.Registry.Type {
 	case RegistryEtcd3:
@@ -241,7 +241,10 @@ func (l *loader) finish(opt Options) (*Settings, error) {
 	return s, nil
 }
 
-func (l *loader) tlsConfig() (*tls.Config, error) {
+// tlsConfig builds the TLS configuration, reading the PEM files named
+// relative to the configuration file's directory. It records a *KeyError
+// and returns nil when a file cannot be used.
+func (l *loader) tlsConfig() *tls.Config {
 	t := l.tls
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.serverName}
 	path := func(p string) string {
@@ -250,25 +253,33 @@ func (l *loader) tlsConfig() (*tls.Config, error) {
 		}
 		return filepath.Join(l.dir, p)
 	}
-	if t.caFile != "" {
-		pem, err := os.ReadFile(path(t.caFile))
+	if t.ca.name != "" {
+		pem, err := os.ReadFile(path(t.ca.name))
 		if err != nil {
-			return nil, fmt.Errorf("%w: transport.tls.ca-file: %v", ErrInvalid, err)
+			l.invalid(t.ca.e, "%v", err)
+			return nil
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: transport.tls.ca-file: no PEM certificate in %s", ErrInvalid, t.caFile)
+			l.invalid(t.ca.e, "no PEM certificate in %s", t.ca.name)
+			return nil
 		}
 	}
-	if (t.certFile == "") != (t.keyFile == "") {
-		return nil, fmt.Errorf("%w: transport.tls.cert-file and transport.tls.key-file go together", ErrInvalid)
-	}
-	if t.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(path(t.certFile), path(t.keyFile))
+	switch {
+	case t.cert.name == "" && t.key.name == "":
+	case t.cert.name == "":
+		l.invalid(t.key.e, "a key file needs transport.tls.cert-file")
+		return nil
+	case t.key.name == "":
+		l.invalid(t.cert.e, "a certificate file needs transport.tls.key-file")
+		return nil
+	default:
+		cert, err := tls.LoadX509KeyPair(path(t.cert.name), path(t.key.name))
 		if err != nil {
-			return nil, fmt.Errorf("%w: transport.tls.cert-file, key-file: %v", ErrInvalid, err)
+			l.invalid(t.cert.e, "with transport.tls.key-file: %v", err)
+			return nil
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	return cfg, nil
+	return cfg
 }

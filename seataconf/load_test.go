@@ -463,3 +463,31 @@ func TestMissingFile(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 	assert.False(t, errors.Is(err, ErrInvalid))
 }
+
+func TestHeartbeatOffWinsOverPeriod(t *testing.T) {
+	// transport.heartbeat: false turns heartbeats off wherever
+	// getty.session.cron-period is written.
+	for _, src := range []string{
+		"seata:\n  transport: {heartbeat: false}\n  getty: {session: {cron-period: 2s}}\n",
+		"seata:\n  getty: {session: {cron-period: 2s}}\n  transport: {heartbeat: false}\n",
+	} {
+		s, err := LoadSeataGo(writeFile(t, "seatago.yml", src), Options{})
+		require.NoError(t, err)
+		assert.Equal(t, time.Duration(-1), s.Client.HeartbeatInterval, src)
+	}
+}
+
+func TestServiceMapsMustBeBlocks(t *testing.T) {
+	for src, key := range map[string]string{
+		"seata:\n  service:\n    grouplist: 127.0.0.1:8091\n":     "service.grouplist",
+		"seata:\n  service:\n    vgroup-mapping: default\n":       "service.vgroup-mapping",
+		"seata:\n  service:\n    vgroup-mapping: [a, b]\n":        "service.vgroup-mapping",
+		"seata:\n  client:\n    undo:\n      log-table: {a: b}\n": "client.undo.log-table",
+	} {
+		_, err := LoadSeataGo(writeFile(t, "seatago.yml", src), Options{})
+		require.ErrorIs(t, err, ErrInvalid, src)
+		var ke *KeyError
+		require.ErrorAs(t, err, &ke, src)
+		assert.Equal(t, key, ke.Key, src)
+	}
+}

@@ -78,9 +78,10 @@ func TestTLSOffAndErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ tls, want string }{
 		"off":          {"      enabled: false\n      ca-file: nope.pem\n", ""},
 		"missing ca":   {"      enabled: true\n      ca-file: nope.pem\n", "transport.tls.ca-file: open"},
-		"not pem":      {"      enabled: true\n      ca-file: seatago.yml\n", "transport.tls.ca-file: no PEM certificate"},
-		"cert alone":   {"      enabled: true\n      cert-file: ca.pem\n", "cert-file and transport.tls.key-file go together"},
-		"bad key pair": {"      enabled: true\n      cert-file: ca.pem\n      key-file: ca.pem\n", "transport.tls.cert-file, key-file"},
+		"not pem":      {"      enabled: true\n      ca-file: seatago.yml\n", ":6: transport.tls.ca-file: no PEM certificate in seatago.yml"},
+		"cert alone":   {"      enabled: true\n      cert-file: ca.pem\n", ":6: transport.tls.cert-file: a certificate file needs transport.tls.key-file"},
+		"key alone":    {"      enabled: true\n      key-file: ca.pem\n", ":6: transport.tls.key-file: a key file needs transport.tls.cert-file"},
+		"bad key pair": {"      enabled: true\n      cert-file: ca.pem\n      key-file: ca.pem\n", ":6: transport.tls.cert-file: with transport.tls.key-file"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			conf := filepath.Join(dir, "seatago.yml")
@@ -92,6 +93,8 @@ func TestTLSOffAndErrors(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, ErrInvalid)
+			var ke *KeyError
+			require.ErrorAs(t, err, &ke)
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
