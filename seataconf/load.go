@@ -33,12 +33,11 @@ func LoadSeataGo(path string, opt Options) (*Settings, error) {
 	l := newLoader(dialectGo, filepath.Dir(path))
 	l.groupSet = true // seata-go defaults it to default_tx_group
 	for _, e := range es {
-		if len(e.path) == 0 || canon(e.path[0]) != "seata" {
+		if canon(e.path[0]) != "seata" {
 			l.unknown(e)
 			continue
 		}
-		e.path = e.path[1:]
-		l.apply(e)
+		l.applySeata(e)
 	}
 	return l.finish(opt)
 }
@@ -60,9 +59,8 @@ func LoadSpring(path string, opt Options) (*Settings, error) {
 	var springName string
 	for _, e := range es {
 		switch {
-		case len(e.path) > 1 && canon(e.path[0]) == "seata":
-			e.path = e.path[1:]
-			l.apply(e)
+		case canon(e.path[0]) == "seata":
+			l.applySeata(e)
 		case canonPath(e.path) == "spring.application.name":
 			l.str(e, &springName)
 		}
@@ -152,6 +150,18 @@ func newLoader(d dialect, dir string) *loader {
 		GroupList:     map[string][]string{},
 		Registry:      Registry{Type: RegistryFile},
 	}}
+}
+
+// applySeata applies an entry of the "seata" section of a YAML file.
+func (l *loader) applySeata(e entry) {
+	if len(e.path) == 1 {
+		if e.kind != null && e.kind != object {
+			l.invalid(e, "want a block, found a %s", e.kind)
+		}
+		return
+	}
+	e.path = e.path[1:]
+	l.apply(e)
 }
 
 func (l *loader) apply(e entry) {

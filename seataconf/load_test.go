@@ -239,9 +239,11 @@ func TestQuietWithoutLogger(t *testing.T) {
 	stderr := os.Stderr
 	os.Stderr = w
 	t.Cleanup(func() { os.Stderr = stderr })
-	_, err = LoadSeataGo(writeFile(t, "seatago.yml", "seata:\n  nonsense: 1\n"), Options{})
+	p := writeFile(t, "seatago.yml", "seata:\n  service: {vgroup-mapping: {default_tx_group: d}, grouplist: {d: \"h:1\"}}\n  nonsense: 1\n")
+	s, err := LoadSeataGo(p, Options{})
 	os.Stderr = stderr
 	require.NoError(t, err)
+	assert.Equal(t, []string{"unknown keys, not read: " + p + ":3: nonsense"}, s.Warnings, "returned, even for one key")
 	require.NoError(t, w.Close())
 	var out bytes.Buffer
 	_, _ = out.ReadFrom(r)
@@ -456,6 +458,17 @@ func TestYAMLErrors(t *testing.T) {
 	s, err := LoadSeataGo(writeFile(t, "seatago.yml", ""), Options{})
 	require.NoError(t, err, "an empty file is an empty configuration")
 	assert.Len(t, s.Warnings, 1, "with no coordinators")
+}
+
+func TestSeataSection(t *testing.T) {
+	for _, load := range []func(string, Options) (*Settings, error){LoadSeataGo, LoadSpring} {
+		s, err := load(writeFile(t, "x.yml", "seata:\n"), Options{})
+		require.NoError(t, err, "an empty section")
+		assert.Empty(t, s.Unknown)
+		_, err = load(writeFile(t, "x.yml", "seata: 5\n"), Options{})
+		require.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), ":1: seata: want a block, found a value")
+	}
 }
 
 func TestMissingFile(t *testing.T) {
