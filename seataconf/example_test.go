@@ -27,7 +27,7 @@ func ExampleLoadSeataGo() {
 	// Output:
 	// application: order-service group: order_tx_group
 	// coordinators: [10.0.0.1:8091 10.0.0.2:8091]
-	// timeout: 45s lock retries: 12 every 20ms
+	// timeout: 45s lock retries: 11 every 20ms
 	// undo table: order_undo_log
 	// warning: testdata/seatago.yml:33: client.undo.log-serialization: atcc writes undo logs in its own format, not json: a seata-go client cannot roll back a branch atcc wrote (see the README, Undo logs of other clients)
 }

@@ -96,12 +96,19 @@ var rules = []rule{
 	{"client.rm.lock.retryinterval", func(l *loader, e entry, _ []string) {
 		l.duration(e, time.Millisecond, &l.s.DataSource.LockRetryInterval)
 	}},
-	{"client.rm.lock.retrytimes", func(l *loader, e entry, _ []string) { l.retries(e, &l.s.DataSource.LockRetries) }},
+	{"client.rm.lock.retrytimes", func(l *loader, e entry, _ []string) {
+		if l.dialect == dialectGo {
+			// seata-go hands it to its backoff as the number of attempts.
+			l.attempts(e, &l.s.DataSource.LockRetries)
+		} else {
+			l.retries(e, &l.s.DataSource.LockRetries)
+		}
+	}},
 	{"client.rm.lock.retrypolicybranchrollbackonconflict", ignore},
 
 	// client.tm
-	{"client.tm.commitretrycount", func(l *loader, e entry, _ []string) { l.retries(e, &l.s.Client.CommitRetries) }},
-	{"client.tm.rollbackretrycount", func(l *loader, e entry, _ []string) { l.retries(e, &l.s.Client.RollbackRetries) }},
+	{"client.tm.commitretrycount", func(l *loader, e entry, _ []string) { l.attempts(e, &l.s.Client.CommitRetries) }},
+	{"client.tm.rollbackretrycount", func(l *loader, e entry, _ []string) { l.attempts(e, &l.s.Client.RollbackRetries) }},
 	{"client.tm.defaultglobaltransactiontimeout", func(l *loader, e entry, _ []string) {
 		l.duration(e, time.Millisecond, &l.s.Client.DefaultTimeout)
 	}},
@@ -346,8 +353,9 @@ func (l *loader) positive(e entry, dst *int) {
 	}
 }
 
-// retries reads a Seata retry count: 0 means no retry, which atcc spells
-// as a negative count (its zero means the default).
+// retries reads Java's lock retry count, the retries after the first
+// attempt (LockRetryController): 0 or less means no retry, which atcc
+// spells as a negative count (its zero means the default).
 func (l *loader) retries(e entry, dst *int) {
 	if n, ok := l.integer(e); ok {
 		if n <= 0 {
@@ -356,6 +364,32 @@ func (l *loader) retries(e entry, dst *int) {
 		*dst = n
 	}
 }
+
+// attempts reads a count of attempts, the first one included, and stores
+// it as atcc's count of resends (N-1; -1 for none). Java's TM counts so
+// and takes 0 or less as its default, 5 attempts; seata-go's backoff
+// counts so too, and takes 0 as no limit, which atcc does not offer: its
+// own default then applies, with a warning.
+func (l *loader) attempts(e entry, dst *int) {
+	n, ok := l.integer(e)
+	switch {
+	case !ok:
+	case n >= 2:
+		*dst = n - 1
+	case n == 1:
+		*dst = -1
+	case l.dialect == dialectJava:
+		*dst = javaDefaultAttempts - 1
+	case n == 0:
+		l.warnf(e, "seata-go retries without limit when this is 0; atcc's retries are bounded: it uses its default")
+	default:
+		l.invalid(e, "want a count of attempts, found %d", n)
+	}
+}
+
+// javaDefaultAttempts is Java's DEFAULT_TM_COMMIT_RETRY_COUNT and
+// DEFAULT_TM_ROLLBACK_RETRY_COUNT.
+const javaDefaultAttempts = 5
 
 // duration reads a positive duration (see anyDuration).
 func (l *loader) duration(e entry, unit time.Duration, dst *time.Duration) bool {

@@ -37,8 +37,8 @@ func TestLoadSeataGo(t *testing.T) {
 		TxServiceGroup:    "order_tx_group",
 		Coordinators:      []string{"10.0.0.1:8091", "10.0.0.2:8091"}, // cluster east
 		DefaultTimeout:    45 * time.Second,
-		CommitRetries:     3,
-		RollbackRetries:   -1, // Seata's 0: no retry
+		CommitRetries:     2,  // attempts 3: 2 resends
+		RollbackRetries:   -1, // attempts 1: no resend
 		RequestTimeout:    20 * time.Second,
 		PoolSize:          2,
 		HeartbeatInterval: 3 * time.Second,
@@ -46,7 +46,7 @@ func TestLoadSeataGo(t *testing.T) {
 	assert.Equal(t, datasource.Config{
 		UndoTable:         "order_undo_log",
 		LockRetryInterval: 20 * time.Millisecond,
-		LockRetries:       12,
+		LockRetries:       11, // seata-go's backoff counts attempts
 		Undo: undo.Config{
 			CompressThreshold:  16 << 10,
 			SkipDataValidation: true,
@@ -83,8 +83,8 @@ func TestLoadSpring(t *testing.T) {
 		ApplicationID:     "stock-service", // spring.application.name
 		TxServiceGroup:    "stock_tx_group",
 		DefaultTimeout:    120 * time.Second, // milliseconds in Java
-		CommitRetries:     5,
-		RollbackRetries:   7,
+		CommitRetries:     4,                 // Java counts attempts
+		RollbackRetries:   6,
 		RequestTimeout:    30 * time.Second, // the larger of TM and RM
 		HeartbeatInterval: -1,               // transport.heartbeat: false
 	}, s.Client, "etcd3 registry: no static coordinators")
@@ -133,8 +133,8 @@ func TestLoadJava(t *testing.T) {
 
 	assert.Equal(t, atcc.Config{
 		DefaultTimeout:  90 * time.Second,
-		CommitRetries:   6,
-		RollbackRetries: 4,
+		CommitRetries:   5,
+		RollbackRetries: 3,
 		RequestTimeout:  30 * time.Second, // rpcRmRequestTimeout's second definition wins
 	}, s.Client, "no application id, group or coordinators: Java keeps the group in code")
 	assert.Equal(t, datasource.Config{
@@ -389,6 +389,37 @@ seata:
 	require.NoError(t, err)
 	assert.Empty(t, s.Warnings)
 	assert.Len(t, s.Ignored, 6)
+}
+
+func TestRetryCounts(t *testing.T) {
+	type counts struct{ commit, rollback, lock int }
+	get := func(s *Settings) counts {
+		return counts{s.Client.CommitRetries, s.Client.RollbackRetries, s.DataSource.LockRetries}
+	}
+	yml := func(c, r, l string) string {
+		return "seata:\n  client:\n    tm: {commit-retry-count: " + c + ", rollback-retry-count: " + r +
+			"}\n    rm: {lock: {retry-times: " + l + "}}\n"
+	}
+	// Java: the TM counts attempts (0 or less: 5 attempts), the lock
+	// retry count counts retries (0 or less: none).
+	s, err := LoadSpring(writeFile(t, "application.yml", yml("0", "-3", "-1")), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, counts{4, 4, -1}, get(s))
+	assert.Empty(t, s.Unknown)
+	s, err = LoadSpring(writeFile(t, "application.yml", yml("1", "2", "3")), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, counts{-1, 1, 3}, get(s))
+
+	// seata-go: its backoff counts attempts; 0 is no limit, which atcc
+	// does not offer (warning, atcc's default); negative never sends.
+	s, err = LoadSeataGo(writeFile(t, "seatago.yml", yml("0", "1", "2")), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, counts{0, -1, 1}, get(s))
+	require.NotEmpty(t, s.Warnings)
+	assert.Contains(t, s.Warnings[0], ":3: client.tm.commit-retry-count: seata-go retries without limit when this is 0")
+	_, err = LoadSeataGo(writeFile(t, "seatago.yml", yml("-1", "1", "1")), Options{})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "client.tm.commit-retry-count: want a count of attempts, found -1")
 }
 
 func TestFenceCleanPeriod(t *testing.T) {
