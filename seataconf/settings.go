@@ -10,7 +10,9 @@ import (
 )
 
 // Errors of the loaders. Every error they return wraps one of these (test
-// with errors.Is); an error about one setting is a *KeyError.
+// with errors.Is), except that of a file that cannot be read, which wraps
+// the os error (fs.ErrNotExist, ...); an error about one setting is a
+// *KeyError.
 var (
 	// ErrInvalid: a file cannot be parsed, or a value has the wrong type
 	// or range (retry-times: many).
