@@ -9,8 +9,7 @@
 // discovery needs (the vgroup mapping, the grouplists, the registry type
 // and its address) and the client's access key and secret key. Settings
 // left unset keep atcc's defaults. The core of atcc reads no files; this
-// package is the only place that does, and the only importer of its YAML
-// parser.
+// package does, and is the only importer of its YAML parser.
 //
 // Nothing is dropped in silence:
 //
