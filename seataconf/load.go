@@ -187,7 +187,11 @@ func (l *loader) apply(e entry) {
 	for n := len(c) - 1; n > 0; n-- {
 		prefix := strings.Join(c[:n], ".")
 		for _, r := range rules {
-			if r.pattern == prefix {
+			switch r.pattern {
+			case prefix + ".*":
+				l.invalid(e, "%s names a tx service group or cluster: it cannot contain a dot", strings.Join(e.path[n:], "."))
+				return
+			case prefix:
 				l.invalid(entry{path: e.path[:n], file: e.file, line: e.line}, "want a value, found a block")
 				return
 			}

@@ -521,6 +521,12 @@ func TestHeartbeatOffWinsOverPeriod(t *testing.T) {
 	}
 }
 
+func TestGroupNameWithDot(t *testing.T) {
+	_, err := LoadSeataGo(writeFile(t, "seatago.yml", "seata:\n  service:\n    vgroup-mapping:\n      my.group: c\n"), Options{})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), ":4: service.vgroup-mapping.my.group: my.group names a tx service group or cluster: it cannot contain a dot")
+}
+
 func TestServiceMapsMustBeBlocks(t *testing.T) {
 	for src, key := range map[string]string{
 		"seata:\n  service:\n    grouplist: 127.0.0.1:8091\n":     "service.grouplist",
