@@ -66,7 +66,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	d := reflect.ValueOf(Defaults())
 	fixed := map[string]string{ // fields whose default is not a plain value
 		"ApplicationID": "required", "Coordinators": "required",
-		"TLS": "nil (plain TCP)", "Logger": "discard",
+		"TLS": "nil (plain TCP)", "Logger": "discard", "AccessKey": "empty", "SecretKey": "empty",
 	}
 	seen := map[string]bool{}
 	rows := 0

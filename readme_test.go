@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/seataconf"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tcc"
 	"github.com/atcc-go/atcc/tm"
@@ -140,16 +142,38 @@ func readmeEmbedded(ctx context.Context) error {
 	return client.TM().WithGlobalTx(ctx, tm.TxOptions{}, func(context.Context) error { return nil })
 }
 
+// readmeSeataconf is README's migration snippet (seataconf's own tests
+// load its sample files).
+func readmeSeataconf(logger *slog.Logger, connect func(datasource.Config) error) error {
+	// README begin
+	s, err := seataconf.LoadSeataGo("conf/seatago.yml", seataconf.Options{Logger: logger})
+	if err != nil { // wrong types and unsupported settings, each with file:line and key
+		return err
+	}
+	client, err := atcc.New(s.Client) // check s.Warnings first
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	dsCfg := s.DataSource // undo table, lock retries, compression
+	dsCfg.ResourceID = "mysql://db:3306/orders"
+	// README end
+	return connect(dsCfg)
+}
+
 // TestREADMESnippets checks that every Go block of README.md is one of the
 // snippets above, character for character once indentation is removed.
 func TestREADMESnippets(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	src, err := os.ReadFile("readme_test.go")
-	require.NoError(t, err)
 	var snippets []string
-	for _, m := range regexp.MustCompile(`(?s)// README begin\n(.*?)\n\s*// README end`).FindAllStringSubmatch(string(src), -1) {
-		snippets = append(snippets, dedent(m[1]))
+	// The gorm snippet lives in the examples module, which has gorm.
+	for _, file := range []string{"readme_test.go", "examples/gorm/gorm_test.go"} {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, m := range regexp.MustCompile(`(?s)// README begin\n(.*?)\n\s*// README end`).FindAllStringSubmatch(string(src), -1) {
+			snippets = append(snippets, dedent(m[1]))
+		}
 	}
 	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
 	require.NotEmpty(t, blocks)

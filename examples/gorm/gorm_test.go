@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	gormmysql "gorm.io/driver/mysql"
 	"gorm.io/gorm"
 
 	"github.com/atcc-go/atcc"
@@ -33,6 +34,7 @@ type world struct {
 	client *atcc.Client
 	raw    *sql.DB  // plain pool of the AT database, for dumps
 	at     *gorm.DB // gorm on the AT pool
+	atDB   *sql.DB  // the AT pool
 	twin   *gorm.DB // gorm on the twin database, plain
 	twinDB *sql.DB
 }
@@ -99,6 +101,7 @@ func newWorld(t *testing.T) *world {
 		}
 		atDB := sql.OpenDB(conn)
 		t.Cleanup(func() { atDB.Close() })
+		w.atDB = atDB
 		if w.at, err = Open(atDB); err != nil {
 			t.Fatal(err)
 		}
@@ -252,5 +255,39 @@ func TestGormWithoutContextRunsOutside(t *testing.T) {
 	}
 	if got := strings.Join(nums, ","); got != "c-ann,outside" {
 		t.Fatalf("cards after global rollback: %s, want c-ann,outside", got)
+	}
+}
+
+// readmeGorm is README's gorm snippet.
+func readmeGorm(ctx context.Context, client *atcc.Client, db *sql.DB) error {
+	// README begin
+	gdb, err := gorm.Open(gormmysql.New(gormmysql.Config{Conn: db}), &gorm.Config{}) // db: the AT *sql.DB
+	if err != nil {
+		return err
+	}
+	err = client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "signup"}, func(ctx context.Context) error {
+		gdb.Create(&Card{Num: "outside"})             // WRONG: no XID, committed whatever happens
+		return gdb.WithContext(ctx).Create(&Customer{ // right: a branch of the global transaction
+			Name: "ann", Card: &Card{Num: "c-1"}, Orders: []Order{{Item: "tea"}},
+		}).Error
+	})
+	// README end
+	return err
+}
+
+// TestREADMEGormSnippet runs README's gorm snippet: both writes commit
+// (the global transaction commits), and the customer's rows came through
+// AT (its branch was registered: no undo row is left once phase two ran).
+func TestREADMEGormSnippet(t *testing.T) {
+	w := newWorld(t)
+	if err := readmeGorm(t.Context(), w.client, w.atDB); err != nil {
+		t.Fatal(err)
+	}
+	var nums []string
+	if err := w.at.Model(&Card{}).Order("id").Pluck("num", &nums).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(nums, ","); got != "c-ann,outside,c-1" {
+		t.Fatalf("cards: %s, want c-ann,outside,c-1", got)
 	}
 }
