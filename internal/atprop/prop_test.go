@@ -1,0 +1,134 @@
+package atprop
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc"
+)
+
+func TestMain(m *testing.M) {
+	rpc.SetGettyLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// envInt reads a positive integer from the environment, or returns def.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a non-negative integer", name, v)
+	}
+	return n
+}
+
+// TestATRollbackFidelity is issue 11's property test. Environment:
+//
+//	ATPROP_SEED=n        run only seed n (the command a failure prints)
+//	ATPROP_FIRST_SEED=n  first seed (default 1)
+//	ATPROP_SEEDS=n       number of seeds (default 3; `make proptest`: 20)
+//	ATPROP_TXS=n         global transactions per seed (default 12; `make proptest`: 120)
+//	ATPROP_SHRINK=n      failing cases to shrink, one per failure class first (default 2)
+//	ATPROP_SHRINK_SECS=n time budget of one shrink (default 20)
+//
+// Every failure is reported with its seed; the shrunk ones are printed as
+// SQL.
+func TestATRollbackFidelity(t *testing.T) {
+	first := uint64(envInt(t, "ATPROP_FIRST_SEED", 1))
+	seeds := envInt(t, "ATPROP_SEEDS", 3)
+	if s := os.Getenv("ATPROP_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("ATPROP_SEED=%q: %v", s, err)
+		}
+		first, seeds = n, 1
+	}
+	txs := envInt(t, "ATPROP_TXS", 12)
+	shrinkN := envInt(t, "ATPROP_SHRINK", 2)
+	shrinkBudget := time.Duration(envInt(t, "ATPROP_SHRINK_SECS", 20)) * time.Second
+
+	ctx := context.Background()
+	e := NewEnv(t)
+	var cases []*Case
+	for seed := first; seed < first+uint64(seeds); seed++ {
+		cs, err := e.Run(ctx, seed, txs)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		cases = append(cases, cs...)
+	}
+	st := e.Stats
+	t.Logf("atprop: %d seeds from %d, %d global transactions (%d commit, %d rollback), %d branches, %d statements (%d failed alike through AT and as plain SQL), %d property failures",
+		seeds, first, st.GlobalTxs, st.Commits, st.Rollbacks, st.Branches, st.Stmts, st.StmtErrors, len(cases))
+	var reasons []string
+	for r, n := range st.Refused {
+		reasons = append(reasons, strconv.Itoa(n)+"x "+r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		t.Logf("atprop: refused, not listed as refused in README: %s", r)
+	}
+	if len(cases) == 0 {
+		return
+	}
+	classes := map[string]int{}
+	for _, c := range cases {
+		classes[c.Failure.Class]++
+		t.Errorf("seed %d, global transaction #%d: %s (rerun: %s)", c.Seed, c.TxIndex, truncate(c.Failure.Error(), 1500), RerunCommand(c.Seed))
+	}
+	t.Logf("atprop: failures by class: %v", classes)
+	// shrink one case per class first, then more, up to shrinkN
+	var order []*Case
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if !seen[c.Failure.Class] {
+			seen[c.Failure.Class] = true
+			order = append(order, c)
+		}
+	}
+	for _, c := range cases {
+		if len(order) >= len(cases) {
+			break
+		}
+		if seen[c.Failure.Class] {
+			found := false
+			for _, o := range order {
+				found = found || o == c
+			}
+			if !found {
+				order = append(order, c)
+			}
+		}
+	}
+	sigs := map[string]bool{}
+	for i, c := range order {
+		if i >= shrinkN {
+			break
+		}
+		small, err := e.Shrink(ctx, c, shrinkBudget)
+		if err != nil {
+			t.Fatalf("shrink: %v", err)
+		}
+		if sigs[small.Signature()] {
+			continue
+		}
+		sigs[small.Signature()] = true
+		t.Errorf("minimal failing case (%s):\n%s", small.Signature(), small)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
