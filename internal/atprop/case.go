@@ -324,7 +324,9 @@ func (e *Env) Run(ctx context.Context, seed uint64, n int) ([]*Case, error) {
 			continue
 		}
 		cases = append(cases, &Case{Seed: seed, TxIndex: i, Schema: s, Before: before, Tx: gt, Failure: f})
+		t0 := time.Now()
 		e.Restart()
+		e.Stats.Phases["restart"] += time.Since(t0)
 		if err := e.Resync(ctx, s); err != nil {
 			return cases, err
 		}

@@ -497,8 +497,11 @@ func (g *gen) swap(cur int, t *Table) []*Stmt {
 
 // multiTable updates or deletes through a join of two tables.
 func (g *gen) multiTable(cur int, t1, t2 *Table) *Stmt {
-	w := join([]Frag{g.pkEq(t1, "a."), {SQL: " AND "}, g.pred(t2, "b.")}, "")
-	w.SQL = "(" + w.SQL[:len(w.SQL)] + ")"
+	w := join([]Frag{g.pred(t1, "a."), {SQL: ") AND ("}, g.pred(t2, "b.")}, "")
+	if len(t1.PK) > 0 && g.chance(2) {
+		w = join([]Frag{g.pkEq(t1, "a."), {SQL: ") AND ("}, g.pred(t2, "b.")}, "")
+	}
+	w.SQL = "(" + w.SQL + ")"
 	on := "1 = 1"
 	if len(t1.PK) > 0 && len(t2.PK) > 0 && t1.Cols[t1.PK[0]].Type.kind == t2.Cols[t2.PK[0]].Type.kind && g.chance(2) {
 		on = "a." + q(t1.Cols[t1.PK[0]].Name) + " = b." + q(t2.Cols[t2.PK[0]].Name)

@@ -57,6 +57,7 @@ func TestATRollbackFidelity(t *testing.T) {
 	shrinkBudget := time.Duration(envInt(t, "ATPROP_SHRINK_SECS", 20)) * time.Second
 
 	ctx := context.Background()
+	start := time.Now()
 	e := NewEnv(t)
 	var cases []*Case
 	for seed := first; seed < first+uint64(seeds); seed++ {
@@ -67,8 +68,9 @@ func TestATRollbackFidelity(t *testing.T) {
 		cases = append(cases, cs...)
 	}
 	st := e.Stats
-	t.Logf("atprop: %d seeds from %d, %d global transactions (%d commit, %d rollback), %d branches, %d statements (%d failed alike through AT and as plain SQL), %d property failures",
-		seeds, first, st.GlobalTxs, st.Commits, st.Rollbacks, st.Branches, st.Stmts, st.StmtErrors, len(cases))
+	t.Logf("atprop: %d seeds from %d, %d global transactions (%d commit, %d rollback), %d branches, %d statements (%d failed through AT and as plain SQL, %d of them with another error number), %d property failures in %v",
+		seeds, first, st.GlobalTxs, st.Commits, st.Rollbacks, st.Branches, st.Stmts, st.StmtErrors, st.OtherError, len(cases), time.Since(start).Round(time.Millisecond))
+	t.Logf("atprop: time by phase: %v", st.Phases)
 	var reasons []string
 	for r, n := range st.Refused {
 		reasons = append(reasons, strconv.Itoa(n)+"x "+r)

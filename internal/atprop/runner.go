@@ -39,8 +39,10 @@ func fail(class, format string, args ...any) *Failure {
 // Stats counts what the runs did.
 type Stats struct {
 	GlobalTxs, Commits, Rollbacks, Branches, Stmts int
-	Refused                                         map[string]int // unexpected refusals by statement kind
-	StmtErrors                                      int            // statements that failed alike in AT and plain
+	Refused                                        map[string]int           // unexpected refusals by statement kind
+	StmtErrors                                     int                      // statements that failed through AT and as plain SQL
+	OtherError                                     int                      // of which with another error number
+	Phases                                         map[string]time.Duration // time spent, by phase
 }
 
 // Env is the world the properties are checked in: two AT databases, their
@@ -66,7 +68,7 @@ type Env struct {
 // coordinator and the AT pools.
 func NewEnv(tb testing.TB) *Env {
 	tb.Helper()
-	e := &Env{tb: tb, Settle: 5 * time.Second, Stats: Stats{Refused: map[string]int{}}}
+	e := &Env{tb: tb, Settle: 5 * time.Second, Stats: Stats{Refused: map[string]int{}, Phases: map[string]time.Duration{}}}
 	for i := 0; i < 2; i++ {
 		e.at[i] = testdb.Create(tb)
 		e.mirror[i] = testdb.Create(tb)
@@ -186,7 +188,7 @@ type Rows [][]*string
 // auto-increment counters.
 type State struct {
 	Tables  map[string]Rows
-	AutoInc map[string]int64
+	AutoInc map[string]string
 }
 
 func key(t *Table) string { return fmt.Sprintf("db%d.%s", t.DB, t.Name) }
@@ -194,7 +196,7 @@ func key(t *Table) string { return fmt.Sprintf("db%d.%s", t.DB, t.Name) }
 // dump reads every table of s on one side, through the binary protocol
 // (exact FLOAT / DOUBLE), ordered by primary key.
 func (e *Env) dump(ctx context.Context, mirror bool, s *Schema) (*State, error) {
-	st := &State{Tables: map[string]Rows{}, AutoInc: map[string]int64{}}
+	st := &State{Tables: map[string]Rows{}, AutoInc: map[string]string{}}
 	for _, t := range s.Tables {
 		db := e.at[t.DB].DB
 		if mirror {
@@ -229,12 +231,27 @@ func (e *Env) dump(ctx context.Context, mirror bool, s *Schema) (*State, error) 
 			return nil, err
 		}
 		st.Tables[key(t)] = out
-		if t.autoInc() >= 0 {
-			var n sql.NullInt64
-			if err := db.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", t.Name).Scan(&n); err != nil {
+	}
+	for i := 0; i < 2; i++ {
+		d := e.at[i]
+		if mirror {
+			d = e.mirror[i]
+		}
+		rows, err := d.DB.QueryContext(ctx, "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND AUTO_INCREMENT IS NOT NULL", d.Name)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var name, n string
+			if err := rows.Scan(&name, &n); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			st.AutoInc[key(t)] = n.Int64
+			st.AutoInc[fmt.Sprintf("db%d.%s", i, name)] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return st, nil
@@ -296,8 +313,8 @@ func loadSQL(t *Table, st *State) []string {
 		}
 		out = append(out, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", q(t.Name), strings.Join(names, ", "), strings.Join(vals, ", ")))
 	}
-	if n, ok := st.AutoInc[key(t)]; ok && n > 0 {
-		out = append(out, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", q(t.Name), n))
+	if n := st.AutoInc[key(t)]; n != "" {
+		out = append(out, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %s", q(t.Name), n))
 	}
 	return out
 }
@@ -402,13 +419,17 @@ func (e *Env) step(gctx context.Context, at, mirror execer, s *Stmt) *Failure {
 	switch {
 	case a.err == nil && m.err != nil:
 		return fail("error-mismatch", "%s: succeeded through AT, failed as plain SQL: %v", text, m.err)
+	case a.err != nil && m.err == nil && errors.Is(a.err, datasource.ErrTxAborted):
+		return fail("aborted", "%s: aborted the local transaction through AT (%v), succeeded as plain SQL", text, a.err)
 	case a.err != nil && m.err == nil:
 		return fail("error-mismatch", "%s: failed through AT (%v), succeeded as plain SQL", text, a.err)
 	case a.err != nil:
-		if errNumber(a.err) != errNumber(m.err) {
-			return fail("error-mismatch", "%s: AT error %v, plain error %v", text, a.err, m.err)
-		}
+		// both failed: fine for the properties, though the errors may
+		// differ (AT's image query can fail first, on another error)
 		e.Stats.StmtErrors++
+		if errNumber(a.err) != errNumber(m.err) {
+			e.Stats.OtherError++
+		}
 	case s.Via != ViaMulti && (a.rows != m.rows || a.lastID != m.lastID):
 		return fail("result-mismatch", "%s: AT rows affected %d, last insert id %d; plain %d, %d", text, a.rows, a.lastID, m.rows, m.lastID)
 	}
@@ -427,7 +448,14 @@ func refusalReason(err error) string {
 // per branch, on the mirror; then checks every property. A non-nil
 // Failure means the mirror may no longer equal the AT side.
 func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Failure, error) {
+	t0 := time.Now()
+	phase := func(name string) {
+		now := time.Now()
+		e.Stats.Phases[name] += now.Sub(t0)
+		t0 = now
+	}
 	before, err := e.dump(ctx, false, s)
+	phase("dump")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -495,10 +523,13 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 		}
 		mtx.Rollback()
 	}
+	phase("run")
 	if f := e.settle(ctx, gtx, gt.Commit); f != nil {
 		return before, f, nil
 	}
+	phase("settle")
 	after, err := e.dump(ctx, false, s)
+	defer phase("dump")
 	if err != nil {
 		return before, nil, err
 	}

@@ -278,14 +278,14 @@ func defaultLiteral(t colType) string {
 type keyShape int
 
 const (
-	shapeAutoInc      keyShape = iota // BIGINT UNSIGNED AUTO_INCREMENT
-	shapeAutoIncUq                    // INT AUTO_INCREMENT + INT UNIQUE
-	shapeIntPK                        // INT explicit + nullable VARCHAR UNIQUE + INT UNIQUE
-	shapeComposite                    // (INT, VARCHAR)
-	shapeVarcharPK                    // VARCHAR with a collation
-	shapeBinaryPK                     // BINARY(16) or VARBINARY
-	shapeOddPK                        // (DATE, TINYINT UNSIGNED) or DECIMAL
-	shapeNoPK                         // no primary key: writes are refused
+	shapeAutoInc   keyShape = iota // BIGINT UNSIGNED AUTO_INCREMENT
+	shapeAutoIncUq                 // INT AUTO_INCREMENT + INT UNIQUE
+	shapeIntPK                     // INT explicit + nullable VARCHAR UNIQUE + INT UNIQUE
+	shapeComposite                 // (INT, VARCHAR)
+	shapeVarcharPK                 // VARCHAR with a collation
+	shapeBinaryPK                  // BINARY(16) or VARBINARY
+	shapeOddPK                     // (DATE, TINYINT UNSIGNED) or DECIMAL
+	shapeNoPK                      // no primary key: writes are refused
 	numShapes
 )
 

@@ -49,6 +49,8 @@ func genValue(rng *rand.Rand, t colType, key bool) Value {
 	case kString:
 		alpha := utf8Alphabet
 		switch {
+		case key && t.charset == "ascii":
+			alpha = keyAlphabet[:3]
 		case key:
 			alpha = keyAlphabet
 		case t.charset == "latin1":
