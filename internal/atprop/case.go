@@ -170,13 +170,18 @@ func (c *Case) clone() *Case {
 // branches, statements, INSERT rows, tables and rows of the starting
 // state, greedily, until nothing more can go or budget runs out.
 func (e *Env) Shrink(ctx context.Context, c *Case, budget time.Duration) (*Case, error) {
+	return shrink(c, budget, func(c *Case) (*Failure, error) { return e.Replay(ctx, c) })
+}
+
+// shrink is Shrink with the replay as a function.
+func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error)) (*Case, error) {
 	deadline := time.Now().Add(budget)
 	class := c.Failure.Class
 	try := func(cand *Case) (bool, error) {
 		if time.Now().After(deadline) {
 			return false, nil
 		}
-		f, err := e.Replay(ctx, cand)
+		f, err := replay(cand)
 		if err != nil {
 			return false, err
 		}
