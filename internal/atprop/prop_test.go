@@ -65,6 +65,7 @@ func TestATRollbackFidelity(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		t.Logf("atprop: seed %d: %d global transactions, %d failures (%v so far)", seed, txs, len(cs), time.Since(start).Round(time.Second))
 		cases = append(cases, cs...)
 	}
 	st := e.Stats
