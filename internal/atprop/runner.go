@@ -39,7 +39,8 @@ func fail(class, format string, args ...any) *Failure {
 // Stats counts what the runs did.
 type Stats struct {
 	GlobalTxs, Commits, Rollbacks, Branches, Stmts int
-	Refused                                        map[string]int           // unexpected refusals by statement kind
+	RefusedAsListed                                int                      // statements README lists as refused, refused
+	Refused                                        map[string]int           // other refusals, by statement kind and reason
 	StmtErrors                                     int                      // statements that failed through AT and as plain SQL
 	OtherError                                     int                      // of which with another error number
 	Phases                                         map[string]time.Duration // time spent, by phase
@@ -202,35 +203,11 @@ func (e *Env) dump(ctx context.Context, mirror bool, s *Schema) (*State, error) 
 		if mirror {
 			db = e.mirror[t.DB].DB
 		}
-		rows, err := db.QueryContext(ctx, "SELECT * FROM "+q(t.Name)+" WHERE ? ORDER BY "+t.orderBy(), 1)
+		rows, err := readTable(ctx, db, q(t.Name), t)
 		if err != nil {
-			return nil, fmt.Errorf("dump %s: %w", key(t), err)
-		}
-		var out Rows
-		for rows.Next() {
-			raw := make([]sql.RawBytes, len(t.Cols))
-			ptrs := make([]any, len(raw))
-			for i := range raw {
-				ptrs[i] = &raw[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			row := make([]*string, len(raw))
-			for i, b := range raw {
-				if b != nil {
-					s := string(b)
-					row[i] = &s
-				}
-			}
-			out = append(out, row)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		st.Tables[key(t)] = out
+		st.Tables[key(t)] = rows
 	}
 	for i := 0; i < 2; i++ {
 		d := e.at[i]
@@ -253,6 +230,54 @@ func (e *Env) dump(ctx context.Context, mirror bool, s *Schema) (*State, error) 
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
+	}
+	return st, nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readTable reads every row of t, named name, through the binary protocol
+// (exact FLOAT / DOUBLE), ordered by primary key.
+func readTable(ctx context.Context, db queryer, name string, t *Table) (Rows, error) {
+	rows, err := db.QueryContext(ctx, "SELECT * FROM "+name+" WHERE ? ORDER BY "+t.orderBy(), 1)
+	if err != nil {
+		return nil, fmt.Errorf("dump %s: %w", key(t), err)
+	}
+	defer rows.Close()
+	var out Rows
+	for rows.Next() {
+		raw := make([]sql.RawBytes, len(t.Cols))
+		ptrs := make([]any, len(raw))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]*string, len(raw))
+		for i, b := range raw {
+			if b != nil {
+				s := string(b)
+				row[i] = &s
+			}
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// readAll reads every table of s on the AT side through db, which may be a
+// local transaction of the global one (plain SELECTs pass through AT).
+func (e *Env) readAll(ctx context.Context, db queryer, s *Schema) (*State, error) {
+	st := &State{Tables: map[string]Rows{}}
+	for _, t := range s.Tables {
+		rows, err := readTable(ctx, db, q(e.dbName(false, t.DB))+"."+q(t.Name), t)
+		if err != nil {
+			return nil, err
+		}
+		st.Tables[key(t)] = rows
 	}
 	return st, nil
 }
@@ -360,6 +385,7 @@ type outcome struct {
 }
 
 type execer interface {
+	queryer
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
@@ -396,15 +422,34 @@ func errNumber(err error) uint16 {
 
 // step runs one statement on the AT side, then (unless AT refused it) on
 // the mirror, and compares.
-func (e *Env) step(gctx context.Context, at, mirror execer, s *Stmt) *Failure {
+func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt) *Failure {
 	e.Stats.Stmts++
 	text, args := s.SQL()
+	var before *State
+	if s.Refuse {
+		// a statement that must be refused is checked to change nothing
+		// right away; for the others the mirror, which skips a refused
+		// statement, shows any change later
+		var err error
+		if before, err = e.readAll(gctx, at, sc); err != nil {
+			return fail("infrastructure", "read before %s: %v", text, err)
+		}
+	}
 	a := run(gctx, at, s.Via, e.subst(false, text), args)
 	if a.err != nil && errors.Is(a.err, datasource.ErrUnsupported) {
 		if !s.Refuse {
 			e.Stats.Refused[s.Kind+": "+refusalReason(a.err)]++
+			return nil
 		}
-		return nil // the mirror skips it: any change it made shows later
+		e.Stats.RefusedAsListed++
+		after, err := e.readAll(gctx, at, sc)
+		if err != nil {
+			return fail("infrastructure", "read after %s: %v", text, err)
+		}
+		if d := diff(sc, before, after); d != "" {
+			return fail("refused-but-changed", "%s was refused (%v) but changed rows:\n%s", text, a.err, d)
+		}
+		return nil
 	}
 	if s.Refuse {
 		if a.err == nil {
@@ -492,13 +537,13 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 		}
 		if b.Auto {
 			for _, st := range b.Stmts {
-				if f := e.step(gctx, e.pools[b.DB], mtx, st); f != nil {
+				if f := e.step(gctx, s, e.pools[b.DB], mtx, st); f != nil {
 					return abort(f)
 				}
 			}
 			continue
 		}
-		f, err := e.runBranch(ctx, gctx, b, mtx, sp)
+		f, err := e.runBranch(ctx, gctx, s, b, mtx, sp)
 		if err != nil {
 			return before, nil, err
 		}
@@ -553,7 +598,7 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 }
 
 // runBranch runs a local transaction of the global transaction.
-func (e *Env) runBranch(ctx, gctx context.Context, b *Branch, mtx *sql.Tx, sp string) (*Failure, error) {
+func (e *Env) runBranch(ctx, gctx context.Context, s *Schema, b *Branch, mtx *sql.Tx, sp string) (*Failure, error) {
 	conn, err := e.pools[b.DB].Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -569,7 +614,7 @@ func (e *Env) runBranch(ctx, gctx context.Context, b *Branch, mtx *sql.Tx, sp st
 		return nil, err
 	}
 	for _, st := range b.Stmts {
-		if f := e.step(gctx, tx, mtx, st); f != nil {
+		if f := e.step(gctx, s, tx, mtx, st); f != nil {
 			tx.Rollback()
 			return f, nil
 		}
