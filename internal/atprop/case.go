@@ -38,6 +38,9 @@ func (c *Case) String() string {
 	fmt.Fprintf(&b, "-- seed %d, global transaction #%d; rerun: %s\n", c.Seed, c.TxIndex, RerunCommand(c.Seed))
 	fmt.Fprintf(&b, "-- {db0} and {db1} are two databases, each with its own AT connector and undo_log.\n")
 	for db := 0; db < 2; db++ {
+		if len(c.Schema.tablesOf(db)) == 0 {
+			continue
+		}
 		fmt.Fprintf(&b, "USE {db%d};\n", db)
 		for _, t := range c.Schema.tablesOf(db) {
 			for _, s := range loadSQL(t, c.Before) {
@@ -170,6 +173,9 @@ func (c *Case) clone() *Case {
 // branches, statements, INSERT rows, tables and rows of the starting
 // state, greedily, until nothing more can go or budget runs out.
 func (e *Env) Shrink(ctx context.Context, c *Case, budget time.Duration) (*Case, error) {
+	// a transaction that does not settle fails after Settle: wait less
+	defer func(d time.Duration) { e.Settle = d }(e.Settle)
+	e.Settle = min(e.Settle, 2*time.Second)
 	return shrink(c, budget, func(c *Case) (*Failure, error) { return e.Replay(ctx, c) })
 }
 
@@ -193,6 +199,18 @@ func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error))
 	}
 	for progress := true; progress && time.Now().Before(deadline); {
 		progress = false
+		// tables
+		for ti := 0; ti < len(c.Schema.Tables); ti++ {
+			cand := c.clone()
+			cand.Schema.Tables = append(cand.Schema.Tables[:ti], cand.Schema.Tables[ti+1:]...)
+			ok, err := try(cand)
+			if err != nil {
+				return c, err
+			}
+			if ok {
+				c, progress, ti = cand, true, ti-1
+			}
+		}
 		// branches
 		for i := 0; i < len(c.Tx.Branches) && len(c.Tx.Branches) > 1; i++ {
 			cand := c.clone()
@@ -259,18 +277,6 @@ func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error))
 						c, progress = cand, true
 					}
 				}
-			}
-		}
-		// tables
-		for ti := 0; ti < len(c.Schema.Tables); ti++ {
-			cand := c.clone()
-			cand.Schema.Tables = append(cand.Schema.Tables[:ti], cand.Schema.Tables[ti+1:]...)
-			ok, err := try(cand)
-			if err != nil {
-				return c, err
-			}
-			if ok {
-				c, progress, ti = cand, true, ti-1
 			}
 		}
 		// starting rows: halves, then one by one
