@@ -169,7 +169,7 @@ func (c *Case) clone() *Case {
 	return &n
 }
 
-// Shrink minimises c while it still fails with the same class: it drops
+// Shrink minimises c while it still fails with the same class and reason: it drops
 // branches, statements, INSERT rows, tables and rows of the starting
 // state, greedily, until nothing more can go or budget runs out.
 func (e *Env) Shrink(ctx context.Context, c *Case, budget time.Duration) (*Case, error) {
@@ -182,7 +182,7 @@ func (e *Env) Shrink(ctx context.Context, c *Case, budget time.Duration) (*Case,
 // shrink is Shrink with the replay as a function.
 func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error)) (*Case, error) {
 	deadline := time.Now().Add(budget)
-	class := c.Failure.Class
+	class, reason := c.Failure.Class, c.Failure.Reason
 	try := func(cand *Case) (bool, error) {
 		if time.Now().After(deadline) {
 			return false, nil
@@ -191,7 +191,7 @@ func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error))
 		if err != nil {
 			return false, err
 		}
-		if f != nil && f.Class == class {
+		if f != nil && f.Class == class && f.Reason == reason {
 			cand.Failure = f
 			return true, nil
 		}

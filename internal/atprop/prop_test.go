@@ -85,33 +85,23 @@ func TestATRollbackFidelity(t *testing.T) {
 	}
 	classes := map[string]int{}
 	for _, c := range cases {
-		classes[c.Failure.Class]++
+		classes[c.Failure.Class+" "+c.Failure.Reason]++
 		t.Errorf("seed %d, global transaction #%d: %s (rerun: %s)", c.Seed, c.TxIndex, truncate(c.Failure.Error(), 1500), RerunCommand(c.Seed))
 	}
 	t.Logf("atprop: failures by class: %v", classes)
-	// shrink one case per class first, then more, up to shrinkN
-	var order []*Case
+	// shrink one case per class and reason first, then more, up to shrinkN
+	var order, rest []*Case
 	seen := map[string]bool{}
 	for _, c := range cases {
-		if !seen[c.Failure.Class] {
-			seen[c.Failure.Class] = true
-			order = append(order, c)
+		k := c.Failure.Class + "|" + c.Failure.Reason
+		if seen[k] {
+			rest = append(rest, c)
+			continue
 		}
+		seen[k] = true
+		order = append(order, c)
 	}
-	for _, c := range cases {
-		if len(order) >= len(cases) {
-			break
-		}
-		if seen[c.Failure.Class] {
-			found := false
-			for _, o := range order {
-				found = found || o == c
-			}
-			if !found {
-				order = append(order, c)
-			}
-		}
-	}
+	order = append(order, rest...)
 	sigs := map[string]bool{}
 	for i, c := range order {
 		if i >= shrinkN {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,12 +29,30 @@ import (
 type Failure struct {
 	Class  string // rollback-mismatch, commit-mismatch, error-mismatch, ...
 	Detail string
+	Reason string // the error behind it with names and numbers blanked, to group failures
 }
 
 func (f *Failure) Error() string { return f.Class + ": " + f.Detail }
 
 func fail(class, format string, args ...any) *Failure {
 	return &Failure{Class: class, Detail: fmt.Sprintf(format, args...)}
+}
+
+var (
+	quotedRE = regexp.MustCompile("`[^`]*`|'[^']*'|\"[^\"]*\"")
+	numberRE = regexp.MustCompile(`[0-9]+`)
+)
+
+// because sets f.Reason from err (an error or a message).
+func (f *Failure) because(err any) *Failure {
+	r := fmt.Sprint(err)
+	r = quotedRE.ReplaceAllString(r, "?")
+	r = numberRE.ReplaceAllString(r, "#")
+	if len(r) > 100 {
+		r = r[:100]
+	}
+	f.Reason = r
+	return f
 }
 
 // Stats counts what the runs did.
@@ -455,7 +474,7 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		if a.err == nil {
 			return fail("refusal-not-enforced", "%s ran in a global transaction; README lists it as refused", text)
 		}
-		return fail("refusal-not-enforced", "%s failed with %v instead of datasource.ErrUnsupported", text, a.err)
+		return fail("refusal-not-enforced", "%s failed with %v instead of datasource.ErrUnsupported", text, a.err).because(a.err)
 	}
 	if errors.Is(a.err, datasource.ErrLockConflict) {
 		return fail("lock-conflict", "%s: %v (a lock left by an earlier transaction?)", text, a.err)
@@ -463,11 +482,11 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 	m := run(context.Background(), mirror, s.Via, e.subst(true, text), args)
 	switch {
 	case a.err == nil && m.err != nil:
-		return fail("error-mismatch", "%s: succeeded through AT, failed as plain SQL: %v", text, m.err)
+		return fail("error-mismatch", "%s: succeeded through AT, failed as plain SQL: %v", text, m.err).because(m.err)
 	case a.err != nil && m.err == nil && errors.Is(a.err, datasource.ErrTxAborted):
-		return fail("aborted", "%s: aborted the local transaction through AT (%v), succeeded as plain SQL", text, a.err)
+		return fail("aborted", "%s: aborted the local transaction through AT (%v), succeeded as plain SQL", text, a.err).because(a.err)
 	case a.err != nil && m.err == nil:
-		return fail("error-mismatch", "%s: failed through AT (%v), succeeded as plain SQL", text, a.err)
+		return fail("error-mismatch", "%s: failed through AT (%v), succeeded as plain SQL", text, a.err).because(a.err)
 	case a.err != nil:
 		// both failed: fine for the properties, though the errors may
 		// differ (AT's image query can fail first, on another error)
@@ -555,7 +574,7 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 		e.Stats.Commits++
 		if err := gtx.Commit(ctx); err != nil {
 			mtx.Rollback()
-			return before, fail("global-end", "global commit: %v", err), nil
+			return before, fail("global-end", "global commit: %v", err).because(err), nil
 		}
 		if err := mtx.Commit(); err != nil {
 			return before, nil, err
@@ -564,7 +583,7 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 		e.Stats.Rollbacks++
 		if err := gtx.Rollback(ctx); err != nil {
 			mtx.Rollback()
-			return before, fail("global-end", "global rollback: %v", err), nil
+			return before, fail("global-end", "global rollback: %v", err).because(err), nil
 		}
 		mtx.Rollback()
 	}
@@ -626,7 +645,7 @@ func (e *Env) runBranch(ctx, gctx context.Context, s *Schema, b *Branch, mtx *sq
 	}
 	if err := tx.Commit(); err != nil {
 		mtx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp)
-		return fail("commit-failed", "local COMMIT of a branch failed through AT, succeeds as plain SQL: %v", err), nil
+		return fail("commit-failed", "local COMMIT of a branch failed through AT, succeeds as plain SQL: %v", err).because(err), nil
 	}
 	return nil, nil
 }
@@ -643,10 +662,10 @@ func (e *Env) settle(ctx context.Context, gtx *tm.GlobalTx, commit bool) *Failur
 			return nil
 		}
 		if strings.HasPrefix(last, "failed:") {
-			return fail("phase-two-failed", "%s: %s", xid, last)
+			return fail("phase-two-failed", "%s: %s", xid, last).because(last)
 		}
 		if time.Now().After(deadline) {
-			return fail("settle", "%s not settled after %v: %s", xid, e.Settle, last)
+			return fail("settle", "%s not settled after %v: %s", xid, e.Settle, last).because(last)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
