@@ -102,7 +102,7 @@ func (c *Case) Signature() string {
 		}
 	}
 	sort.Strings(kinds)
-	return c.Failure.Class + " / " + strings.Join(kinds, ",")
+	return c.Failure.Class + " / " + strings.Join(kinds, ",") + " / " + c.Failure.Reason
 }
 
 // Replay runs c from a fresh coordinator and freshly loaded tables.
