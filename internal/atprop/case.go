@@ -23,9 +23,10 @@ type Case struct {
 	Failure *Failure
 }
 
-// RerunCommand is the command that reruns one seed.
-func RerunCommand(seed uint64) string {
-	return fmt.Sprintf("ATPROP_SEED=%d go test -race -count=1 -run TestATRollbackFidelity -v ./internal/atprop", seed)
+// RerunCommand is the command that reruns the first txs global
+// transactions of one seed.
+func RerunCommand(seed uint64, txs int) string {
+	return fmt.Sprintf("ATPROP_SEED=%d ATPROP_TXS=%d go test -race -count=1 -run TestATRollbackFidelity -v ./internal/atprop", seed, txs)
 }
 
 // String prints the case as SQL a person can run in a mysql client.
@@ -35,7 +36,7 @@ func (c *Case) String() string {
 	for _, l := range strings.Split(strings.TrimRight(c.Failure.Detail, "\n"), "\n") {
 		fmt.Fprintf(&b, "--   %s\n", l)
 	}
-	fmt.Fprintf(&b, "-- seed %d, global transaction #%d; rerun: %s\n", c.Seed, c.TxIndex, RerunCommand(c.Seed))
+	fmt.Fprintf(&b, "-- seed %d, global transaction #%d; rerun: %s\n", c.Seed, c.TxIndex, RerunCommand(c.Seed, c.TxIndex+1))
 	fmt.Fprintf(&b, "-- {db0} and {db1} are two databases, each with its own AT connector and undo_log.\n")
 	for db := 0; db < 2; db++ {
 		if len(c.Schema.tablesOf(db)) == 0 {

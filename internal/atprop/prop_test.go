@@ -35,16 +35,20 @@ func envInt(t *testing.T, name string, def int) int {
 //
 //	ATPROP_SEED=n        run only seed n (the command a failure prints)
 //	ATPROP_FIRST_SEED=n  first seed (default 1)
-//	ATPROP_SEEDS=n       number of seeds (default 3; `make proptest`: 20)
-//	ATPROP_TXS=n         global transactions per seed (default 12; `make proptest`: 120)
-//	ATPROP_SHRINK=n      failing cases to shrink, one per failure class first (default 2)
-//	ATPROP_SHRINK_SECS=n time budget of one shrink (default 20)
+//	ATPROP_SEEDS=n       number of seeds (default 3, with -short 2; `make proptest`: 20)
+//	ATPROP_TXS=n         global transactions per seed (default 10, with -short 6; `make proptest`: 100)
+//	ATPROP_SHRINK=n      failing cases to shrink, one per kind of failure first (default 1)
+//	ATPROP_SHRINK_SECS=n time budget of one shrink (default 15)
 //
-// Every failure is reported with its seed; the shrunk ones are printed as
-// SQL.
+// Every failure is reported with the command that reruns it; the shrunk
+// ones are printed as SQL.
 func TestATRollbackFidelity(t *testing.T) {
+	defSeeds, defTxs := 3, 10
+	if testing.Short() {
+		defSeeds, defTxs = 2, 6
+	}
 	first := uint64(envInt(t, "ATPROP_FIRST_SEED", 1))
-	seeds := envInt(t, "ATPROP_SEEDS", 3)
+	seeds := envInt(t, "ATPROP_SEEDS", defSeeds)
 	if s := os.Getenv("ATPROP_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -52,9 +56,9 @@ func TestATRollbackFidelity(t *testing.T) {
 		}
 		first, seeds = n, 1
 	}
-	txs := envInt(t, "ATPROP_TXS", 12)
-	shrinkN := envInt(t, "ATPROP_SHRINK", 2)
-	shrinkBudget := time.Duration(envInt(t, "ATPROP_SHRINK_SECS", 20)) * time.Second
+	txs := envInt(t, "ATPROP_TXS", defTxs)
+	shrinkN := envInt(t, "ATPROP_SHRINK", 1)
+	shrinkBudget := time.Duration(envInt(t, "ATPROP_SHRINK_SECS", 15)) * time.Second
 
 	ctx := context.Background()
 	start := time.Now()
@@ -64,7 +68,7 @@ func TestATRollbackFidelity(t *testing.T) {
 		cs, err := e.Run(ctx, seed, txs)
 		if err != nil {
 			// the server or the machine, not a property: go on with the next seed
-			t.Errorf("seed %d: %v (rerun: %s)", seed, err, RerunCommand(seed))
+			t.Errorf("seed %d: %v (rerun: %s)", seed, err, RerunCommand(seed, txs))
 		}
 		t.Logf("atprop: seed %d: %d global transactions, %d failures (%v so far)", seed, txs, len(cs), time.Since(start).Round(time.Second))
 		cases = append(cases, cs...)
@@ -87,7 +91,7 @@ func TestATRollbackFidelity(t *testing.T) {
 	classes := map[string]int{}
 	for _, c := range cases {
 		classes[c.Failure.Class+" "+c.Failure.Reason]++
-		t.Errorf("seed %d, global transaction #%d: %s (rerun: %s)", c.Seed, c.TxIndex, truncate(c.Failure.Error(), 1500), RerunCommand(c.Seed))
+		t.Errorf("seed %d, global transaction #%d: %s (rerun: %s)", c.Seed, c.TxIndex, truncate(c.Failure.Error(), 1500), RerunCommand(c.Seed, c.TxIndex+1))
 	}
 	t.Logf("atprop: failures by class: %v", classes)
 	// shrink one case per class and reason first, then more, up to shrinkN
