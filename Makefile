@@ -22,7 +22,7 @@ vet:
 # The long run of the AT rollback-fidelity property test (issue 11):
 # PROPSEEDS seeds from PROPFIRST, PROPTXS global transactions each, up to
 # PROPSHRINK failures shrunk and printed as SQL. One seed alone:
-# ATPROP_SEED=n go test -race -count=1 -run TestATRollbackFidelity -v ./internal/atprop
+# ATPROP_SEED=n ATPROP_TXS=k go test -race -count=1 -run TestATRollbackFidelity -v ./internal/atprop
 PROPFIRST ?= 1
 PROPSEEDS ?= 20
 PROPTXS ?= 100
