@@ -14,10 +14,11 @@ const (
 	ViaExec     Via = iota // ExecContext, text protocol without args, binary with
 	ViaPrepared            // PrepareContext then ExecContext
 	ViaMulti               // several statements in one ExecContext, no args
+	ViaQuery               // QueryContext, for ... RETURNING; the rows returned are compared
 )
 
 func (v Via) String() string {
-	return [...]string{"exec", "prepared", "multi-statement"}[v]
+	return [...]string{"exec", "prepared", "multi-statement", "query"}[v]
 }
 
 // Frag is a piece of SQL with the args of its placeholders.
@@ -228,7 +229,7 @@ func (g *gen) insert(cur int, t *Table, verb string) *Stmt {
 	for i, c := range cols {
 		names[i] = q(t.Cols[c].Name)
 	}
-	s := &Stmt{Kind: strings.ToLower(strings.ReplaceAll(verb, " ", "-"))}
+	s := &Stmt{Kind: strings.ToLower(strings.ReplaceAll(verb, " ", "-")), Refuse: len(t.PK) == 0}
 	s.Head = Frag{SQL: fmt.Sprintf("%s INTO %s (%s) VALUES ", verb, g.ref(cur, t), strings.Join(names, ", "))}
 	n := 1 + g.rng.IntN(3)
 	if g.chance(6) {
@@ -237,9 +238,12 @@ func (g *gen) insert(cur int, t *Table, verb string) *Stmt {
 	for i := 0; i < n; i++ {
 		s.Rows = append(s.Rows, g.insertRow(t, cols))
 	}
-	if verb == "INSERT" && g.chance(3) {
+	switch {
+	case verb == "INSERT" && g.chance(3):
 		s.Kind = "odku"
 		s.Tail = g.odku(t, cols)
+	case !g.inline && g.chance(8):
+		s.returning()
 	}
 	return s
 }
@@ -465,7 +469,19 @@ func (g *gen) delete(cur int, t *Table) *Stmt {
 	where := g.pred(t, "")
 	ol, nondet := g.orderLimit(t)
 	head := join([]Frag{{SQL: "DELETE FROM " + g.ref(cur, t) + " WHERE "}, where, {SQL: ol}}, "")
-	return &Stmt{Kind: "delete", Head: head, Nondet: nondet, Refuse: len(t.PK) == 0}
+	s := &Stmt{Kind: "delete", Head: head, Nondet: nondet, Refuse: len(t.PK) == 0}
+	if !g.inline && g.chance(8) {
+		s.returning()
+	}
+	return s
+}
+
+// returning makes s an INSERT / REPLACE / DELETE ... RETURNING *, run
+// with QueryContext.
+func (s *Stmt) returning() {
+	s.Tail.SQL += " RETURNING *"
+	s.Via = ViaQuery
+	s.Kind += "-returning"
 }
 
 // shift moves a run of unique values up or down by one, in the order
@@ -609,8 +625,8 @@ func (g *gen) globalTx() *GlobalTx {
 			}
 			if via == ViaMulti {
 				g.inline = true
-				first := g.stmts(&cur, false)
-				second := g.stmts(&cur, false)
+				first := g.stmts(&cur, !b.Auto)
+				second := g.stmts(&cur, !b.Auto)
 				g.inline = false
 				all := append(first, second...)
 				parts := make([]string, len(all))
@@ -624,7 +640,9 @@ func (g *gen) globalTx() *GlobalTx {
 				continue
 			}
 			for _, s := range g.stmts(&cur, !b.Auto) {
-				s.Via = via
+				if s.Via != ViaQuery {
+					s.Via = via
+				}
 				b.Stmts = append(b.Stmts, s)
 			}
 		}

@@ -122,10 +122,11 @@ func TestGeneratorCoverage(t *testing.T) {
 		require.True(t, shapes[s], "%s never generated", s)
 	}
 	for _, k := range []string{"insert", "insert-ignore", "replace", "odku", "update", "delete", "shift", "swap",
-		"update-join", "delete-join", "refused-pk-update", "refused-insert-select", "use", "multi"} {
+		"update-join", "delete-join", "refused-pk-update", "refused-insert-select", "use", "multi", "insert-returning", "replace-returning",
+		"insert-ignore-returning", "delete-returning"} {
 		require.True(t, stmtKinds[k], "statement kind %s never generated", k)
 	}
-	for _, v := range []Via{ViaExec, ViaPrepared, ViaMulti} {
+	for _, v := range []Via{ViaExec, ViaPrepared, ViaMulti, ViaQuery} {
 		require.True(t, vias[v], "%v never generated", v)
 	}
 	for _, a := range []string{"int64", "uint64", "float64", "string", "[]uint8", "time.Time", "nil"} {

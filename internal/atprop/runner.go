@@ -41,11 +41,13 @@ func fail(class, format string, args ...any) *Failure {
 var (
 	quotedRE = regexp.MustCompile("`[^`]*`|'[^']*'|\"[^\"]*\"")
 	numberRE = regexp.MustCompile(`[0-9]+`)
+	nameRE   = regexp.MustCompile(`atcc_[a-z0-9_]+|[0-9.]+:[0-9]+:[0-9]+`) // databases, XIDs
 )
 
 // because sets f.Reason from err (an error or a message).
 func (f *Failure) because(err any) *Failure {
 	r := fmt.Sprint(err)
+	r = nameRE.ReplaceAllString(r, "?")
 	r = quotedRE.ReplaceAllString(r, "?")
 	r = numberRE.ReplaceAllString(r, "#")
 	if len(r) > 100 {
@@ -401,6 +403,7 @@ func (e *Env) Resync(ctx context.Context, s *Schema) error {
 type outcome struct {
 	err          error
 	rows, lastID int64
+	returned     []string // rows of a RETURNING clause
 }
 
 type execer interface {
@@ -412,14 +415,49 @@ type execer interface {
 func run(ctx context.Context, x execer, via Via, text string, args []any) outcome {
 	var res sql.Result
 	var err error
-	if via == ViaPrepared {
+	switch via {
+	case ViaQuery:
+		rows, err := x.QueryContext(ctx, text, args...)
+		if err != nil {
+			return outcome{err: err}
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return outcome{err: err}
+		}
+		var o outcome
+		for rows.Next() {
+			raw := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(raw))
+			for i := range raw {
+				ptrs[i] = &raw[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return outcome{err: err}
+			}
+			row := make([]string, len(raw))
+			for i, b := range raw {
+				row[i] = fmt.Sprintf("%q", b)
+				if b == nil {
+					row[i] = "NULL"
+				}
+			}
+			o.returned = append(o.returned, "("+strings.Join(row, ", ")+")")
+		}
+		if err := rows.Err(); err != nil {
+			return outcome{err: err}
+		}
+		o.rows = int64(len(o.returned))
+		return o
+	case ViaPrepared:
 		var st *sql.Stmt
 		st, err = x.PrepareContext(ctx, text)
 		if err == nil {
 			res, err = st.ExecContext(ctx, args...)
 			st.Close()
 		}
-	} else {
+	default:
 		res, err = x.ExecContext(ctx, text, args...)
 	}
 	if err != nil {
@@ -494,6 +532,9 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		if errNumber(a.err) != errNumber(m.err) {
 			e.Stats.OtherError++
 		}
+	case s.Via == ViaQuery && !reflect.DeepEqual(a.returned, m.returned):
+		return fail("result-mismatch", "%s: RETURNING gave through AT:\n  %s\nas plain SQL:\n  %s", text,
+			strings.Join(a.returned, "\n  "), strings.Join(m.returned, "\n  ")).because("returning")
 	case s.Via != ViaMulti && (a.rows != m.rows || a.lastID != m.lastID):
 		return fail("result-mismatch", "%s: AT rows affected %d, last insert id %d; plain %d, %d", text, a.rows, a.lastID, m.rows, m.lastID)
 	}
