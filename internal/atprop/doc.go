@@ -1,8 +1,9 @@
 // Package atprop is the randomized property test of AT mode's rollback
 // fidelity (issue 11): a seeded generator of schemas of every MariaDB column
 // type and key shape, of global transactions made of random INSERT / INSERT
-// IGNORE / REPLACE / ON DUPLICATE KEY UPDATE / UPDATE / DELETE statements on
-// two databases, a runner that executes them through datasource connectors
+// IGNORE / REPLACE / ON DUPLICATE KEY UPDATE / UPDATE / DELETE (with ORDER
+// BY, LIMIT, joins, RETURNING, USE, several in one Exec, prepared or not,
+// in local transactions or autocommit) on two databases, a runner that executes them through datasource connectors
 // and, in lockstep, as one plain local transaction on mirror databases, the
 // property checks, and a shrinker that reduces a failing case to a minimal
 // reproduction printed as SQL with its seed.
@@ -11,8 +12,8 @@
 //
 //   - rollback: every table is byte-identical to its state before;
 //   - commit: every table equals its mirror, where the same statements ran as
-//     plain local transactions (and each statement gave the same error
-//     number, rows affected and last insert id as there);
+//     plain local transactions (and each statement succeeded or failed as
+//     there, with the same rows affected, last insert id and RETURNING rows);
 //   - a statement refused with datasource.ErrUnsupported changed nothing
 //     (its mirror statement is skipped, so any change shows as a difference);
 //     statements the README lists as refused are refused;
