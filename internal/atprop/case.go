@@ -118,6 +118,11 @@ func (e *Env) Replay(ctx context.Context, c *Case) (*Failure, error) {
 	if err := e.load(ctx, true, c.Schema, c.Before); err != nil {
 		return nil, err
 	}
+	for _, mirror := range []bool{false, true} {
+		if err := e.checkLoaded(ctx, mirror, c.Schema, c.Before); err != nil {
+			return nil, err
+		}
+	}
 	_, f, err := e.RunTx(ctx, c.Schema, c.Tx)
 	return f, err
 }
@@ -323,6 +328,11 @@ func (e *Env) Run(ctx context.Context, seed uint64, n int) ([]*Case, error) {
 	}
 	e.Restart()
 	if err := e.Setup(ctx, s, seedStmts, seedTables); err != nil {
+		return nil, err
+	}
+	if st, err := e.dump(ctx, false, s); err != nil {
+		return nil, err
+	} else if err := e.checkLoaded(ctx, true, s, st); err != nil {
 		return nil, err
 	}
 	var cases []*Case

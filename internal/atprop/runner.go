@@ -317,6 +317,8 @@ func cellLiteral(t colType, c *string) string {
 		if f, err := strconv.ParseFloat(*c, 32); err == nil {
 			return plainQuote(strconv.FormatFloat(float64(float32(f)), 'g', -1, 64))
 		}
+	case kYear:
+		return *c // '0' would be 2000, 0 is 0000
 	case kString, kJSON:
 		if *c == "" {
 			return "''"
@@ -396,7 +398,23 @@ func (e *Env) Resync(ctx context.Context, s *Schema) error {
 	if err != nil {
 		return err
 	}
-	return e.load(ctx, true, s, st)
+	if err := e.load(ctx, true, s, st); err != nil {
+		return err
+	}
+	return e.checkLoaded(ctx, true, s, st)
+}
+
+// checkLoaded verifies that side holds st: a value that does not survive
+// a dump and a load is a fault of this package, not of AT.
+func (e *Env) checkLoaded(ctx context.Context, mirror bool, s *Schema, st *State) error {
+	got, err := e.dump(ctx, mirror, s)
+	if err != nil {
+		return err
+	}
+	if d := diff(s, st, got); d != "" {
+		return fmt.Errorf("atprop: a dumped state does not load back (mirror %v):\n%s", mirror, d)
+	}
+	return nil
 }
 
 // outcome is what one statement did on one side.
