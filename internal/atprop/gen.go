@@ -523,18 +523,21 @@ func (g *gen) multiTable(cur int, t1, t2 *Table) *Stmt {
 		on = "a." + q(t1.Cols[t1.PK[0]].Name) + " = b." + q(t2.Cols[t2.PK[0]].Name)
 	}
 	from := fmt.Sprintf("%s a JOIN %s b ON %s", g.ref(cur, t1), g.ref(cur, t2), on)
-	refuse := len(t1.PK) == 0 || len(t2.PK) == 0
+	// refused when a table it writes has no primary key
 	if g.chance(2) {
 		sets := []Frag{g.assign(t1, nonKeyCols(t1)[0], "a.")}
+		refuse := len(t1.PK) == 0
 		if g.chance(2) {
 			cols := nonKeyCols(t2)
 			sets = append(sets, g.assign(t2, cols[g.rng.IntN(len(cols))], "b."))
+			refuse = refuse || len(t2.PK) == 0
 		}
 		head := join([]Frag{{SQL: "UPDATE " + from + " SET "}, join(sets, ", "), {SQL: " WHERE "}, w}, "")
 		return &Stmt{Kind: "update-join", Head: head, Refuse: refuse}
 	}
-	targets := []string{"a", "b", "a, b"}[g.rng.IntN(3)]
-	head := join([]Frag{{SQL: "DELETE " + targets + " FROM " + from + " WHERE "}, w}, "")
+	targets := g.rng.IntN(3)
+	refuse := targets != 1 && len(t1.PK) == 0 || targets != 0 && len(t2.PK) == 0
+	head := join([]Frag{{SQL: "DELETE " + []string{"a", "b", "a, b"}[targets] + " FROM " + from + " WHERE "}, w}, "")
 	return &Stmt{Kind: "delete-join", Head: head, Refuse: refuse}
 }
 
