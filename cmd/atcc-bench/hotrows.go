@@ -134,14 +134,7 @@ func abortedTransfer(ctx context.Context, db *sql.DB, from, to int) error {
 		return err
 	}
 	defer tx.Rollback()
-	first, second, amount := from, to, -1
-	if first > second {
-		first, second, amount = second, first, 1
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", amount, first); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -amount, second); err != nil {
+	if err := transferUpdates(ctx, tx, from, to); err != nil {
 		return err
 	}
 	return errAborted

@@ -307,6 +307,15 @@ func transfer(ctx context.Context, db *sql.DB, from, to int) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := transferUpdates(ctx, tx, from, to); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// transferUpdates moves 1 from one account to another in tx, updating the
+// rows in key order.
+func transferUpdates(ctx context.Context, tx *sql.Tx, from, to int) error {
 	first, second, amount := from, to, -1
 	if first > second {
 		first, second, amount = second, first, 1
@@ -314,10 +323,8 @@ func transfer(ctx context.Context, db *sql.DB, from, to int) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", amount, first); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -amount, second); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + ? WHERE id = ?", -amount, second)
+	return err
 }
 
 // measure runs fn from conc goroutines for d, writing a progress line to
