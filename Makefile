@@ -1,6 +1,6 @@
 # Every target works on a fresh machine with Go installed; `make test` also starts
 # (or installs) the MariaDB the tests need.
-.PHONY: test quickstart bench fuzz vet
+.PHONY: test quickstart bench fuzz vet proptest
 
 test:
 	bash scripts/test.sh
@@ -18,3 +18,15 @@ fuzz:
 
 vet:
 	go vet ./...
+
+# The long run of the AT rollback-fidelity property test (issue 11):
+# PROPSEEDS seeds from PROPFIRST, PROPTXS global transactions each, up to
+# PROPSHRINK failures shrunk and printed as SQL. One seed alone:
+# ATPROP_SEED=n ATPROP_TXS=k go test -race -count=1 -run TestATRollbackFidelity -v ./internal/atprop
+PROPFIRST ?= 1
+PROPSEEDS ?= 20
+PROPTXS ?= 100
+PROPSHRINK ?= 20
+proptest:
+	ATPROP_FIRST_SEED=$(PROPFIRST) ATPROP_SEEDS=$(PROPSEEDS) ATPROP_TXS=$(PROPTXS) ATPROP_SHRINK=$(PROPSHRINK) \
+		go test -count=1 -timeout 3h -run TestATRollbackFidelity -v ./internal/atprop
