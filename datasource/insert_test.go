@@ -348,3 +348,20 @@ func TestInsertReturningPrepared(t *testing.T) {
 	})
 	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
 }
+
+// An empty value returned by RETURNING reaches the caller as an empty
+// []byte, as the driver gives it, not nil (the rows were once copied so
+// that an empty value became nil: NULL to a caller scanning into any).
+func TestInsertReturningEmptyString(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL, b VARBINARY(4) NOT NULL)")
+	e.global(t, false, func(ctx context.Context) error {
+		var name, b any
+		if err := e.db.QueryRowContext(ctx, "INSERT INTO items (name, b) VALUES ('', X'') RETURNING name, b").Scan(&name, &b); err != nil {
+			return err
+		}
+		require.Equal(t, []byte{}, name)
+		require.Equal(t, []byte{}, b)
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}

@@ -143,7 +143,7 @@ func readRows(rows driver.Rows) (rr *returnedRows, err error) {
 		}
 		for i, v := range row {
 			if b, ok := v.([]byte); ok { // the driver may reuse its buffer
-				row[i] = append([]byte(nil), b...)
+				row[i] = append(make([]byte, 0, len(b)), b...) // empty stays non-nil: '' is not NULL
 			}
 		}
 		rr.data = append(rr.data, row)
