@@ -42,7 +42,7 @@ const (
 	cellServer                       // an expression only the server evaluates
 )
 
-func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, cellState, error) {
+func cell(row []sqlparse.Value, p int, all []driver.NamedValue, col *schema.Column) (driver.Value, cellState, error) {
 	if p < 0 || len(row) == 0 {
 		return nil, cellDefault, nil
 	}
@@ -54,8 +54,11 @@ func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, c
 		}
 		return all[v.Arg].Value, cellKnown, nil
 	case sqlparse.ValueLiteral:
-		if d, ok := v.Literal.(sqlparse.Decimal); ok {
-			return string(d), cellKnown, nil
+		switch x := v.Literal.(type) {
+		case sqlparse.Decimal:
+			return string(x), cellKnown, nil
+		case sqlparse.BitLiteral:
+			return bitLiteral(col, x)
 		}
 		return v.Literal, cellKnown, nil
 	case sqlparse.ValueDefault:
@@ -63,6 +66,25 @@ func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, c
 	default:
 		return nil, cellServer, nil
 	}
+}
+
+// bitLiteral is the value a hex or bit literal gives col: for a numeric
+// column the unsigned integer its bytes spell (0x13 stores 19, which the
+// bytes, bound as a string, would not find again), else the bytes.
+func bitLiteral(col *schema.Column, b sqlparse.BitLiteral) (driver.Value, cellState, error) {
+	switch col.DataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double", "real":
+	default:
+		return []byte(b), cellKnown, nil
+	}
+	if len(b) > 8 {
+		return nil, cellServer, nil // beyond BIGINT UNSIGNED: the server's conversion
+	}
+	var n uint64
+	for _, c := range b {
+		n = n<<8 | uint64(c)
+	}
+	return n, cellKnown, nil
 }
 
 // autoValue reports whether v, given for an auto-increment column, makes
@@ -166,7 +188,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 		}
 		pk := make([]driver.Value, len(ip.pkPos))
 		for k, p := range ip.pkPos {
-			v, st, err := cell(row, p, all)
+			v, st, err := cell(row, p, all, &t.Columns[ip.pkIdx[k]])
 			if err != nil {
 				return nil, err
 			}
@@ -208,7 +230,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			}
 			tuple := make([]driver.Value, len(kp.pos))
 			for j, p := range kp.pos {
-				v, st, err := cell(row, p, all)
+				v, st, err := cell(row, p, all, &t.Columns[kp.col[j]])
 				if err != nil {
 					return nil, err
 				}

@@ -71,6 +71,9 @@ func TestInsertCoercedKeys(t *testing.T) {
 			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
 			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
 		}, "vk:1,2;ek:y"},
+		{"bit literals for a number", []string{"CREATE TABLE hp (k BIGINT UNSIGNED PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO hp VALUES (b'101', 1), (0xFFFFFFFFFFFFFFFF, 2)"),
+		}, "hp:5,18446744073709551615"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,4 +367,18 @@ func TestInsertReturningEmptyString(t *testing.T) {
 		return nil
 	})
 	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}
+
+// A hex literal for a unique INT column of a row whose auto-increment key
+// is generated: MariaDB stores 0x13 as 19 (X'3230' as the string '20'); the
+// row was once looked for by the bytes and not found, so it stayed after
+// rollback.
+func TestInsertHexLiteralUniqueKey(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE hk (id INT AUTO_INCREMENT PRIMARY KEY, uq INT NOT NULL UNIQUE, v INT)",
+		"INSERT INTO hk (uq, v) VALUES (10, 0)"}, []string{"hk"},
+		q("INSERT INTO hk (uq, v) VALUES (0x13, 1) ON DUPLICATE KEY UPDATE uq = uq + 100, v = VALUES(v)"), // new
+		q("INSERT INTO hk (uq, v) VALUES (0x0a, 2) ON DUPLICATE KEY UPDATE uq = uq + 100"),                // meets 10
+		q("INSERT IGNORE INTO hk (uq, v) VALUES (X'3230', 3)"),
+		q("REPLACE INTO hk (uq, v) VALUES (b'10100', 4)"),
+	)
 }
