@@ -235,7 +235,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 					return nil, err
 				}
 				switch {
-				case st == cellKnown && v == nil:
+				case st == cellKnown && v == nil, st == cellDefault && kp.nullDefault[j]:
 					continue rows // NULL never collides
 				case kp.auto[j] && (st == cellDefault || autoValue(v)):
 					continue rows

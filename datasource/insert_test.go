@@ -306,6 +306,7 @@ func TestInsertOmittedUniqueRefused(t *testing.T) {
 		"INSERT INTO d (v) VALUES (1) ON DUPLICATE KEY UPDATE v = 2",
 		"INSERT IGNORE INTO g (a) VALUES (1)",
 		"INSERT IGNORE INTO s (id) VALUES (NULL)",
+		"INSERT IGNORE INTO d (u, v) VALUES (DEFAULT, 1)",
 	} {
 		e.global(t, false, func(ctx context.Context) error {
 			_, err := e.db.ExecContext(ctx, s)
@@ -380,5 +381,17 @@ func TestInsertHexLiteralUniqueKey(t *testing.T) {
 		q("INSERT INTO hk (uq, v) VALUES (0x0a, 2) ON DUPLICATE KEY UPDATE uq = uq + 100"),                // meets 10
 		q("INSERT IGNORE INTO hk (uq, v) VALUES (X'3230', 3)"),
 		q("REPLACE INTO hk (uq, v) VALUES (b'10100', 4)"),
+	)
+}
+
+// DEFAULT given for a unique column whose default is NULL meets nothing,
+// as when the column is left out (once refused: "unique key column u gets
+// a value only the server knows").
+func TestInsertDefaultNullUnique(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE nd (id INT AUTO_INCREMENT PRIMARY KEY, u INT NULL UNIQUE, v INT)",
+		"INSERT INTO nd (u, v) VALUES (1, 1)"}, []string{"nd"},
+		q("INSERT IGNORE INTO nd (u, v) VALUES (DEFAULT, 2), (DEFAULT, 3)"),
+		q("INSERT INTO nd (id, u, v) VALUES (1, DEFAULT, 4) ON DUPLICATE KEY UPDATE v = VALUES(v)"),
+		q("REPLACE INTO nd (id, u, v) VALUES (2, DEFAULT, 5), (1, 1, 6)"),
 	)
 }

@@ -151,6 +151,10 @@ type keyPlan struct {
 	col   []int    // index of each column in the table
 	pos   []int    // position of each column in a row
 	auto  []bool   // the column is auto-increment
+	// nullDefault: DEFAULT, given for the column in some row, is NULL
+	// (which never collides). Known only for the columns of unique keys
+	// other than the primary one that some row gives DEFAULT.
+	nullDefault []bool
 }
 
 // planCacheSize bounds the plans kept per data source.
@@ -722,6 +726,16 @@ func (r *resource) defaultsToNull(ctx context.Context, t *schema.Table, col *sch
 	return !def.Valid || def.String == "NULL", nil
 }
 
+// givesDefault reports whether some row gives DEFAULT at position p.
+func givesDefault(rows [][]sqlparse.Value, p int) bool {
+	for _, row := range rows {
+		if p < len(row) && row[p].Kind == sqlparse.ValueDefault {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.Insert) (*insertPlan, error) {
 	text := s.Text()
 	t, err := r.table(ctx, s.Table.Schema, s.Table.Name)
@@ -797,6 +811,13 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 				kp.col = append(kp.col, i)
 				kp.pos = append(kp.pos, pos[i])
 				kp.auto = append(kp.auto, t.Columns[i].AutoIncrement)
+				null := false
+				if n > 0 && pos[i] >= 0 && givesDefault(s.Rows, pos[i]) {
+					if null, err = r.defaultsToNull(ctx, t, &t.Columns[i]); err != nil {
+						return nil, err
+					}
+				}
+				kp.nullDefault = append(kp.nullDefault, null)
 			}
 			ip.keys = append(ip.keys, kp)
 		}
