@@ -535,26 +535,26 @@ func keyIn(cols []string, n int) string {
 		b.WriteByte(')')
 		return b.String()
 	}
-	if n == 1 {
+	// equalities, not a row IN: see schema.Table.PrimaryKeyIn
+	if n > 1 {
 		b.WriteByte('(')
-		for i, c := range cols {
-			if i > 0 {
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('(')
+		for j, c := range cols {
+			if j > 0 {
 				b.WriteString(" AND ")
 			}
 			b.WriteString(c)
 			b.WriteString("=?")
 		}
 		b.WriteByte(')')
-		return b.String()
 	}
-	tuple := "(?" + strings.Repeat(",?", len(cols)-1) + ")"
-	b.WriteString("(" + strings.Join(cols, ",") + ") IN (")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(tuple)
+	if n > 1 {
+		b.WriteByte(')')
 	}
-	b.WriteByte(')')
 	return b.String()
 }

@@ -601,17 +601,16 @@ func newWritePlan(sc *sqlparse.Scope, head sqlparse.Fragment, multi bool, target
 
 // appendKeyCondition appends the predicate matching n primary key tuples
 // of the table qualified by q, one placeholder per key column per tuple:
-// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple (as
-// MariaDB plans a one-element row IN as a full scan), or
-// "(q.`a`,q.`b`) IN ((?,?),(?,?))".
+// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple, or
+// "((q.`a`=? AND q.`b`=?) OR (q.`a`=? AND q.`b`=?))": equalities, not a
+// row IN (see schema.Table.PrimaryKeyIn).
 func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
 	col := func(b []byte, c string) []byte {
 		b = append(b, q...)
 		b = append(b, '.')
 		return append(b, schema.QuoteIdent(c)...)
 	}
-	switch {
-	case len(pk) == 1:
+	if len(pk) == 1 {
 		b = col(b, pk[0])
 		b = append(b, " IN ("...)
 		for i := range n {
@@ -621,39 +620,28 @@ func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
 			b = append(b, '?')
 		}
 		return append(b, ')')
-	case n == 1:
+	}
+	if n > 1 {
 		b = append(b, '(')
-		for i, c := range pk {
-			if i > 0 {
+	}
+	for i := range n {
+		if i > 0 {
+			b = append(b, " OR "...)
+		}
+		b = append(b, '(')
+		for j, c := range pk {
+			if j > 0 {
 				b = append(b, " AND "...)
 			}
 			b = col(b, c)
 			b = append(b, "=?"...)
 		}
-		return append(b, ')')
-	}
-	b = append(b, '(')
-	for i, c := range pk {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = col(b, c)
-	}
-	b = append(b, ") IN ("...)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '(')
-		for j := range pk {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '?')
-		}
 		b = append(b, ')')
 	}
-	return append(b, ')')
+	if n > 1 {
+		b = append(b, ')')
+	}
+	return b
 }
 
 func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
