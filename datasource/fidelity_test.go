@@ -265,3 +265,23 @@ func TestCompositeKeyOtherCharset(t *testing.T) {
 		q("REPLACE INTO ck VALUES (3, 'aéb', 7), (3, 'Eaa', 8)"),
 	)
 }
+
+// A statement run on its imaged keys in several chunks that fails after a
+// chunk changed rows leaves changes no undo record covers: the local
+// transaction cannot commit (it once could, and the global rollback left
+// the first chunk's rows changed).
+func TestChunkedWriteFailureAbortsTx(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE ch (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO ch SELECT seq, 7 FROM seq_1_to_1500") // MariaDB's Sequence engine
+	before := snapshot(t, e.d.DB, "ch")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	tx, err := e.db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	// strict mode: the division by zero at id 1200, in the second chunk, fails the statement
+	_, err = tx.ExecContext(ctx, "UPDATE ch SET v = 1 DIV (id - 1200) WHERE id > 0")
+	require.Error(t, err)
+	require.ErrorIs(t, tx.Commit(), ErrTxAborted)
+	require.NoError(t, gtx.Rollback(context.Background()))
+	requireRows(t, before, snapshot(t, e.d.DB, "ch"), "ch after global rollback")
+}
