@@ -34,6 +34,16 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 	}
 	br := &branch{ctx: ctx, xid: xid}
 	res, err = c.execPlan(ctx, br, p, query, args, st)
+	if err != nil && len(p.stmts) > 1 && br.failed == nil && !br.locks.empty() {
+		// Several statements in autocommit: the server commits each one,
+		// so the statements before the failing one stay, as without AT.
+		// The failing one changed nothing (the server rolled it back, or
+		// br failed), and its error is the query's.
+		if ferr := c.finish(br, ttx); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, errors.Join(err, ttx.Rollback())
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/tm"
@@ -284,4 +285,33 @@ func TestChunkedWriteFailureAbortsTx(t *testing.T) {
 	require.ErrorIs(t, tx.Commit(), ErrTxAborted)
 	require.NoError(t, gtx.Rollback(context.Background()))
 	requireRows(t, before, snapshot(t, e.d.DB, "ch"), "ch after global rollback")
+}
+
+// Several statements in one autocommit Exec: the server commits each one,
+// so when a later one fails the earlier ones stay, through AT as without
+// it (they were rolled back with the failing one), and a global rollback
+// undoes them.
+func TestMultiStatementAutocommitKeepsEarlierStatements(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE m (id INT PRIMARY KEY, v INT)", "INSERT INTO m VALUES (1, 1)")
+	cfg := e.d.Config()
+	cfg.MultiStatements = true
+	target, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	conn, err := NewConnector(target, e.client, Config{ResourceID: "multi/" + e.d.Name})
+	require.NoError(t, err)
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	const q = "UPDATE m SET v = v + 1 WHERE id = 1; INSERT INTO m VALUES (2, 2); INSERT INTO m VALUES (1, 9); INSERT INTO m VALUES (3, 3)"
+	for _, commit := range []bool{false, true} {
+		e.global(t, commit, func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, q)
+			require.ErrorContains(t, err, "Duplicate entry")
+			requireRows(t, [][]any{{"1", "2"}, {"2", "2"}}, snapshot(t, e.d.DB, "m"), "m after the failed Exec")
+			return nil
+		})
+		if !commit {
+			requireRows(t, [][]any{{"1", "1"}}, snapshot(t, e.d.DB, "m"), "m after global rollback")
+		}
+	}
+	requireRows(t, [][]any{{"1", "2"}, {"2", "2"}}, snapshot(t, e.d.DB, "m"), "m after global commit")
 }
