@@ -255,6 +255,13 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			run.loose = append(run.loose, i)
 		}
 	}
+	if ip.odkuUnique != "" && run.rows > 1 && len(run.loose) < len(run.generated) {
+		// A row with a generated key, found again by a unique key value,
+		// may be met by a later row of the statement, whose update then
+		// changes that value: no lookup would find the row.
+		return nil, unsupported(text, "rows with generated keys found by a unique key, in a statement of several rows whose "+
+			"ON DUPLICATE KEY UPDATE assigns unique key column "+ip.odkuUnique, nil)
+	}
 	if len(run.loose) > 0 && len(run.loose) < len(run.generated) {
 		return nil, unsupported(text, "rows with generated keys of which some may meet existing rows by a unique key "+
 			"and some give no unique key value: the keys generated for the latter are not known exactly", nil)

@@ -130,18 +130,21 @@ type lockedTable struct {
 // An insertPlan is what INSERT and REPLACE need before their rows' values
 // are known.
 type insertPlan struct {
-	table     *schema.Table
-	lockName  string
-	width     int   // values per row when the row is not empty
-	pkPos     []int // position in a row of each primary key column; -1: not given
-	autoPK    int   // index into PrimaryKey of the auto-increment column, or -1
-	conflict  bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
-	odku      bool  // ON DUPLICATE KEY UPDATE
-	returning bool  // RETURNING: the statement yields rows
-	keys      []keyPlan
-	selAll    string // SELECT <every column> FROM <table> WHERE
-	pkIdx     []int  // index of the primary key columns among every column
-	after1    string // after image SQL for a single key
+	table    *schema.Table
+	lockName string
+	width    int   // values per row when the row is not empty
+	pkPos    []int // position in a row of each primary key column; -1: not given
+	autoPK   int   // index into PrimaryKey of the auto-increment column, or -1
+	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
+	odku     bool  // ON DUPLICATE KEY UPDATE
+	// odkuUnique names a unique key column ON DUPLICATE KEY UPDATE
+	// assigns (other than to itself), or is "".
+	odkuUnique string
+	returning  bool // RETURNING: the statement yields rows
+	keys       []keyPlan
+	selAll     string // SELECT <every column> FROM <table> WHERE
+	pkIdx      []int  // index of the primary key columns among every column
+	after1     string // after image SQL for a single key
 }
 
 // keyPlan is a unique key (the primary key first) an insert may collide on.
@@ -684,6 +687,19 @@ func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string,
 // keepsValue reports whether an ON DUPLICATE KEY UPDATE assignment sets
 // its column to the column's own value ("id = id", as gorm writes to save a
 // belongs-to association): it changes nothing.
+// inUniqueKey reports whether column name belongs to a unique key of t
+// other than the primary one.
+func inUniqueKey(t *schema.Table, name string) bool {
+	for _, k := range t.UniqueKeys {
+		for _, c := range k.Columns {
+			if strings.EqualFold(c, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func keepsValue(a sqlparse.Assignment, t *schema.Table, tn sqlparse.TableName) bool {
 	if a.Value.Kind != sqlparse.ValueExpr || len(a.Value.Expr.Args) > 0 {
 		return false
@@ -766,6 +782,11 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 	for _, a := range s.OnDuplicate {
 		if isPrimaryKey(t, a.Column.Name) && !keepsValue(a, t, s.Table) {
 			return nil, unsupported(text, "ON DUPLICATE KEY UPDATE assigns primary key column "+a.Column.Name, ErrPrimaryKeyUpdate)
+		}
+	}
+	for _, a := range s.OnDuplicate {
+		if ip.odkuUnique == "" && inUniqueKey(t, a.Column.Name) && !keepsValue(a, t, s.Table) {
+			ip.odkuUnique = a.Column.Name
 		}
 	}
 	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
