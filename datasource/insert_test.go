@@ -57,6 +57,9 @@ func TestInsertCoercedKeys(t *testing.T) {
 		{"empty string", []string{"CREATE TABLE strkey (k VARCHAR(10) PRIMARY KEY, v INT)"}, []stmtArgs{
 			q("INSERT INTO strkey VALUES ('', 1)"),
 		}, "strkey:0x"},
+		{"blank binary", []string{"CREATE TABLE blank (k VARBINARY(8) PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO blank VALUES (X'20', 1), (X'2020', 2), (' a ', 3)"),
+		}, "blank:0x20,0x2020, a "},
 		{"short binary", []string{"CREATE TABLE bin (k BINARY(16) PRIMARY KEY, v INT)", "INSERT INTO bin VALUES (X'42', 1)"}, []stmtArgs{
 			q("INSERT INTO bin VALUES (X'41', 2)"),
 			q("INSERT INTO bin VALUES (?, 3)", []byte("C")),
