@@ -58,7 +58,18 @@ func cell(row []sqlparse.Value, p int, all []driver.NamedValue, col *schema.Colu
 		case sqlparse.Decimal:
 			return string(x), cellKnown, nil
 		case sqlparse.BitLiteral:
+			if characterColumn(col) && !ascii(x) {
+				return nil, cellServer, nil
+			}
 			return bitLiteral(col, x)
+		case []byte:
+			if characterColumn(col) && !ascii(x) {
+				// The server stores the bytes of a binary string as text
+				// of the column's character set (X'C3A9' is 'Ã©' in latin1),
+				// which a lookup by a bound value, text of the connection's
+				// character set, does not find.
+				return nil, cellServer, nil
+			}
 		}
 		return v.Literal, cellKnown, nil
 	case sqlparse.ValueDefault:
@@ -85,6 +96,23 @@ func bitLiteral(col *schema.Column, b sqlparse.BitLiteral) (driver.Value, cellSt
 		n = n<<8 | uint64(c)
 	}
 	return n, cellKnown, nil
+}
+
+func characterColumn(col *schema.Column) bool {
+	switch col.DataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+		return true
+	}
+	return false
+}
+
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // autoValue reports whether v, given for an auto-increment column, makes
