@@ -39,6 +39,7 @@ func envInt(t *testing.T, name string, def int) int {
 //	ATPROP_TXS=n         global transactions per seed (default 10, with -short 6; `make proptest`: 100)
 //	ATPROP_SHRINK=n      failing cases to shrink, one per kind of failure first (default 1)
 //	ATPROP_SHRINK_SECS=n time budget of one shrink (default 15)
+//	ATPROP_SHRINK_CLASS=c shrink only failures of class c (e.g. commit-mismatch)
 //
 // Every failure is reported with the command that reruns it; the shrunk
 // ones are printed as SQL.
@@ -107,6 +108,15 @@ func TestATRollbackFidelity(t *testing.T) {
 		order = append(order, c)
 	}
 	order = append(order, rest...)
+	if only := os.Getenv("ATPROP_SHRINK_CLASS"); only != "" {
+		var keep []*Case
+		for _, c := range order {
+			if c.Failure.Class == only {
+				keep = append(keep, c)
+			}
+		}
+		order = keep
+	}
 	sigs := map[string]bool{}
 	for i, c := range order {
 		if i >= shrinkN {
