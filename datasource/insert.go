@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -311,7 +312,11 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 	if len(run.loose) == 0 {
 		return nil
 	}
-	if first <= 0 {
+	// LAST_INSERT_ID is a BIGINT UNSIGNED, which the driver reports as
+	// its int64 bits: above 2^63-1 (a BIGINT UNSIGNED key) it is negative.
+	unsigned := ip.table.Columns[ip.pkIdx[ip.autoPK]].Unsigned
+	ufirst := uint64(first)
+	if first == 0 || (first < 0 && !unsigned) {
 		return fmt.Errorf("atcc/datasource: %s generated keys but the server reports LAST_INSERT_ID %d", clipSQL(text), first)
 	}
 	step, err := c.autoIncrementStep(ctx)
@@ -328,13 +333,19 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 			given = string(b)
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(given), 10, 64)
-		if err != nil || n >= first {
+		below := err == nil && (n < first || (unsigned && first < 0 && n >= 0))
+		if !below {
 			return fmt.Errorf("atcc/datasource: %s: key %v given in row %d, among generated keys from %d, may have moved "+
-				"the auto-increment counter: the generated keys are not known exactly", clipSQL(text), e.v, e.row+1, first)
+				"the auto-increment counter: the generated keys are not known exactly", clipSQL(text), e.v, e.row+1, ufirst)
 		}
 	}
 	for n, i := range run.loose {
-		run.pks[i][ip.autoPK] = first + int64(n)*step
+		k := ufirst + uint64(n)*uint64(step)
+		if k > math.MaxInt64 {
+			run.pks[i][ip.autoPK] = k
+		} else {
+			run.pks[i][ip.autoPK] = int64(k)
+		}
 	}
 	return nil
 }

@@ -444,3 +444,27 @@ func TestInsertBinaryLiteralCharacterKey(t *testing.T) {
 		q("INSERT INTO bk (ka, kb, v) VALUES (3, X'6162', 1) ON DUPLICATE KEY UPDATE uq = uq + 100"),
 		q("INSERT INTO bk (ka, kb, v) VALUES (4, 0x41, 1), (4, b'1000010', 2)"))
 }
+
+// Generated keys of a BIGINT UNSIGNED auto-increment column above 2^63-1,
+// which the driver's LastInsertId reports as a negative int64 (once "the
+// server reports LAST_INSERT_ID -2", failing statements that run as
+// plain SQL).
+func TestInsertGeneratedKeysAboveInt64(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE u (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = 18446744073709551600"},
+		[]string{"u"},
+		q("INSERT INTO u (v) VALUES (1), (2)"),
+		q("INSERT IGNORE INTO u (v) VALUES (3)"),
+		q("INSERT INTO u (v) VALUES (4) ON DUPLICATE KEY UPDATE v = 5"),
+		q("INSERT INTO u (id, v) VALUES (7, 6), (NULL, 7)"),
+	)
+	e := newEnv(t, Config{}, "CREATE TABLE u (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = 18446744073709551600")
+	e.global(t, false, func(ctx context.Context) error {
+		var id uint64
+		if err := e.db.QueryRowContext(ctx, "INSERT INTO u (v) VALUES (1) RETURNING id").Scan(&id); err != nil {
+			return err
+		}
+		require.Equal(t, uint64(18446744073709551600), id)
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "u", ""))
+}

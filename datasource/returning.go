@@ -67,8 +67,8 @@ func (w *written) lastInsertID(ctx context.Context, c *conn) (int64, error) {
 	}
 	id, ok := img.Rows[0][0].Arg().(int64)
 	if !ok {
-		if u, isUint := img.Rows[0][0].Arg().(uint64); isUint && u <= 1<<63-1 {
-			id, ok = int64(u), true
+		if u, isUint := img.Rows[0][0].Arg().(uint64); isUint {
+			id, ok = int64(u), true // the bits, as the client protocol's LastInsertId gives them
 		}
 	}
 	if !ok {
