@@ -34,6 +34,16 @@ func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.Na
 	}
 	br := &branch{ctx: ctx, xid: xid}
 	res, err = c.execPlan(ctx, br, p, query, args, st)
+	if err != nil && len(p.stmts) > 1 && br.failed == nil && !br.locks.empty() {
+		// Several statements in autocommit: the server commits each one,
+		// so the statements before the failing one stay, as without AT.
+		// The failing one changed nothing (the server rolled it back, or
+		// br failed), and its error is the query's.
+		if ferr := c.finish(br, ttx); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, errors.Join(err, ttx.Rollback())
 	}
@@ -325,6 +335,30 @@ type countResult struct{ id, n int64 }
 func (r countResult) LastInsertId() (int64, error) { return r.id, nil }
 func (r countResult) RowsAffected() (int64, error) { return r.n, nil }
 
+// errPartialWrite: a statement run in chunks failed after some chunks
+// changed rows, which no undo record covers: the local transaction cannot
+// commit.
+var errPartialWrite = errors.New("atcc/datasource: the statement failed after some of its chunks ran")
+
+// partialWrite returns err of the chunk starting at key lo, marked
+// errPartialWrite when chunks ran before it.
+func partialWrite(lo int, err error) error {
+	if lo == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errPartialWrite, err)
+}
+
+// failOn marks br failed when err, the error of a write, leaves the
+// transaction with changes no undo record covers, or ended it.
+func (br *branch) failOn(err error) {
+	if errors.Is(err, errPartialWrite) {
+		br.fail(err)
+		return
+	}
+	br.abortOn(err)
+}
+
 // writeImaged runs the UPDATE or DELETE of sp on exactly the rows of its
 // before images (see writePlan). A statement whose images are empty still
 // runs (WHERE FALSE), so that the server reports what is wrong with it.
@@ -370,11 +404,11 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 				// DELETE ... RETURNING: the rows of every chunk, in order.
 				rows, err := c.query(ctx, q, args, nil)
 				if err != nil {
-					return nil, err
+					return nil, partialWrite(lo, err)
 				}
 				rr, err := readRows(rows)
 				if err != nil {
-					return nil, err
+					return nil, partialWrite(lo, err)
 				}
 				if returned == nil {
 					returned = rr
@@ -384,7 +418,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 				continue
 			}
 			if res, err = c.run(ctx, q, args, nil); err != nil {
-				return nil, err
+				return nil, partialWrite(lo, err)
 			}
 			if len(keys) <= schema.MaxKeysPerStatement {
 				return res, nil
@@ -458,7 +492,7 @@ func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, all []d
 	}
 	res, err := c.writeImaged(ctx, sp, befores, all)
 	if err != nil {
-		br.abortOn(err)
+		br.failOn(err)
 		return nil, err
 	}
 	for i, tg := range sp.targets {
@@ -489,7 +523,7 @@ func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all []d
 	}
 	res, err := c.writeImaged(ctx, sp, befores, all)
 	if err != nil {
-		br.abortOn(err)
+		br.failOn(err)
 		return nil, err
 	}
 	if n, err := res.RowsAffected(); err == nil && n != int64(total) {

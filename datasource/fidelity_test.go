@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/tm"
@@ -246,4 +247,71 @@ func TestDeleteReturningActsOnImagedRows(t *testing.T) {
 		return tx.Commit()
 	})
 	requireRows(t, initial, snapshot(t, e.d.DB, "t"), "after rollback")
+}
+
+// A composite key with a column of another character set than the
+// connection's: MariaDB's row IN of several tuples compares without
+// converting, so "(ka,kb) IN ((3,'aéb'),(3,'Eaa'))" missed the latin1 row
+// 'aéb'. Writes by the imaged keys changed one row of two, and images and
+// restores by key missed it (once "row 3_aéb ... is gone" at commit).
+func TestCompositeKeyOtherCharset(t *testing.T) {
+	ddl := []string{
+		"CREATE TABLE ck (ka INT UNSIGNED NOT NULL, kb VARCHAR(8) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL, v INT, PRIMARY KEY (ka, kb))",
+		"INSERT INTO ck VALUES (3, 'aéb', 1), (3, 'Eaa', 2), (4, 'ü', 3), (4, 'x', 4)",
+	}
+	insertCase(t, ddl, []string{"ck"},
+		q("UPDATE ck SET v = v + 10 WHERE v < 4 ORDER BY v DESC LIMIT 3"),
+		q("DELETE FROM ck WHERE ka = 4"),
+		q("INSERT IGNORE INTO ck VALUES (4, 'ü', 5), (5, 'é', 6)"),
+		q("REPLACE INTO ck VALUES (3, 'aéb', 7), (3, 'Eaa', 8)"),
+	)
+}
+
+// A statement run on its imaged keys in several chunks that fails after a
+// chunk changed rows leaves changes no undo record covers: the local
+// transaction cannot commit (it once could, and the global rollback left
+// the first chunk's rows changed).
+func TestChunkedWriteFailureAbortsTx(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE ch (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO ch SELECT seq, 7 FROM seq_1_to_1500") // MariaDB's Sequence engine
+	before := snapshot(t, e.d.DB, "ch")
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	tx, err := e.db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	// strict mode: the division by zero at id 1200, in the second chunk, fails the statement
+	_, err = tx.ExecContext(ctx, "UPDATE ch SET v = 1 DIV (id - 1200) WHERE id > 0")
+	require.Error(t, err)
+	require.ErrorIs(t, tx.Commit(), ErrTxAborted)
+	require.NoError(t, gtx.Rollback(context.Background()))
+	requireRows(t, before, snapshot(t, e.d.DB, "ch"), "ch after global rollback")
+}
+
+// Several statements in one autocommit Exec: the server commits each one,
+// so when a later one fails the earlier ones stay, through AT as without
+// it (they were rolled back with the failing one), and a global rollback
+// undoes them.
+func TestMultiStatementAutocommitKeepsEarlierStatements(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE m (id INT PRIMARY KEY, v INT)", "INSERT INTO m VALUES (1, 1)")
+	cfg := e.d.Config()
+	cfg.MultiStatements = true
+	target, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	conn, err := NewConnector(target, e.client, Config{ResourceID: "multi/" + e.d.Name})
+	require.NoError(t, err)
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	const q = "UPDATE m SET v = v + 1 WHERE id = 1; INSERT INTO m VALUES (2, 2); INSERT INTO m VALUES (1, 9); INSERT INTO m VALUES (3, 3)"
+	for _, commit := range []bool{false, true} {
+		e.global(t, commit, func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, q)
+			require.ErrorContains(t, err, "Duplicate entry")
+			requireRows(t, [][]any{{"1", "2"}, {"2", "2"}}, snapshot(t, e.d.DB, "m"), "m after the failed Exec")
+			return nil
+		})
+		if !commit {
+			requireRows(t, [][]any{{"1", "1"}}, snapshot(t, e.d.DB, "m"), "m after global rollback")
+		}
+	}
+	requireRows(t, [][]any{{"1", "2"}, {"2", "2"}}, snapshot(t, e.d.DB, "m"), "m after global commit")
 }

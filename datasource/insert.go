@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ const (
 	cellServer                       // an expression only the server evaluates
 )
 
-func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, cellState, error) {
+func cell(row []sqlparse.Value, p int, all []driver.NamedValue, col *schema.Column) (driver.Value, cellState, error) {
 	if p < 0 || len(row) == 0 {
 		return nil, cellDefault, nil
 	}
@@ -54,8 +55,22 @@ func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, c
 		}
 		return all[v.Arg].Value, cellKnown, nil
 	case sqlparse.ValueLiteral:
-		if d, ok := v.Literal.(sqlparse.Decimal); ok {
-			return string(d), cellKnown, nil
+		switch x := v.Literal.(type) {
+		case sqlparse.Decimal:
+			return string(x), cellKnown, nil
+		case sqlparse.BitLiteral:
+			if characterColumn(col) && !ascii(x) {
+				return nil, cellServer, nil
+			}
+			return bitLiteral(col, x)
+		case []byte:
+			if characterColumn(col) && !ascii(x) {
+				// The server stores the bytes of a binary string as text
+				// of the column's character set (X'C3A9' is 'Ã©' in latin1),
+				// which a lookup by a bound value, text of the connection's
+				// character set, does not find.
+				return nil, cellServer, nil
+			}
 		}
 		return v.Literal, cellKnown, nil
 	case sqlparse.ValueDefault:
@@ -63,6 +78,42 @@ func cell(row []sqlparse.Value, p int, all []driver.NamedValue) (driver.Value, c
 	default:
 		return nil, cellServer, nil
 	}
+}
+
+// bitLiteral is the value a hex or bit literal gives col: for a numeric
+// column the unsigned integer its bytes spell (0x13 stores 19, which the
+// bytes, bound as a string, would not find again), else the bytes.
+func bitLiteral(col *schema.Column, b sqlparse.BitLiteral) (driver.Value, cellState, error) {
+	switch col.DataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double", "real":
+	default:
+		return []byte(b), cellKnown, nil
+	}
+	if len(b) > 8 {
+		return nil, cellServer, nil // beyond BIGINT UNSIGNED: the server's conversion
+	}
+	var n uint64
+	for _, c := range b {
+		n = n<<8 | uint64(c)
+	}
+	return n, cellKnown, nil
+}
+
+func characterColumn(col *schema.Column) bool {
+	switch col.DataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set":
+		return true
+	}
+	return false
+}
+
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // autoValue reports whether v, given for an auto-increment column, makes
@@ -166,7 +217,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 		}
 		pk := make([]driver.Value, len(ip.pkPos))
 		for k, p := range ip.pkPos {
-			v, st, err := cell(row, p, all)
+			v, st, err := cell(row, p, all, &t.Columns[ip.pkIdx[k]])
 			if err != nil {
 				return nil, err
 			}
@@ -208,12 +259,12 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			}
 			tuple := make([]driver.Value, len(kp.pos))
 			for j, p := range kp.pos {
-				v, st, err := cell(row, p, all)
+				v, st, err := cell(row, p, all, &t.Columns[kp.col[j]])
 				if err != nil {
 					return nil, err
 				}
 				switch {
-				case st == cellKnown && v == nil:
+				case st == cellKnown && v == nil, st == cellDefault && kp.nullDefault[j]:
 					continue rows // NULL never collides
 				case kp.auto[j] && (st == cellDefault || autoValue(v)):
 					continue rows
@@ -232,6 +283,13 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 		if !found[i] {
 			run.loose = append(run.loose, i)
 		}
+	}
+	if ip.odkuUnique != "" && run.rows > 1 && len(run.loose) < len(run.generated) {
+		// A row with a generated key, found again by a unique key value,
+		// may be met by a later row of the statement, whose update then
+		// changes that value: no lookup would find the row.
+		return nil, unsupported(text, "rows with generated keys found by a unique key, in a statement of several rows whose "+
+			"ON DUPLICATE KEY UPDATE assigns unique key column "+ip.odkuUnique, nil)
 	}
 	if len(run.loose) > 0 && len(run.loose) < len(run.generated) {
 		return nil, unsupported(text, "rows with generated keys of which some may meet existing rows by a unique key "+
@@ -254,7 +312,11 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 	if len(run.loose) == 0 {
 		return nil
 	}
-	if first <= 0 {
+	// LAST_INSERT_ID is a BIGINT UNSIGNED, which the driver reports as
+	// its int64 bits: above 2^63-1 (a BIGINT UNSIGNED key) it is negative.
+	unsigned := ip.table.Columns[ip.pkIdx[ip.autoPK]].Unsigned
+	ufirst := uint64(first)
+	if first == 0 || (first < 0 && !unsigned) {
 		return fmt.Errorf("atcc/datasource: %s generated keys but the server reports LAST_INSERT_ID %d", clipSQL(text), first)
 	}
 	step, err := c.autoIncrementStep(ctx)
@@ -271,13 +333,19 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 			given = string(b)
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(given), 10, 64)
-		if err != nil || n >= first {
+		below := err == nil && (n < first || (unsigned && first < 0 && n >= 0))
+		if !below {
 			return fmt.Errorf("atcc/datasource: %s: key %v given in row %d, among generated keys from %d, may have moved "+
-				"the auto-increment counter: the generated keys are not known exactly", clipSQL(text), e.v, e.row+1, first)
+				"the auto-increment counter: the generated keys are not known exactly", clipSQL(text), e.v, e.row+1, ufirst)
 		}
 	}
 	for n, i := range run.loose {
-		run.pks[i][ip.autoPK] = first + int64(n)*step
+		k := ufirst + uint64(n)*uint64(step)
+		if k > math.MaxInt64 {
+			run.pks[i][ip.autoPK] = k
+		} else {
+			run.pks[i][ip.autoPK] = int64(k)
+		}
 	}
 	return nil
 }
@@ -513,26 +581,26 @@ func keyIn(cols []string, n int) string {
 		b.WriteByte(')')
 		return b.String()
 	}
-	if n == 1 {
+	// equalities, not a row IN: see schema.Table.PrimaryKeyIn
+	if n > 1 {
 		b.WriteByte('(')
-		for i, c := range cols {
-			if i > 0 {
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('(')
+		for j, c := range cols {
+			if j > 0 {
 				b.WriteString(" AND ")
 			}
 			b.WriteString(c)
 			b.WriteString("=?")
 		}
 		b.WriteByte(')')
-		return b.String()
 	}
-	tuple := "(?" + strings.Repeat(",?", len(cols)-1) + ")"
-	b.WriteString("(" + strings.Join(cols, ",") + ") IN (")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(tuple)
+	if n > 1 {
+		b.WriteByte(')')
 	}
-	b.WriteByte(')')
 	return b.String()
 }

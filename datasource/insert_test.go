@@ -57,6 +57,9 @@ func TestInsertCoercedKeys(t *testing.T) {
 		{"empty string", []string{"CREATE TABLE strkey (k VARCHAR(10) PRIMARY KEY, v INT)"}, []stmtArgs{
 			q("INSERT INTO strkey VALUES ('', 1)"),
 		}, "strkey:0x"},
+		{"blank binary", []string{"CREATE TABLE blank (k VARBINARY(8) PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO blank VALUES (X'20', 1), (X'2020', 2), (' a ', 3)"),
+		}, "blank:0x20,0x2020, a "},
 		{"short binary", []string{"CREATE TABLE bin (k BINARY(16) PRIMARY KEY, v INT)", "INSERT INTO bin VALUES (X'42', 1)"}, []stmtArgs{
 			q("INSERT INTO bin VALUES (X'41', 2)"),
 			q("INSERT INTO bin VALUES (?, 3)", []byte("C")),
@@ -71,6 +74,9 @@ func TestInsertCoercedKeys(t *testing.T) {
 			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
 			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
 		}, "vk:1,2;ek:y"},
+		{"bit literals for a number", []string{"CREATE TABLE hp (k BIGINT UNSIGNED PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO hp VALUES (b'101', 1), (0xFFFFFFFFFFFFFFFF, 2)"),
+		}, "hp:5,18446744073709551615"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,6 +309,7 @@ func TestInsertOmittedUniqueRefused(t *testing.T) {
 		"INSERT INTO d (v) VALUES (1) ON DUPLICATE KEY UPDATE v = 2",
 		"INSERT IGNORE INTO g (a) VALUES (1)",
 		"INSERT IGNORE INTO s (id) VALUES (NULL)",
+		"INSERT IGNORE INTO d (u, v) VALUES (DEFAULT, 1)",
 	} {
 		e.global(t, false, func(ctx context.Context) error {
 			_, err := e.db.ExecContext(ctx, s)
@@ -347,4 +354,117 @@ func TestInsertReturningPrepared(t *testing.T) {
 		return nil
 	})
 	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}
+
+// An empty value returned by RETURNING reaches the caller as an empty
+// []byte, as the driver gives it, not nil (the rows were once copied so
+// that an empty value became nil: NULL to a caller scanning into any).
+func TestInsertReturningEmptyString(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL, b VARBINARY(4) NOT NULL)")
+	e.global(t, false, func(ctx context.Context) error {
+		var name, b any
+		if err := e.db.QueryRowContext(ctx, "INSERT INTO items (name, b) VALUES ('', X'') RETURNING name, b").Scan(&name, &b); err != nil {
+			return err
+		}
+		require.Equal(t, []byte{}, name)
+		require.Equal(t, []byte{}, b)
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "items", ""))
+}
+
+// A hex literal for a unique INT column of a row whose auto-increment key
+// is generated: MariaDB stores 0x13 as 19 (X'3230' as the string '20'); the
+// row was once looked for by the bytes and not found, so it stayed after
+// rollback.
+func TestInsertHexLiteralUniqueKey(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE hk (id INT AUTO_INCREMENT PRIMARY KEY, uq INT NOT NULL UNIQUE, v INT)",
+		"INSERT INTO hk (uq, v) VALUES (10, 0)"}, []string{"hk"},
+		q("INSERT INTO hk (uq, v) VALUES (0x13, 1) ON DUPLICATE KEY UPDATE uq = uq + 100, v = VALUES(v)"), // new
+		q("INSERT INTO hk (uq, v) VALUES (0x0a, 2) ON DUPLICATE KEY UPDATE uq = uq + 100"),                // meets 10
+		q("INSERT IGNORE INTO hk (uq, v) VALUES (X'3230', 3)"),
+		q("REPLACE INTO hk (uq, v) VALUES (b'10100', 4)"),
+	)
+}
+
+// DEFAULT given for a unique column whose default is NULL meets nothing,
+// as when the column is left out (once refused: "unique key column u gets
+// a value only the server knows").
+func TestInsertDefaultNullUnique(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE nd (id INT AUTO_INCREMENT PRIMARY KEY, u INT NULL UNIQUE, v INT)",
+		"INSERT INTO nd (u, v) VALUES (1, 1)"}, []string{"nd"},
+		q("INSERT IGNORE INTO nd (u, v) VALUES (DEFAULT, 2), (DEFAULT, 3)"),
+		q("INSERT INTO nd (id, u, v) VALUES (1, DEFAULT, 4) ON DUPLICATE KEY UPDATE v = VALUES(v)"),
+		q("REPLACE INTO nd (id, u, v) VALUES (2, DEFAULT, 5), (1, 1, 6)"),
+	)
+}
+
+// ON DUPLICATE KEY UPDATE assigning a unique column, with several rows of
+// which one with a generated key is found by its unique value: a later row
+// of the statement may meet it and change that value (uq 22 became 122),
+// and the row, looked for by 22, stayed after rollback. Refused; an update
+// leaving unique columns alone still runs, and is undone.
+func TestInsertODKUMeetsOwnRow(t *testing.T) {
+	ddl := []string{"CREATE TABLE o (id INT AUTO_INCREMENT PRIMARY KEY, uq INT NOT NULL UNIQUE, v INT)", "INSERT INTO o (uq, v) VALUES (1, 1)"}
+	e := newEnv(t, Config{}, ddl...)
+	e.global(t, false, func(ctx context.Context) error {
+		_, err := e.db.ExecContext(ctx, "INSERT INTO o (uq, v) VALUES (22, 1), (22, 2) ON DUPLICATE KEY UPDATE uq = uq + 100")
+		require.ErrorIs(t, err, ErrUnsupported)
+		return nil
+	})
+	require.Equal(t, 1, count(t, e.d.DB, "o", ""))
+	insertCase(t, ddl, []string{"o"},
+		q("INSERT INTO o (uq, v) VALUES (22, 1), (22, 2) ON DUPLICATE KEY UPDATE v = v + 10"),
+		q("INSERT INTO o (uq, v) VALUES (23, 1) ON DUPLICATE KEY UPDATE uq = uq + 100"),
+		q("INSERT INTO o (uq, v) VALUES (23, 1) ON DUPLICATE KEY UPDATE uq = uq + 100"),
+	)
+}
+
+// A binary string literal with non-ASCII bytes for a character key column
+// is stored as text of the column's character set (X'C3A9' is 'Ã©' in
+// latin1): the row was looked up by the bytes as UTF-8 ('é'), not found,
+// and stayed after rollback. Refused; ASCII bytes are the same text in
+// either, and run.
+func TestInsertBinaryLiteralCharacterKey(t *testing.T) {
+	ddl := []string{"CREATE TABLE bk (ka INT NOT NULL, kb VARCHAR(8) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL, uq BIGINT NULL UNIQUE, v INT, PRIMARY KEY (ka, kb))"}
+	e := newEnv(t, Config{}, ddl...)
+	for _, s := range []string{
+		"INSERT INTO bk (ka, kb, v) VALUES (3, X'C3A9', 1) ON DUPLICATE KEY UPDATE uq = uq + 100",
+		"INSERT INTO bk (ka, kb, v) VALUES (3, _binary'\xc3\xa9', 1)",
+		"INSERT INTO bk (ka, kb, v) VALUES (3, 0xE9, 1)",
+	} {
+		e.global(t, false, func(ctx context.Context) error {
+			_, err := e.db.ExecContext(ctx, s)
+			require.ErrorIs(t, err, ErrUnsupported, s)
+			return nil
+		})
+	}
+	require.Equal(t, 0, count(t, e.d.DB, "bk", ""))
+	insertCase(t, ddl, []string{"bk"},
+		q("INSERT INTO bk (ka, kb, v) VALUES (3, X'6162', 1) ON DUPLICATE KEY UPDATE uq = uq + 100"),
+		q("INSERT INTO bk (ka, kb, v) VALUES (4, 0x41, 1), (4, b'1000010', 2)"))
+}
+
+// Generated keys of a BIGINT UNSIGNED auto-increment column above 2^63-1,
+// which the driver's LastInsertId reports as a negative int64 (once "the
+// server reports LAST_INSERT_ID -2", failing statements that run as
+// plain SQL).
+func TestInsertGeneratedKeysAboveInt64(t *testing.T) {
+	insertCase(t, []string{"CREATE TABLE u (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = 18446744073709551600"},
+		[]string{"u"},
+		q("INSERT INTO u (v) VALUES (1), (2)"),
+		q("INSERT IGNORE INTO u (v) VALUES (3)"),
+		q("INSERT INTO u (v) VALUES (4) ON DUPLICATE KEY UPDATE v = 5"),
+		q("INSERT INTO u (id, v) VALUES (7, 6), (NULL, 7)"),
+	)
+	e := newEnv(t, Config{}, "CREATE TABLE u (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = 18446744073709551600")
+	e.global(t, false, func(ctx context.Context) error {
+		var id uint64
+		if err := e.db.QueryRowContext(ctx, "INSERT INTO u (v) VALUES (1) RETURNING id").Scan(&id); err != nil {
+			return err
+		}
+		require.Equal(t, uint64(18446744073709551600), id)
+		return nil
+	})
+	require.Equal(t, 0, count(t, e.d.DB, "u", ""))
 }

@@ -71,8 +71,9 @@ func (l *lockSet) String() string {
 // rowKey is the lock key of a row: its primary key values as text, the
 // columns of a composite key joined with "_". A value the lock key syntax
 // cannot carry (one holding ',', ';', ':' or a control byte, as binary keys
-// may, or the empty string, which would leave a table's segment without
-// values) is written as 0x followed by its bytes in hex: "0x" for "".
+// may, or a blank one, such as "" or " ", which the coordinator skips, so
+// that a table's segment could be left without values) is written as 0x
+// followed by its bytes in hex: "0x" for "", "0x20" for " ".
 func rowKey(row undo.Row, pkIdx []int) string {
 	if len(pkIdx) == 1 {
 		return keyText(row[pkIdx[0]])
@@ -89,8 +90,9 @@ func rowKey(row undo.Row, pkIdx []int) string {
 
 func keyText(v undo.Value) string {
 	s := v.String()
-	if s == "" {
-		return "0x"
+	if strings.TrimSpace(s) == "" {
+		// blank values are skipped by the coordinator (Java's too)
+		return "0x" + hex.EncodeToString([]byte(s))
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == 0x7f || c == ',' || c == ';' || c == ':' {

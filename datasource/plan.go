@@ -130,18 +130,21 @@ type lockedTable struct {
 // An insertPlan is what INSERT and REPLACE need before their rows' values
 // are known.
 type insertPlan struct {
-	table     *schema.Table
-	lockName  string
-	width     int   // values per row when the row is not empty
-	pkPos     []int // position in a row of each primary key column; -1: not given
-	autoPK    int   // index into PrimaryKey of the auto-increment column, or -1
-	conflict  bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
-	odku      bool  // ON DUPLICATE KEY UPDATE
-	returning bool  // RETURNING: the statement yields rows
-	keys      []keyPlan
-	selAll    string // SELECT <every column> FROM <table> WHERE
-	pkIdx     []int  // index of the primary key columns among every column
-	after1    string // after image SQL for a single key
+	table    *schema.Table
+	lockName string
+	width    int   // values per row when the row is not empty
+	pkPos    []int // position in a row of each primary key column; -1: not given
+	autoPK   int   // index into PrimaryKey of the auto-increment column, or -1
+	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
+	odku     bool  // ON DUPLICATE KEY UPDATE
+	// odkuUnique names a unique key column ON DUPLICATE KEY UPDATE
+	// assigns (other than to itself), or is "".
+	odkuUnique string
+	returning  bool // RETURNING: the statement yields rows
+	keys       []keyPlan
+	selAll     string // SELECT <every column> FROM <table> WHERE
+	pkIdx      []int  // index of the primary key columns among every column
+	after1     string // after image SQL for a single key
 }
 
 // keyPlan is a unique key (the primary key first) an insert may collide on.
@@ -151,6 +154,10 @@ type keyPlan struct {
 	col   []int    // index of each column in the table
 	pos   []int    // position of each column in a row
 	auto  []bool   // the column is auto-increment
+	// nullDefault: DEFAULT, given for the column in some row, is NULL
+	// (which never collides). Known only for the columns of unique keys
+	// other than the primary one that some row gives DEFAULT.
+	nullDefault []bool
 }
 
 // planCacheSize bounds the plans kept per data source.
@@ -597,17 +604,16 @@ func newWritePlan(sc *sqlparse.Scope, head sqlparse.Fragment, multi bool, target
 
 // appendKeyCondition appends the predicate matching n primary key tuples
 // of the table qualified by q, one placeholder per key column per tuple:
-// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple (as
-// MariaDB plans a one-element row IN as a full scan), or
-// "(q.`a`,q.`b`) IN ((?,?),(?,?))".
+// "q.`id` IN (?,?)", "(q.`a`=? AND q.`b`=?)" for one composite tuple, or
+// "((q.`a`=? AND q.`b`=?) OR (q.`a`=? AND q.`b`=?))": equalities, not a
+// row IN (see schema.Table.PrimaryKeyIn).
 func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
 	col := func(b []byte, c string) []byte {
 		b = append(b, q...)
 		b = append(b, '.')
 		return append(b, schema.QuoteIdent(c)...)
 	}
-	switch {
-	case len(pk) == 1:
+	if len(pk) == 1 {
 		b = col(b, pk[0])
 		b = append(b, " IN ("...)
 		for i := range n {
@@ -617,39 +623,28 @@ func appendKeyCondition(b []byte, q string, pk []string, n int) []byte {
 			b = append(b, '?')
 		}
 		return append(b, ')')
-	case n == 1:
+	}
+	if n > 1 {
 		b = append(b, '(')
-		for i, c := range pk {
-			if i > 0 {
+	}
+	for i := range n {
+		if i > 0 {
+			b = append(b, " OR "...)
+		}
+		b = append(b, '(')
+		for j, c := range pk {
+			if j > 0 {
 				b = append(b, " AND "...)
 			}
 			b = col(b, c)
 			b = append(b, "=?"...)
 		}
-		return append(b, ')')
-	}
-	b = append(b, '(')
-	for i, c := range pk {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = col(b, c)
-	}
-	b = append(b, ") IN ("...)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '(')
-		for j := range pk {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '?')
-		}
 		b = append(b, ')')
 	}
-	return append(b, ')')
+	if n > 1 {
+		b = append(b, ')')
+	}
+	return b
 }
 
 func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string, s *sqlparse.SelectForUpdate) (*lockReadPlan, error) {
@@ -692,6 +687,19 @@ func (r *resource) planLockRead(ctx context.Context, env *sessionEnv, db string,
 // keepsValue reports whether an ON DUPLICATE KEY UPDATE assignment sets
 // its column to the column's own value ("id = id", as gorm writes to save a
 // belongs-to association): it changes nothing.
+// inUniqueKey reports whether column name belongs to a unique key of t
+// other than the primary one.
+func inUniqueKey(t *schema.Table, name string) bool {
+	for _, k := range t.UniqueKeys {
+		for _, c := range k.Columns {
+			if strings.EqualFold(c, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func keepsValue(a sqlparse.Assignment, t *schema.Table, tn sqlparse.TableName) bool {
 	if a.Value.Kind != sqlparse.ValueExpr || len(a.Value.Expr.Args) > 0 {
 		return false
@@ -720,6 +728,16 @@ func (r *resource) defaultsToNull(ctx context.Context, t *schema.Table, col *sch
 		return false, fmt.Errorf("atcc/datasource: default of %s.%s: %w", t.QuotedName(), schema.QuoteIdent(col.Name), err)
 	}
 	return !def.Valid || def.String == "NULL", nil
+}
+
+// givesDefault reports whether some row gives DEFAULT at position p.
+func givesDefault(rows [][]sqlparse.Value, p int) bool {
+	for _, row := range rows {
+		if p < len(row) && row[p].Kind == sqlparse.ValueDefault {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.Insert) (*insertPlan, error) {
@@ -766,6 +784,11 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 			return nil, unsupported(text, "ON DUPLICATE KEY UPDATE assigns primary key column "+a.Column.Name, ErrPrimaryKeyUpdate)
 		}
 	}
+	for _, a := range s.OnDuplicate {
+		if ip.odkuUnique == "" && inUniqueKey(t, a.Column.Name) && !keepsValue(a, t, s.Table) {
+			ip.odkuUnique = a.Column.Name
+		}
+	}
 	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
 	ip.odku = len(s.OnDuplicate) > 0
 	ip.returning = s.Returning() != ""
@@ -797,6 +820,13 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 				kp.col = append(kp.col, i)
 				kp.pos = append(kp.pos, pos[i])
 				kp.auto = append(kp.auto, t.Columns[i].AutoIncrement)
+				null := false
+				if n > 0 && pos[i] >= 0 && givesDefault(s.Rows, pos[i]) {
+					if null, err = r.defaultsToNull(ctx, t, &t.Columns[i]); err != nil {
+						return nil, err
+					}
+				}
+				kp.nullDefault = append(kp.nullDefault, null)
 			}
 			ip.keys = append(ip.keys, kp)
 		}

@@ -67,8 +67,8 @@ func (w *written) lastInsertID(ctx context.Context, c *conn) (int64, error) {
 	}
 	id, ok := img.Rows[0][0].Arg().(int64)
 	if !ok {
-		if u, isUint := img.Rows[0][0].Arg().(uint64); isUint && u <= 1<<63-1 {
-			id, ok = int64(u), true
+		if u, isUint := img.Rows[0][0].Arg().(uint64); isUint {
+			id, ok = int64(u), true // the bits, as the client protocol's LastInsertId gives them
 		}
 	}
 	if !ok {
@@ -143,7 +143,7 @@ func readRows(rows driver.Rows) (rr *returnedRows, err error) {
 		}
 		for i, v := range row {
 			if b, ok := v.([]byte); ok { // the driver may reuse its buffer
-				row[i] = append([]byte(nil), b...)
+				row[i] = append(make([]byte, 0, len(b)), b...) // empty stays non-nil: '' is not NULL
 			}
 		}
 		rr.data = append(rr.data, row)

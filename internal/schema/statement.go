@@ -13,13 +13,15 @@ const MaxKeysPerStatement = 1000
 // PrimaryKeyIn returns the predicate matching keys primary-key tuples, with
 // one placeholder per key column per tuple, in primary-key order:
 //
-//	`id` IN (?,?,?)                   single-column key
-//	(`a`,`b`) IN ((?,?),(?,?))        composite key
-//	(`a`=? AND `b`=?)                 composite key, one tuple
+//	`id` IN (?,?,?)                          single-column key
+//	((`a`=? AND `b`=?) OR (`a`=? AND `b`=?))  composite key
+//	(`a`=? AND `b`=?)                        composite key, one tuple
 //
-// A single tuple is written as equalities because MariaDB (10.11) plans
+// Tuples are written as equalities, not as a row IN: MariaDB (10.11) plans
 // DELETE and UPDATE with a one-element row IN as a full table scan, which
-// locks every row.
+// locks every row, and a row IN of several tuples compares a string with
+// a column of another character set without converting it (('aé') IN
+// (...) misses a latin1 'aé' that ... = 'aé' finds).
 //
 // keys must be between 1 and MaxKeysPerStatement.
 func (t *Table) PrimaryKeyIn(keys int) (string, error) {
@@ -51,41 +53,27 @@ func (t *Table) appendPrimaryKeyIn(b *strings.Builder, keys int) error {
 		b.WriteByte(')')
 		return nil
 	}
-	if keys == 1 {
+	b.Grow(keys * (8 + n*(len(t.PrimaryKey[0])+8)))
+	if keys > 1 {
 		b.WriteByte('(')
-		for i, c := range t.PrimaryKey {
-			if i > 0 {
+	}
+	for i := range keys {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('(')
+		for j, c := range t.PrimaryKey {
+			if j > 0 {
 				b.WriteString(" AND ")
 			}
 			appendQuoted(b, c)
 			b.WriteString("=?")
 		}
 		b.WriteByte(')')
-		return nil
 	}
-	b.Grow(16*n + 8 + (2*n+2)*keys)
-	b.WriteByte('(')
-	for i, c := range t.PrimaryKey {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		appendQuoted(b, c)
-	}
-	b.WriteString(") IN (")
-	for i := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := range n {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
+	if keys > 1 {
 		b.WriteByte(')')
 	}
-	b.WriteByte(')')
 	return nil
 }
 

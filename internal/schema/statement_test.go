@@ -44,7 +44,7 @@ func TestPrimaryKeyIn(t *testing.T) {
 		t.Fatalf("single: %q, %v", got, err)
 	}
 	got, err = testTable("order_id", "Line").PrimaryKeyIn(2)
-	if err != nil || got != "(`order_id`,`Line`) IN ((?,?),(?,?))" {
+	if err != nil || got != "((`order_id`=? AND `Line`=?) OR (`order_id`=? AND `Line`=?))" {
 		t.Fatalf("composite: %q, %v", got, err)
 	}
 	got, err = testTable("order_id", "Line").PrimaryKeyIn(1)
@@ -73,7 +73,7 @@ func TestSelectByPrimaryKey(t *testing.T) {
 		t.Fatalf("got %q, %v\nwant %q", got, err, want)
 	}
 	got, err = tb.SelectByPrimaryKey(nil, 2, false)
-	want = "SELECT `order_id`,`Line`,`sku` FROM `shop`.`order``items` WHERE (`order_id`,`Line`) IN ((?,?),(?,?))"
+	want = "SELECT `order_id`,`Line`,`sku` FROM `shop`.`order``items` WHERE ((`order_id`=? AND `Line`=?) OR (`order_id`=? AND `Line`=?))"
 	if err != nil || got != want {
 		t.Fatalf("got %q, %v\nwant %q", got, err, want)
 	}

@@ -118,6 +118,11 @@ func (k ValueKind) String() string {
 // as in MySQL).
 type Decimal string
 
+// BitLiteral is a hex or bit literal (0x41, b'1', 0b1): a binary
+// string in a string context, an unsigned integer (its bytes big-endian)
+// in a numeric one, such as a value for a numeric column.
+type BitLiteral []byte
+
 // Value is one value of an INSERT row or the right side of an assignment.
 type Value struct {
 	Kind ValueKind
@@ -125,8 +130,9 @@ type Value struct {
 	Arg int
 	// Literal is the decoded constant, for ValueLiteral: nil (NULL), int64,
 	// uint64 (above MaxInt64), float64 (1e3 style), Decimal (1.5 style or
-	// beyond 64 bits), string (a plain string literal), or []byte (hex and
-	// bit literals, _binary strings). TRUE and FALSE are int64 1 and 0. A
+	// beyond 64 bits), string (a plain string literal), []byte (a _binary
+	// string or X'..', which MariaDB reads as a string) or BitLiteral (0x..,
+	// b'..', 0b..). TRUE and FALSE are int64 1 and 0. A
 	// unary minus or plus before a number is folded in. A string with any
 	// other character set introducer is a ValueExpr.
 	Literal any

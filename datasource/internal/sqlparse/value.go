@@ -91,7 +91,19 @@ func (b *builder) datum(x *test_driver.ValueExpr) (any, bool) {
 		if cs := x.Type.GetCharset(); cs != "" && cs != charset.CharsetBin {
 			return nil, false
 		}
-		return []byte(x.GetBinaryLiteral()), true
+		// MariaDB reads X'..' as a string, 0x.., b'..' and 0b.. as
+		// numbers where a number is wanted: tell them apart by the text.
+		at := x.OriginTextPosition()
+		if at < 0 || at+1 >= len(b.parsed) {
+			return nil, false
+		}
+		switch c, next := b.parsed[at]|0x20, b.parsed[at+1]; {
+		case c == 'x' && next == '\'':
+			return []byte(x.GetBinaryLiteral()), true
+		case c == '0' || (c == 'b' && next == '\''):
+			return BitLiteral(x.GetBinaryLiteral()), true
+		}
+		return nil, false
 	}
 	return nil, false
 }
