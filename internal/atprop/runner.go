@@ -449,6 +449,10 @@ func run(ctx context.Context, x execer, via Via, text string, args []any) outcom
 		if err != nil {
 			return outcome{err: err}
 		}
+		types, err := rows.ColumnTypes()
+		if err != nil {
+			return outcome{err: err}
+		}
 		var o outcome
 		for rows.Next() {
 			raw := make([]sql.RawBytes, len(cols))
@@ -464,6 +468,14 @@ func run(ctx context.Context, x execer, via Via, text string, args []any) outcom
 				row[i] = fmt.Sprintf("%q", b)
 				if b == nil {
 					row[i] = "NULL"
+				} else if types[i].DatabaseTypeName() == "FLOAT" {
+					// The text protocol sends a FLOAT with 6 significant
+					// digits, the binary one (a statement with bound
+					// keys, as AT runs DELETE ... RETURNING) exactly:
+					// compare at the text protocol's precision.
+					if f, err := strconv.ParseFloat(string(b), 32); err == nil {
+						row[i] = strconv.FormatFloat(f, 'g', 6, 32)
+					}
 				}
 			}
 			o.returned = append(o.returned, "("+strings.Join(row, ", ")+")")
