@@ -65,18 +65,19 @@ type Client struct {
 	rr      [2]atomic.Uint32
 	reject  atomic.Uint64
 
-	started atomic.Bool // set by start once slots and work are in place
-	slots   [2][]*slot  // by role index; written by start before started is set
-	work    *workerPool // written by start, under mu, before started is set and before any session exists
+	started atomic.Bool                // set by start once work is in place
+	slots   [2]atomic.Pointer[[]*slot] // by role index; replaced (never modified) under mu by setAddresses
+	work    *workerPool                // written by start, under mu, before started is set and before any session exists
 
-	mu        sync.Mutex
-	closed    bool                // guarded by mu
-	resources []string            // every resource id added, in order; guarded by mu
-	resSet    map[string]struct{} // guarded by mu
-	conns     map[*conn]struct{}  // sessions not yet ended; guarded by mu
-	stateCh   chan struct{}       // closed and replaced when a session becomes ready or an attempt fails; guarded by mu
-	lastErr   [2]error            // the last connection failure per role; guarded by mu
-	unroute   func()              // removes the client's getty log route; set by start under mu
+	mu         sync.Mutex
+	closed     bool                // guarded by mu
+	resources  []string            // every resource id added, in order; guarded by mu
+	resSet     map[string]struct{} // guarded by mu
+	conns      map[*conn]struct{}  // sessions not yet ended; guarded by mu
+	stateCh    chan struct{}       // closed and replaced when a session becomes ready or an attempt fails; guarded by mu
+	lastErr    [2]error            // the last connection failure per role; guarded by mu
+	resolveErr error               // the resolver's failure while no address is known; guarded by mu
+	routes     map[string]func()   // getty log route removers by address; guarded by mu
 }
 
 // NewClient validates cfg and returns a client. It does no I/O.
@@ -93,6 +94,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resSet:  make(map[string]struct{}),
 		conns:   make(map[*conn]struct{}),
 		stateCh: make(chan struct{}),
+		routes:  make(map[string]func()),
 	}, nil
 }
 
@@ -110,16 +112,15 @@ func (c *Client) start() error {
 		return nil
 	}
 	c.work = newWorkerPool(c.cfg.Workers, c.cfg.QueueSize, c.handleInbound)
-	c.unroute = gettyLog.route(c.log, c.onDialFailed, c.cfg.Addresses...)
-	for _, role := range clientRoles {
-		for _, addr := range c.cfg.Addresses {
-			for range c.cfg.PoolSize {
-				s := &slot{c: c, role: role, addr: addr}
-				c.slots[role.index()] = append(c.slots[role.index()], s)
-				c.wg.Add(1)
-				go s.run()
-			}
+	if c.cfg.Resolver == nil {
+		want := make(map[string]bool, len(c.cfg.Addresses))
+		for _, a := range c.cfg.Addresses {
+			want[a] = true
 		}
+		c.setAddressesLocked(c.cfg.Addresses, want)
+	} else {
+		c.wg.Add(1)
+		go c.follow()
 	}
 	c.started.Store(true)
 	return nil
@@ -171,6 +172,7 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 			return nil, &CallError{Type: req.TypeCode(), Err: err}
 		}
 		resp, err := cn.roundTrip(ctx, tc, req, c.cfg.Batch)
+		cn.release()
 		if err != nil {
 			if attempt < maxUnsentRetries && IsRetryable(err) && ctx.Err() == nil && !c.isClosed() {
 				continue // nothing was sent and cn is closed: try another session
@@ -256,9 +258,10 @@ func timerC(t *time.Timer) <-chan time.Time {
 }
 
 // pick returns a ready session of the role: one to the hinted address if
-// there is one, else the next in round robin; nil if none is ready.
+// there is one, else the next in round robin; nil if none is ready. The
+// session may have started draining since: see waitReady.
 func (c *Client) pick(role Role, hint string) *conn {
-	slots := c.slots[role.index()]
+	slots := c.slotList(role)
 	n := uint32(len(slots))
 	if n == 0 {
 		return nil
@@ -282,13 +285,17 @@ func (c *Client) pick(role Role, hint string) *conn {
 	return nil
 }
 
-// waitReady returns a ready session of the role, waiting for one until ctx
-// ends or timerC fires, or, when failFast is set, until every slot of the
-// role has failed its connection attempt.
+// waitReady returns a ready session of the role, acquired (the caller
+// releases it), waiting for one until ctx ends or timerC fires, or, when
+// failFast is set, until every slot of the role has failed its connection
+// attempt.
 func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string, failFast bool) (*conn, error) {
 	for {
 		if cn := c.pick(role, hint); cn != nil {
-			return cn, nil
+			if cn.acquire() {
+				return cn, nil
+			}
+			continue // draining since pick: ready no longer offers it
 		}
 		c.mu.Lock()
 		ch, closed, last := c.stateCh, c.closed, c.lastErr[role.index()]
@@ -297,7 +304,10 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 			return nil, ErrClientClosed
 		}
 		if cn := c.pick(role, hint); cn != nil { // became ready before ch was read
-			return cn, nil
+			if cn.acquire() {
+				return cn, nil
+			}
+			continue
 		}
 		if failFast && c.allFailed(role) {
 			return nil, &noSessionError{last: c.lastError(role, last)}
@@ -315,9 +325,16 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 }
 
 // allFailed reports whether every slot of the role waits after a failed
-// connection attempt.
+// connection attempt, or, while the resolver has given no address yet,
+// whether resolving failed.
 func (c *Client) allFailed(role Role) bool {
-	for _, s := range c.slots[role.index()] {
+	slots := c.slotList(role)
+	if len(slots) == 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.resolveErr != nil
+	}
+	for _, s := range slots {
 		if !s.failed.Load() {
 			return false
 		}
@@ -347,9 +364,11 @@ func (c *Client) Ping(ctx context.Context) error {
 	timer := c.defaultTimer(ctx)
 	defer putTimer(timer)
 	for _, role := range clientRoles {
-		if _, err := c.waitReady(ctx, timerC(timer), role, "", true); err != nil {
+		cn, err := c.waitReady(ctx, timerC(timer), role, "", true)
+		if err != nil {
 			return &CallError{Err: err}
 		}
+		cn.release()
 	}
 	return nil
 }
@@ -384,7 +403,7 @@ func (c *Client) AddResource(ctx context.Context, resourceID string) error {
 	c.resSet[resourceID] = struct{}{}
 	c.resources = append(c.resources, resourceID)
 	var live []*conn
-	for _, s := range c.slots[RoleRM.index()] {
+	for _, s := range c.slotList(RoleRM) {
 		if cn := s.ready(); cn != nil {
 			live = append(live, cn)
 		}
@@ -440,8 +459,8 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	st := Stats{Pending: c.pend.len(), LateReplies: c.pend.late.Load(), Rejected: c.reject.Load()}
 	if c.started.Load() {
-		for _, slots := range c.slots {
-			for _, s := range slots {
+		for _, role := range clientRoles {
+			for _, s := range c.slotList(role) {
 				if s.ready() != nil {
 					st.Sessions++
 				}
@@ -492,10 +511,10 @@ func (c *Client) Close() error {
 		work.stop()
 	}
 	c.mu.Lock()
-	unroute := c.unroute
-	c.mu.Unlock()
-	if unroute != nil {
+	for a, unroute := range c.routes {
 		unroute()
+		delete(c.routes, a)
 	}
+	c.mu.Unlock()
 	return nil
 }

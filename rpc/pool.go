@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,12 +53,25 @@ type slot struct {
 	// attempt, cleared when the next attempt starts. Calls that fail fast
 	// give up when every slot of their role has failed.
 	failed atomic.Bool
+	// retired is closed (with gone set first) when the resolver no longer
+	// lists addr: the supervisor drains the session and returns.
+	retired    chan struct{} // immutable
+	gone       atomic.Bool
+	retireOnce sync.Once
+}
+
+// retire tells the slot's supervisor to drain its session and stop.
+func (s *slot) retire() {
+	s.retireOnce.Do(func() {
+		s.gone.Store(true)
+		close(s.retired)
+	})
 }
 
 // ready returns the slot's registered session, or nil.
 func (s *slot) ready() *conn {
 	cn := s.cur.Load()
-	if cn == nil || cn.closed.Load() {
+	if cn == nil || cn.closed.Load() || cn.draining.Load() {
 		return nil
 	}
 	return cn
@@ -75,7 +89,7 @@ func (s *slot) run() {
 		if err == nil {
 			s.watch(cn)
 			s.cur.CompareAndSwap(cn, nil)
-			if c.isClosed() {
+			if c.isClosed() || s.gone.Load() {
 				return
 			}
 			err = cn.cause()
@@ -86,7 +100,7 @@ func (s *slot) run() {
 			// restart cost more than the last one.
 			delay = c.cfg.ReconnectMin
 		} else {
-			if errors.Is(err, ErrClientClosed) {
+			if errors.Is(err, ErrClientClosed) || errors.Is(err, ErrDrained) {
 				return
 			}
 			c.log.Debug("atcc/rpc: connection attempt failed", "role", s.role, "addr", s.addr, "err", err)
@@ -106,6 +120,9 @@ func (s *slot) run() {
 		select {
 		case <-t.C:
 		case <-c.closing:
+			t.Stop()
+			return
+		case <-s.retired:
 			t.Stop()
 			return
 		}
@@ -132,8 +149,39 @@ func (s *slot) watch(cn *conn) {
 			return
 		case <-s.c.closing:
 			return
+		case <-s.retired:
+			s.drain(cn, t.C)
+			return
 		}
 	}
+}
+
+// drain ends a session whose coordinator left the resolver's list without
+// failing a request: ready stops offering it, the calls that acquired it
+// before finish (answers included), and so do the coordinator's requests
+// being handled on it; then it closes. It waits at most RequestTimeout,
+// the longest a call may wait for its answer, and keeps ticking the session
+// meanwhile (heartbeats, idle check).
+func (s *slot) drain(cn *conn, tick <-chan time.Time) {
+	cn.draining.Store(true)
+	t := time.NewTimer(s.c.cfg.RequestTimeout)
+	defer t.Stop()
+	for cn.inflight.Load() > 0 {
+		select {
+		case <-cn.idle:
+		case <-tick:
+			cn.tick()
+		case <-t.C:
+			s.c.log.Warn("atcc/rpc: drained session closed with requests under way", "role", s.role, "addr", s.addr, "inflight", cn.inflight.Load())
+			cn.close(ErrDrained)
+			return
+		case <-cn.closing:
+			return
+		case <-s.c.closing:
+			return
+		}
+	}
+	cn.close(ErrDrained)
 }
 
 // jitter returns d reduced by a random amount of up to half.
@@ -213,6 +261,13 @@ func (s *slot) connect() (*conn, error) {
 			s.att.Store(nil)
 			a.gc.Close()
 			return nil, ErrClientClosed
+		}
+		cn = <-a.opened
+	case <-s.retired:
+		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			s.att.Store(nil)
+			a.gc.Close()
+			return nil, ErrDrained
 		}
 		cn = <-a.opened
 	}
@@ -323,6 +378,10 @@ func (s *slot) register(cn *conn, deadline time.Time) error {
 		c.mu.Unlock()
 		return ErrClientClosed
 	}
+	if s.gone.Load() {
+		c.mu.Unlock()
+		return ErrDrained
+	}
 	missing := append([]string(nil), c.resources[min(n, len(c.resources)):]...)
 	if s.role != RoleRM {
 		missing = nil
@@ -371,8 +430,8 @@ func (c *Client) onDialFailed(addr string, err error) {
 	if !c.started.Load() {
 		return
 	}
-	for _, slots := range c.slots {
-		for _, s := range slots {
+	for _, role := range clientRoles {
+		for _, s := range c.slotList(role) {
 			if s.addr != addr {
 				continue
 			}

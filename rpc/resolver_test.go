@@ -1,0 +1,203 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// chanResolver resolves to initial (or fails with err) and then sends what
+// arrives on updates.
+type chanResolver struct {
+	initial []string
+	err     error
+	updates chan []string
+}
+
+func (r *chanResolver) Resolve(ctx context.Context, group string) ([]string, error) {
+	return r.initial, r.err
+}
+
+func (r *chanResolver) Watch(ctx context.Context, group string, update func([]string)) error {
+	for {
+		select {
+		case a := <-r.updates:
+			update(a)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func resolverClient(t *testing.T, r Resolver) *Client {
+	cfg := testClientConfig()
+	cfg.Resolver = r
+	return newTestClient(t, cfg)
+}
+
+// A loop of begins runs while the resolver moves the client from A to B,
+// back, and to both: no call fails, and the sessions to a coordinator that
+// left the list are closed.
+func TestResolverSwapUnderLoad(t *testing.T) {
+	checkLeaks(t)
+	srvA := newTestServer(t, ServerConfig{}, &tc{})
+	srvB := newTestServer(t, ServerConfig{}, &tc{})
+	a, b := srvA.Addr().String(), srvB.Addr().String()
+	r := &chanResolver{initial: []string{a}, updates: make(chan []string)}
+	c := resolverClient(t, r)
+	ctx := context.Background()
+
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var byAddr sync.Map // XID prefix -> *atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 60000, TransactionName: "t" + itoa(w)})
+				if err == nil {
+					xid := resp.(*protocol.GlobalBeginResponse).XID
+					_, err = c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: xid})
+					prefix := xid[:strings.LastIndexByte(xid, ':')]
+					n, _ := byAddr.LoadOrStore(prefix, new(atomic.Int64))
+					n.(*atomic.Int64).Add(1)
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	served := func(addr string) int64 {
+		n, _ := byAddr.Load(addr)
+		if n == nil {
+			return 0
+		}
+		return n.(*atomic.Int64).Load()
+	}
+	steps := []struct {
+		addrs    []string
+		from, to *Server
+	}{{[]string{b}, srvA, srvB}, {[]string{a}, srvB, srvA}, {[]string{a, b}, nil, srvB}, {[]string{b}, srvA, srvB}}
+	for i, st := range steps {
+		r.updates <- st.addrs
+		to := st.to.Addr().String()
+		base := served(to)
+		eventually(t, "step "+itoa(i)+": transactions on "+to, func() bool { return served(to) > base+50 })
+		if st.from != nil {
+			eventually(t, "step "+itoa(i)+": sessions to the removed coordinator closed", func() bool { return len(st.from.Sessions()) == 0 })
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d transactions failed; first: %v", failed.Load(), failed.Load()+ok.Load(), firstErr.Load())
+	}
+	t.Logf("%d transactions, none failed", ok.Load())
+}
+
+// A call under way on a coordinator that leaves the list finishes there:
+// its session stays open until the answer has come.
+func TestResolverDrainWaitsForCallsUnderWay(t *testing.T) {
+	checkLeaks(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	hA := &tc{}
+	hA.handle = func(ctx context.Context, ss *ServerSession, req protocol.Message) protocol.Message {
+		if _, ok := req.(*protocol.GlobalCommitRequest); ok {
+			close(entered)
+			<-release
+		}
+		prefix, _ := hA.addr.Load().(string)
+		return okResponse(prefix, req)
+	}
+	srvA := newTestServer(t, ServerConfig{}, hA)
+	srvB := newTestServer(t, ServerConfig{}, &tc{})
+	r := &chanResolver{initial: []string{srvA.Addr().String()}, updates: make(chan []string)}
+	c := resolverClient(t, r)
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: srvA.Addr().String() + ":1"})
+		done <- err
+	}()
+	<-entered
+	r.updates <- []string{srvB.Addr().String()}
+	// New calls go to B while the commit waits on A.
+	eventually(t, "a begin served by B", func() bool {
+		resp, err := c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 1000, TransactionName: "x"})
+		return err == nil && strings.HasPrefix(resp.(*protocol.GlobalBeginResponse).XID, srvB.Addr().String())
+	})
+	if n := len(sessionsWith(srvA, RoleTM)); n != 1 {
+		t.Fatalf("A has %d TM sessions while a commit is under way, want 1 (drain must wait)", n)
+	}
+	once.Do(func() { close(release) })
+	if err := <-done; err != nil {
+		t.Fatalf("commit under way during the drain: %v", err)
+	}
+	eventually(t, "A's sessions closed after the drain", func() bool { return len(srvA.Sessions()) == 0 })
+}
+
+// While the resolver fails and no address is known, a begin fails fast
+// with the resolver's error; once it answers, calls go through.
+func TestResolverFailure(t *testing.T) {
+	checkLeaks(t)
+	r := &chanResolver{err: errors.New("registry down"), updates: make(chan []string)}
+	c := resolverClient(t, r)
+	err := begin(context.Background(), c, "x")
+	if !errors.Is(err, ErrNoSession) || !strings.Contains(err.Error(), "registry down") {
+		t.Fatalf("begin with a failing resolver: %v, want ErrNoSession naming the resolver's error", err)
+	}
+}
+
+func TestResolverConfig(t *testing.T) {
+	cfg := testClientConfig("127.0.0.1:8091")
+	cfg.Resolver = StaticResolver{"127.0.0.1:8091"}
+	if _, err := NewClient(cfg); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("Addresses and Resolver: %v, want ErrInvalidConfig", err)
+	}
+	cfg = testClientConfig()
+	if _, err := NewClient(cfg); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("neither: %v, want ErrInvalidConfig", err)
+	}
+}
+
+// An empty update keeps the current coordinators.
+func TestResolverEmptyUpdateKeepsCoordinators(t *testing.T) {
+	checkLeaks(t)
+	srv := newTestServer(t, ServerConfig{}, &tc{})
+	r := &chanResolver{initial: []string{srv.Addr().String()}, updates: make(chan []string)}
+	c := resolverClient(t, r)
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.updates <- nil
+	r.updates <- []string{"bad address"} // sent once the empty one was handled
+	if err := begin(ctx, c, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Sessions()); n != 2 {
+		t.Fatalf("%d sessions after empty and invalid updates, want 2", n)
+	}
+}
