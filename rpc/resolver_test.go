@@ -118,7 +118,6 @@ func TestResolverDrainWaitsForCallsUnderWay(t *testing.T) {
 	checkLeaks(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	hA := &tc{}
 	hA.handle = func(ctx context.Context, ss *ServerSession, req protocol.Message) protocol.Message {
 		if _, ok := req.(*protocol.GlobalCommitRequest); ok {
@@ -130,6 +129,7 @@ func TestResolverDrainWaitsForCallsUnderWay(t *testing.T) {
 	}
 	srvA := newTestServer(t, ServerConfig{}, hA)
 	srvB := newTestServer(t, ServerConfig{}, &tc{})
+	t.Cleanup(func() { once.Do(func() { close(release) }) }) // runs before the servers close
 	r := &chanResolver{initial: []string{srvA.Addr().String()}, updates: make(chan []string)}
 	c := resolverClient(t, r)
 	ctx := context.Background()
