@@ -63,6 +63,7 @@ type Client struct {
 	closing chan struct{}  // closed by Close
 	wg      sync.WaitGroup // supervisors, getty dial loops, sessions until OnClose, flushers
 	rr      [2]atomic.Uint32
+	open    openTxs // transactions begun and not ended; used with a Resolver only
 	reject  atomic.Uint64
 
 	started atomic.Bool                // set by start once work is in place
@@ -166,12 +167,20 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	defer putTimer(timer)
 	tc := timerC(timer)
 	hint := xidAddr(req)
+	if c.cfg.Resolver != nil {
+		if a, ok := c.open.addrOf(xidOf(req)); ok {
+			hint = a // the coordinator that began it, even while it drains
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		cn, err := c.waitReady(ctx, tc, role, hint, failsFast(req.TypeCode()))
 		if err != nil {
 			return nil, &CallError{Type: req.TypeCode(), Err: err}
 		}
 		resp, err := cn.roundTrip(ctx, tc, req, c.cfg.Batch)
+		if c.cfg.Resolver != nil {
+			c.open.track(cn.addr, req, resp)
+		}
 		cn.release()
 		if err != nil {
 			if attempt < maxUnsentRetries && IsRetryable(err) && ctx.Err() == nil && !c.isClosed() {
@@ -258,8 +267,9 @@ func timerC(t *time.Timer) <-chan time.Time {
 }
 
 // pick returns a ready session of the role: one to the hinted address if
-// there is one, else the next in round robin; nil if none is ready. The
-// session may have started draining since: see waitReady.
+// there is one (even a draining one: the transaction the hint comes from
+// lives there), else the next in round robin; nil if none is ready. It
+// returns the session acquired.
 func (c *Client) pick(role Role, hint string) *conn {
 	slots := c.slotList(role)
 	n := uint32(len(slots))
@@ -271,14 +281,14 @@ func (c *Client) pick(role Role, hint string) *conn {
 		for i := range n {
 			s := slots[(start+i)%n]
 			if s.addr == hint {
-				if cn := s.ready(); cn != nil {
+				if cn := s.live(); cn != nil && cn.acquire(true) {
 					return cn
 				}
 			}
 		}
 	}
 	for i := range n {
-		if cn := slots[(start+i)%n].ready(); cn != nil {
+		if cn := slots[(start+i)%n].ready(); cn != nil && cn.acquire(false) {
 			return cn
 		}
 	}
@@ -292,10 +302,7 @@ func (c *Client) pick(role Role, hint string) *conn {
 func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string, failFast bool) (*conn, error) {
 	for {
 		if cn := c.pick(role, hint); cn != nil {
-			if cn.acquire() {
-				return cn, nil
-			}
-			continue // draining since pick: ready no longer offers it
+			return cn, nil
 		}
 		c.mu.Lock()
 		ch, closed, last := c.stateCh, c.closed, c.lastErr[role.index()]
@@ -304,10 +311,7 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 			return nil, ErrClientClosed
 		}
 		if cn := c.pick(role, hint); cn != nil { // became ready before ch was read
-			if cn.acquire() {
-				return cn, nil
-			}
-			continue
+			return cn, nil
 		}
 		if failFast && c.allFailed(role) {
 			return nil, &noSessionError{last: c.lastError(role, last)}
@@ -328,16 +332,20 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 // connection attempt, or, while the resolver has given no address yet,
 // whether resolving failed.
 func (c *Client) allFailed(role Role) bool {
-	slots := c.slotList(role)
-	if len(slots) == 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.resolveErr != nil
-	}
-	for _, s := range slots {
+	listed := 0
+	for _, s := range c.slotList(role) {
+		if s.gone.Load() {
+			continue
+		}
+		listed++
 		if !s.failed.Load() {
 			return false
 		}
+	}
+	if listed == 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.resolveErr != nil
 	}
 	return true
 }

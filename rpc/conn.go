@@ -340,11 +340,12 @@ func (cn *conn) ping() {
 	cn.sendAsync(&protocol.Frame{Type: protocol.HeartbeatRequest, Codec: protocol.CodecSeata, RequestID: id})
 }
 
-// acquire counts a call on the session, unless it is draining. A call that
-// acquired the session must release it when it has its answer.
-func (cn *conn) acquire() bool {
+// acquire counts a call on the session, unless it is draining and the call
+// is not for a transaction begun there (hinted). A call that acquired the
+// session must release it when it has its answer.
+func (cn *conn) acquire(hinted bool) bool {
 	cn.inflight.Add(1)
-	if cn.draining.Load() {
+	if cn.draining.Load() && !hinted {
 		cn.release()
 		return false
 	}

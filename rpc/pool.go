@@ -77,11 +77,25 @@ func (s *slot) ready() *conn {
 	return cn
 }
 
+// live returns the slot's registered session, draining or not, or nil.
+func (s *slot) live() *conn {
+	cn := s.cur.Load()
+	if cn == nil || cn.closed.Load() {
+		return nil
+	}
+	return cn
+}
+
 // run is the slot's supervisor: connect, register, wait for the session's
 // end, back off, again; until the client closes.
 func (s *slot) run() {
 	c := s.c
 	defer c.wg.Done()
+	defer func() {
+		if s.gone.Load() {
+			c.dropSlot(s)
+		}
+	}()
 	delay := c.cfg.ReconnectMin
 	for {
 		s.failed.Store(false)
@@ -157,24 +171,22 @@ func (s *slot) watch(cn *conn) {
 }
 
 // drain ends a session whose coordinator left the resolver's list without
-// failing a request: ready stops offering it, the calls that acquired it
-// before finish (answers included), and so do the coordinator's requests
-// being handled on it; then it closes. It waits at most RequestTimeout,
-// the longest a call may wait for its answer, and keeps ticking the session
-// meanwhile (heartbeats, idle check).
+// failing a request: ready stops offering it to new work, while the calls
+// of transactions begun at its coordinator still go to it (see openTxs).
+// It closes once no call is under way on it (answers included), no
+// coordinator request is being handled on it, and no transaction begun at
+// its coordinator is open within its timeout. Meanwhile it keeps ticking
+// the session (heartbeats, idle check).
 func (s *slot) drain(cn *conn, tick <-chan time.Time) {
 	cn.draining.Store(true)
-	t := time.NewTimer(s.c.cfg.RequestTimeout)
-	defer t.Stop()
-	for cn.inflight.Load() > 0 {
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for cn.inflight.Load() > 0 || s.c.open.anyOpen(s.addr) {
 		select {
 		case <-cn.idle:
+		case <-poll.C:
 		case <-tick:
 			cn.tick()
-		case <-t.C:
-			s.c.log.Warn("atcc/rpc: drained session closed with requests under way", "role", s.role, "addr", s.addr, "inflight", cn.inflight.Load())
-			cn.close(ErrDrained)
-			return
 		case <-cn.closing:
 			return
 		case <-s.c.closing:
@@ -183,6 +195,9 @@ func (s *slot) drain(cn *conn, tick <-chan time.Time) {
 	}
 	cn.close(ErrDrained)
 }
+
+// drainPoll is how often a draining session checks whether it is done.
+const drainPoll = 10 * time.Millisecond
 
 // jitter returns d reduced by a random amount of up to half.
 func jitter(d time.Duration) time.Duration {

@@ -152,13 +152,17 @@ func (c *Client) setAddressesLocked(addrs []string, want map[string]bool) {
 		next := make([]*slot, 0, len(old)+len(addrs)*c.cfg.PoolSize)
 		have := make(map[string]bool, len(old))
 		for _, s := range old {
-			if want[s.addr] {
-				next = append(next, s)
+			switch {
+			case s.gone.Load():
+				// Draining: it stays listed, for the calls of the
+				// transactions begun there, until its supervisor ends.
+			case want[s.addr]:
 				have[s.addr] = true
-				continue
+			default:
+				s.retire()
+				changed = true
 			}
-			s.retire()
-			changed = true
+			next = append(next, s)
 		}
 		for _, a := range addrs {
 			if have[a] {
@@ -191,6 +195,20 @@ func (c *Client) setAddressesLocked(addrs []string, want map[string]bool) {
 		close(c.stateCh)
 		c.stateCh = make(chan struct{})
 	}
+}
+
+// dropSlot removes a retired slot whose supervisor has ended.
+func (c *Client) dropSlot(s *slot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.slotList(s.role)
+	next := make([]*slot, 0, len(old))
+	for _, o := range old {
+		if o != s {
+			next = append(next, o)
+		}
+	}
+	c.slots[s.role.index()].Store(&next)
 }
 
 // slotList returns the role's current slots; the slice must not be
