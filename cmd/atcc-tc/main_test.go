@@ -1,10 +1,6 @@
 package main
 
 import (
-	"github.com/atcc-go/atcc/discovery"
-	"github.com/atcc-go/atcc/discovery/etcd"
-	"github.com/atcc-go/atcc/internal/etcdtest"
-
 	"bytes"
 	"context"
 	"database/sql"
@@ -18,6 +14,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/atcc-go/atcc/discovery"
+	"github.com/atcc-go/atcc/discovery/etcd"
+	"github.com/atcc-go/atcc/internal/etcdtest"
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc"
