@@ -40,13 +40,29 @@ func resolverClient(t *testing.T, r Resolver) *Client {
 	return newTestClient(t, cfg)
 }
 
-// A loop of begins runs while the resolver moves the client from A to B,
-// back, and to both: no call fails, and the sessions to a coordinator that
-// left the list are closed.
+// strictTC answers like tc but, as coordinators that share no store, fails
+// the commit of a transaction another coordinator began.
+func strictTC() *tc {
+	h := &tc{}
+	h.handle = func(ctx context.Context, ss *ServerSession, req protocol.Message) protocol.Message {
+		prefix, _ := h.addr.Load().(string)
+		if r, ok := req.(*protocol.GlobalCommitRequest); ok && !strings.HasPrefix(r.XID, prefix+":") {
+			return &protocol.GlobalCommitResponse{Result: protocol.Result{Code: protocol.ResultFailed,
+				ExceptionCode: protocol.CodeGlobalTransactionNotExist, Msg: "not mine: " + r.XID}}
+		}
+		return okResponse(prefix, req)
+	}
+	return h
+}
+
+// A loop of begin/commit runs while the resolver moves the client from A
+// to B, back, and to both: no call fails (a commit goes to the coordinator
+// that began its transaction, even while that one drains), and the
+// sessions to a coordinator that left the list are closed.
 func TestResolverSwapUnderLoad(t *testing.T) {
 	checkLeaks(t)
-	srvA := newTestServer(t, ServerConfig{}, &tc{})
-	srvB := newTestServer(t, ServerConfig{}, &tc{})
+	srvA := newTestServer(t, ServerConfig{}, strictTC())
+	srvB := newTestServer(t, ServerConfig{}, strictTC())
 	a, b := srvA.Addr().String(), srvB.Addr().String()
 	r := &chanResolver{initial: []string{a}, updates: make(chan []string)}
 	c := resolverClient(t, r)
@@ -200,4 +216,44 @@ func TestResolverEmptyUpdateKeepsCoordinators(t *testing.T) {
 	if n := len(srv.Sessions()); n != 2 {
 		t.Fatalf("%d sessions after empty and invalid updates, want 2", n)
 	}
+}
+
+// A transaction begun at a coordinator that then leaves the list ends
+// there: the draining coordinator keeps its sessions while the transaction
+// is open, and the commit goes to it even though its XID names no address
+// the client dials (a coordinator behind NAT announces another one).
+func TestResolverDrainKeepsOpenTransactions(t *testing.T) {
+	checkLeaks(t)
+	hA, hB := strictTC(), strictTC()
+	srvA := newTestServer(t, ServerConfig{}, hA)
+	srvB := newTestServer(t, ServerConfig{}, hB)
+	hA.addr.Store("tc-a.internal:8091") // the XID prefix, not the dialled address
+	hB.addr.Store("tc-b.internal:8091")
+	r := &chanResolver{initial: []string{srvA.Addr().String()}, updates: make(chan []string)}
+	c := resolverClient(t, r)
+	ctx := context.Background()
+	resp, err := c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 60000, TransactionName: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xid := resp.(*protocol.GlobalBeginResponse).XID
+	r.updates <- []string{srvB.Addr().String()}
+	eventually(t, "a new transaction begun at B", func() bool {
+		resp, err := c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 60000, TransactionName: "new"})
+		if err != nil {
+			return false
+		}
+		x := resp.(*protocol.GlobalBeginResponse).XID
+		if _, err := c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: x}); err != nil {
+			t.Fatalf("commit %s: %v", x, err)
+		}
+		return strings.HasPrefix(x, "tc-b.internal:8091:")
+	})
+	if n := len(sessionsWith(srvA, RoleTM)); n != 1 {
+		t.Fatalf("A has %d TM sessions while a transaction begun there is open, want 1", n)
+	}
+	if _, err := c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: xid}); err != nil {
+		t.Fatalf("commit of the transaction begun at the drained coordinator: %v", err)
+	}
+	eventually(t, "A's sessions closed once its transaction ended", func() bool { return len(srvA.Sessions()) == 0 })
 }
