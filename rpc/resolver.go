@@ -191,7 +191,9 @@ func (c *Client) setAddressesLocked(addrs []string, want map[string]bool) {
 		}
 	}
 	if changed {
-		c.log.Info("atcc/rpc: coordinators changed", "group", c.cfg.TxServiceGroup, "addrs", addrs)
+		if c.cfg.Resolver != nil {
+			c.log.Info("atcc/rpc: coordinators changed", "group", c.cfg.TxServiceGroup, "addrs", addrs)
+		}
 		close(c.stateCh)
 		c.stateCh = make(chan struct{})
 	}
