@@ -17,6 +17,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/atcc-go/atcc/rpc"
 )
@@ -71,6 +72,19 @@ func (f File) Resolve(_ context.Context, group string) ([]string, error) {
 		}
 	}
 	return slices.Clone(addrs), nil
+}
+
+// SplitGroupList splits a grouplist as Seata writes it in file.conf or
+// seatago.yml ("10.0.0.1:8091;10.0.0.2:8091"; "," is accepted too) into
+// addresses, dropping blanks. It does not check them: Resolve does.
+func SplitGroupList(s string) []string {
+	var out []string
+	for _, a := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Watch waits until ctx ends: a file registry does not change.

@@ -38,3 +38,15 @@ func TestFile(t *testing.T) {
 		t.Fatalf("Watch = %v, want context.Canceled", err)
 	}
 }
+
+func TestSplitGroupList(t *testing.T) {
+	for in, want := range map[string][]string{
+		"10.0.0.1:8091;10.0.0.2:8091": {"10.0.0.1:8091", "10.0.0.2:8091"},
+		" a:1 ; ;b:2,c:3 ":            {"a:1", "b:2", "c:3"},
+		"":                            nil,
+	} {
+		if got := SplitGroupList(in); !slices.Equal(got, want) {
+			t.Errorf("SplitGroupList(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,10 +3,13 @@ package rpc
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -256,4 +259,78 @@ func TestResolverDrainKeepsOpenTransactions(t *testing.T) {
 		t.Fatalf("commit of the transaction begun at the drained coordinator: %v", err)
 	}
 	eventually(t, "A's sessions closed once its transaction ended", func() bool { return len(srvA.Sessions()) == 0 })
+}
+
+// Random updates (any non-empty subset of three strict coordinators) under
+// a loop of begin/commit: no transaction fails, and at the end only the
+// last subset holds sessions.
+func TestResolverRandomChurn(t *testing.T) {
+	checkLeaks(t)
+	var srvs []*Server
+	var addrs []string
+	for range 3 {
+		s := newTestServer(t, ServerConfig{}, strictTC())
+		srvs = append(srvs, s)
+		addrs = append(addrs, s.Addr().String())
+	}
+	r := &chanResolver{initial: addrs[:1], updates: make(chan []string)}
+	c := resolverClient(t, r)
+	ctx := context.Background()
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// The test coordinators' XIDs are "addr:name": unique names
+				// make unique XIDs, as a real coordinator's are.
+				name := "churn-" + itoa(w) + "-" + itoa(i)
+				resp, err := c.Call(ctx, RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 60000, TransactionName: name})
+				if err == nil {
+					_, err = c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: resp.(*protocol.GlobalBeginResponse).XID})
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	var last []string
+	const updates = 40
+	for i := range updates {
+		last = nil
+		for len(last) == 0 {
+			for _, a := range addrs {
+				if rng.IntN(2) == 0 {
+					last = append(last, a)
+				}
+			}
+		}
+		r.updates <- last
+		base := ok.Load()
+		eventually(t, "update "+itoa(i)+": transactions go on", func() bool { return ok.Load() > base+5 })
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d transactions failed; first: %v", failed.Load(), failed.Load()+ok.Load(), firstErr.Load())
+	}
+	for i, s := range srvs {
+		if !slices.Contains(last, addrs[i]) {
+			eventually(t, "sessions to removed "+addrs[i]+" closed", func() bool { return len(s.Sessions()) == 0 })
+		}
+	}
+	t.Logf("%d updates, %d transactions, none failed", updates, ok.Load())
 }
