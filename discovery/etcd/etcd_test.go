@@ -187,3 +187,57 @@ func TestLeaseExpires(t *testing.T) {
 		return err == nil && len(resp.Kvs) == 0
 	})
 }
+
+// A coordinator dies without unregistering (its keepalive stops with it)
+// and a replacement registers: once the dead one's lease expires the client
+// runs its transactions on the replacement, with no change of its own.
+func TestCoordinatorKilledAndReplaced(t *testing.T) {
+	cli := startEtcd(t)
+	ctx := t.Context()
+	tcA := startTC(t)
+	a := tcA.Addr().String()
+	regA, err := Register(ctx, cli, "default", a, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := atcc.New(atcc.Config{
+		ApplicationID: "etcd-test",
+		Resolver:      &Resolver{Client: cli, VGroupMapping: discovery.VGroupMapping{"default_tx_group": "default"}},
+		DialTimeout:   2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	tx := func() (string, error) {
+		var xid string
+		err := c.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "kill"}, func(ctx context.Context) error {
+			xid, _ = tm.XID(ctx)
+			return nil
+		})
+		return xid, err
+	}
+	if xid, err := tx(); err != nil || !strings.HasPrefix(xid, a+":") {
+		t.Fatalf("transaction on A: %q, %v", xid, err)
+	}
+
+	// A dies: its process (keepalive included) stops, nothing is revoked.
+	regA.cancel()
+	<-regA.done
+	tcA.Close()
+	tcB := startTC(t)
+	b := tcB.Addr().String()
+	regB, err := Register(ctx, cli, "default", b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { regB.Close(context.Background()) })
+	eventually(t, "A's key expired", func() bool {
+		resp, err := cli.Get(ctx, regA.Key())
+		return err == nil && len(resp.Kvs) == 0
+	})
+	eventually(t, "transactions on B", func() bool {
+		xid, err := tx()
+		return err == nil && strings.HasPrefix(xid, b+":")
+	})
+}
