@@ -41,6 +41,7 @@ func New(cfg Config) (*Client, error) {
 	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger})
 	r, err := rpc.NewClient(rpc.ClientConfig{
 		Addresses:         cfg.Coordinators,
+		Resolver:          cfg.Resolver,
 		ApplicationID:     cfg.ApplicationID,
 		TxServiceGroup:    cfg.TxServiceGroup,
 		PoolSize:          cfg.PoolSize,

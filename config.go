@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/atcc-go/atcc/rpc"
 )
 
 // ErrInvalidConfig is returned by New for a Config it cannot use; the
@@ -27,8 +29,17 @@ type Config struct {
 
 	// Coordinators lists the coordinator (TC) addresses as "host:port",
 	// e.g. "127.0.0.1:8091". Calls for a transaction go to the coordinator
-	// its XID names when that one is connected, else to any. Required.
+	// its XID names when that one is connected, else to any. Required
+	// unless Resolver is set; not both.
 	Coordinators []string
+
+	// Resolver, when set, finds the coordinators of TxServiceGroup in a
+	// registry and follows their changes live: new coordinators are
+	// connected, removed ones drained (requests under way finish) and
+	// closed. discovery.File is Seata's file registry (vgroup mapping and
+	// grouplist), discovery/etcd its etcd v3 registry. Default nil: the
+	// fixed Coordinators.
+	Resolver rpc.Resolver
 
 	// DefaultTimeout is the global transaction timeout used when
 	// tm.TxOptions.Timeout is zero: the coordinator rolls back a
@@ -113,8 +124,10 @@ func (c *Config) check() error {
 	switch {
 	case c.ApplicationID == "":
 		return fmt.Errorf("%w: ApplicationID is required", ErrInvalidConfig)
-	case len(c.Coordinators) == 0:
-		return fmt.Errorf("%w: Coordinators is required", ErrInvalidConfig)
+	case len(c.Coordinators) == 0 && c.Resolver == nil:
+		return fmt.Errorf("%w: Coordinators (or Resolver) is required", ErrInvalidConfig)
+	case len(c.Coordinators) > 0 && c.Resolver != nil:
+		return fmt.Errorf("%w: set Coordinators or Resolver, not both", ErrInvalidConfig)
 	case c.DefaultTimeout < 0, c.RetryBackoff < 0, c.RequestTimeout < 0, c.DialTimeout < 0, c.HandlerTimeout < 0:
 		return fmt.Errorf("%w: negative DefaultTimeout, RetryBackoff, RequestTimeout, DialTimeout or HandlerTimeout", ErrInvalidConfig)
 	}

@@ -9,13 +9,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atcc-go/atcc/rpc"
 )
 
 func TestNewValidates(t *testing.T) {
 	good := Config{ApplicationID: "app", Coordinators: []string{"127.0.0.1:8091"}}
 	for name, mutate := range map[string]func(*Config){
-		"no application id":  func(c *Config) { c.ApplicationID = "" },
-		"no coordinators":    func(c *Config) { c.Coordinators = nil },
+		"no application id": func(c *Config) { c.ApplicationID = "" },
+		"no coordinators":   func(c *Config) { c.Coordinators = nil },
+		"both resolver and coordinators": func(c *Config) {
+			c.Resolver = rpc.StaticResolver{"127.0.0.1:8091"}
+		},
 		"bad address":        func(c *Config) { c.Coordinators = []string{"nohostport"} },
 		"duplicate address":  func(c *Config) { c.Coordinators = []string{"127.0.0.1:1", "127.0.0.1:1"} },
 		"negative timeout":   func(c *Config) { c.DefaultTimeout = -time.Second },
@@ -67,6 +72,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	fixed := map[string]string{ // fields whose default is not a plain value
 		"ApplicationID": "required", "Coordinators": "required",
 		"TLS": "nil (plain TCP)", "Logger": "discard", "AccessKey": "empty", "SecretKey": "empty",
+		"Resolver": "nil (Coordinators)",
 	}
 	seen := map[string]bool{}
 	rows := 0

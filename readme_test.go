@@ -12,9 +12,12 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
+	"github.com/atcc-go/atcc/discovery"
+	"github.com/atcc-go/atcc/discovery/etcd"
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/seataconf"
 	"github.com/atcc-go/atcc/tc"
@@ -159,6 +162,44 @@ func readmeSeataconf(logger *slog.Logger, connect func(datasource.Config) error)
 	dsCfg.ResourceID = "mysql://db:3306/orders"
 	// README end
 	return connect(dsCfg)
+}
+
+func readmeDiscovery(ctx context.Context) error {
+	// README begin
+	// Seata's file registry: service.vgroupMapping.order_tx_group=shanghai,
+	// service.shanghai.grouplist=10.0.0.1:8091;10.0.0.2:8091
+	client, err := atcc.New(atcc.Config{
+		ApplicationID:  "order-service",
+		TxServiceGroup: "order_tx_group",
+		Resolver: discovery.File{
+			VGroupMapping: discovery.VGroupMapping{"order_tx_group": "shanghai"},
+			GroupList:     map[string][]string{"shanghai": {"10.0.0.1:8091", "10.0.0.2:8091"}},
+		},
+	})
+	// README end
+	if err != nil {
+		return err
+	}
+	client.Close()
+	// README begin
+	// Seata's etcd3 registry: the coordinators of cluster "shanghai" are
+	// the keys registry-seata-shanghai-<ip:port> (Java Seata servers, atcc-tc).
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{"127.0.0.1:2379"}})
+	if err != nil {
+		return err
+	}
+	defer cli.Close() // after client.Close
+	client, err = atcc.New(atcc.Config{
+		ApplicationID:  "order-service",
+		TxServiceGroup: "order_tx_group",
+		Resolver: &etcd.Resolver{Client: cli,
+			VGroupMapping: discovery.VGroupMapping{"order_tx_group": "shanghai"}},
+	})
+	// README end
+	if err != nil {
+		return err
+	}
+	return client.Close()
 }
 
 // TestREADMESnippets checks that every Go block of README.md is one of the

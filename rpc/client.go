@@ -63,20 +63,22 @@ type Client struct {
 	closing chan struct{}  // closed by Close
 	wg      sync.WaitGroup // supervisors, getty dial loops, sessions until OnClose, flushers
 	rr      [2]atomic.Uint32
+	open    openTxs // transactions begun and not ended; used with a Resolver only
 	reject  atomic.Uint64
 
-	started atomic.Bool // set by start once slots and work are in place
-	slots   [2][]*slot  // by role index; written by start before started is set
-	work    *workerPool // written by start, under mu, before started is set and before any session exists
+	started atomic.Bool                // set by start once work is in place
+	slots   [2]atomic.Pointer[[]*slot] // by role index; replaced (never modified) under mu by setAddresses
+	work    *workerPool                // written by start, under mu, before started is set and before any session exists
 
-	mu        sync.Mutex
-	closed    bool                // guarded by mu
-	resources []string            // every resource id added, in order; guarded by mu
-	resSet    map[string]struct{} // guarded by mu
-	conns     map[*conn]struct{}  // sessions not yet ended; guarded by mu
-	stateCh   chan struct{}       // closed and replaced when a session becomes ready or an attempt fails; guarded by mu
-	lastErr   [2]error            // the last connection failure per role; guarded by mu
-	unroute   func()              // removes the client's getty log route; set by start under mu
+	mu         sync.Mutex
+	closed     bool                // guarded by mu
+	resources  []string            // every resource id added, in order; guarded by mu
+	resSet     map[string]struct{} // guarded by mu
+	conns      map[*conn]struct{}  // sessions not yet ended; guarded by mu
+	stateCh    chan struct{}       // closed and replaced when a session becomes ready or an attempt fails; guarded by mu
+	lastErr    [2]error            // the last connection failure per role; guarded by mu
+	resolveErr error               // the resolver's failure while no address is known; guarded by mu
+	routes     map[string]func()   // getty log route removers by address; guarded by mu
 }
 
 // NewClient validates cfg and returns a client. It does no I/O.
@@ -93,6 +95,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		resSet:  make(map[string]struct{}),
 		conns:   make(map[*conn]struct{}),
 		stateCh: make(chan struct{}),
+		routes:  make(map[string]func()),
 	}, nil
 }
 
@@ -110,16 +113,15 @@ func (c *Client) start() error {
 		return nil
 	}
 	c.work = newWorkerPool(c.cfg.Workers, c.cfg.QueueSize, c.handleInbound)
-	c.unroute = gettyLog.route(c.log, c.onDialFailed, c.cfg.Addresses...)
-	for _, role := range clientRoles {
-		for _, addr := range c.cfg.Addresses {
-			for range c.cfg.PoolSize {
-				s := &slot{c: c, role: role, addr: addr}
-				c.slots[role.index()] = append(c.slots[role.index()], s)
-				c.wg.Add(1)
-				go s.run()
-			}
+	if c.cfg.Resolver == nil {
+		want := make(map[string]bool, len(c.cfg.Addresses))
+		for _, a := range c.cfg.Addresses {
+			want[a] = true
 		}
+		c.setAddressesLocked(c.cfg.Addresses, want)
+	} else {
+		c.wg.Add(1)
+		go c.follow()
 	}
 	c.started.Store(true)
 	return nil
@@ -165,12 +167,21 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	defer putTimer(timer)
 	tc := timerC(timer)
 	hint := xidAddr(req)
+	if c.cfg.Resolver != nil {
+		if a, ok := c.open.addrOf(xidOf(req)); ok {
+			hint = a // the coordinator that began it, even while it drains
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		cn, err := c.waitReady(ctx, tc, role, hint, failsFast(req.TypeCode()))
 		if err != nil {
 			return nil, &CallError{Type: req.TypeCode(), Err: err}
 		}
 		resp, err := cn.roundTrip(ctx, tc, req, c.cfg.Batch)
+		if c.cfg.Resolver != nil {
+			c.open.track(cn.addr, req, resp)
+		}
+		cn.release()
 		if err != nil {
 			if attempt < maxUnsentRetries && IsRetryable(err) && ctx.Err() == nil && !c.isClosed() {
 				continue // nothing was sent and cn is closed: try another session
@@ -256,9 +267,11 @@ func timerC(t *time.Timer) <-chan time.Time {
 }
 
 // pick returns a ready session of the role: one to the hinted address if
-// there is one, else the next in round robin; nil if none is ready.
+// there is one (even a draining one: the transaction the hint comes from
+// lives there), else the next in round robin; nil if none is ready. It
+// returns the session acquired.
 func (c *Client) pick(role Role, hint string) *conn {
-	slots := c.slots[role.index()]
+	slots := c.slotList(role)
 	n := uint32(len(slots))
 	if n == 0 {
 		return nil
@@ -268,23 +281,24 @@ func (c *Client) pick(role Role, hint string) *conn {
 		for i := range n {
 			s := slots[(start+i)%n]
 			if s.addr == hint {
-				if cn := s.ready(); cn != nil {
+				if cn := s.live(); cn != nil && cn.acquire(true) {
 					return cn
 				}
 			}
 		}
 	}
 	for i := range n {
-		if cn := slots[(start+i)%n].ready(); cn != nil {
+		if cn := slots[(start+i)%n].ready(); cn != nil && cn.acquire(false) {
 			return cn
 		}
 	}
 	return nil
 }
 
-// waitReady returns a ready session of the role, waiting for one until ctx
-// ends or timerC fires, or, when failFast is set, until every slot of the
-// role has failed its connection attempt.
+// waitReady returns a ready session of the role, acquired (the caller
+// releases it), waiting for one until ctx ends or timerC fires, or, when
+// failFast is set, until every slot of the role has failed its connection
+// attempt.
 func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Role, hint string, failFast bool) (*conn, error) {
 	for {
 		if cn := c.pick(role, hint); cn != nil {
@@ -315,12 +329,23 @@ func (c *Client) waitReady(ctx context.Context, timerC <-chan time.Time, role Ro
 }
 
 // allFailed reports whether every slot of the role waits after a failed
-// connection attempt.
+// connection attempt, or, while the resolver has given no address yet,
+// whether resolving failed.
 func (c *Client) allFailed(role Role) bool {
-	for _, s := range c.slots[role.index()] {
+	listed := 0
+	for _, s := range c.slotList(role) {
+		if s.gone.Load() {
+			continue
+		}
+		listed++
 		if !s.failed.Load() {
 			return false
 		}
+	}
+	if listed == 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.resolveErr != nil
 	}
 	return true
 }
@@ -347,9 +372,11 @@ func (c *Client) Ping(ctx context.Context) error {
 	timer := c.defaultTimer(ctx)
 	defer putTimer(timer)
 	for _, role := range clientRoles {
-		if _, err := c.waitReady(ctx, timerC(timer), role, "", true); err != nil {
+		cn, err := c.waitReady(ctx, timerC(timer), role, "", true)
+		if err != nil {
 			return &CallError{Err: err}
 		}
+		cn.release()
 	}
 	return nil
 }
@@ -384,7 +411,7 @@ func (c *Client) AddResource(ctx context.Context, resourceID string) error {
 	c.resSet[resourceID] = struct{}{}
 	c.resources = append(c.resources, resourceID)
 	var live []*conn
-	for _, s := range c.slots[RoleRM.index()] {
+	for _, s := range c.slotList(RoleRM) {
 		if cn := s.ready(); cn != nil {
 			live = append(live, cn)
 		}
@@ -440,8 +467,8 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	st := Stats{Pending: c.pend.len(), LateReplies: c.pend.late.Load(), Rejected: c.reject.Load()}
 	if c.started.Load() {
-		for _, slots := range c.slots {
-			for _, s := range slots {
+		for _, role := range clientRoles {
+			for _, s := range c.slotList(role) {
 				if s.ready() != nil {
 					st.Sessions++
 				}
@@ -492,10 +519,10 @@ func (c *Client) Close() error {
 		work.stop()
 	}
 	c.mu.Lock()
-	unroute := c.unroute
-	c.mu.Unlock()
-	if unroute != nil {
+	for a, unroute := range c.routes {
 		unroute()
+		delete(c.routes, a)
 	}
+	c.mu.Unlock()
 	return nil
 }

@@ -15,8 +15,15 @@ import (
 // ClientConfig configures a Client. Fields left at their zero value take the
 // default their comment names.
 type ClientConfig struct {
-	// Addresses lists the coordinators, as "host:port". Required.
+	// Addresses lists the coordinators, as "host:port". Required unless
+	// Resolver is set; not both.
 	Addresses []string
+
+	// Resolver, when set, finds the coordinators of TxServiceGroup and
+	// tells the client when they change (see Resolver). The client
+	// resolves when it starts, then follows the updates; until the first
+	// answer, calls wait for a coordinator as they do for a connection.
+	Resolver Resolver
 
 	// ApplicationID names this application to the coordinator. Required.
 	ApplicationID string
@@ -135,8 +142,11 @@ func (f RequestHandlerFunc) HandleRequest(ctx context.Context, req protocol.Mess
 
 // withDefaults validates c and returns a copy with the defaults filled in.
 func (c ClientConfig) withDefaults() (ClientConfig, error) {
-	if len(c.Addresses) == 0 {
-		return c, fmt.Errorf("%w: no coordinator address", ErrInvalidConfig)
+	switch {
+	case len(c.Addresses) == 0 && c.Resolver == nil:
+		return c, fmt.Errorf("%w: no coordinator address and no Resolver", ErrInvalidConfig)
+	case len(c.Addresses) > 0 && c.Resolver != nil:
+		return c, fmt.Errorf("%w: both Addresses and Resolver set", ErrInvalidConfig)
 	}
 	c.Addresses = append([]string(nil), c.Addresses...)
 	seen := make(map[string]bool, len(c.Addresses))

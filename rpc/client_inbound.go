@@ -57,9 +57,11 @@ func (c *Client) onRequest(cn *conn, f *protocol.Frame) {
 		c.log.Warn("atcc/rpc: unexpected request from coordinator dropped", "addr", cn.addr, "type", f.Body.TypeCode())
 		return
 	}
+	cn.hold() // released by handleInbound
 	if c.work.submit(task{cn: cn, f: f}) {
 		return
 	}
+	cn.release()
 	c.reject.Add(1)
 	c.log.Debug("atcc/rpc: worker queue full", "addr", cn.addr, "type", f.Body.TypeCode())
 	if resp := failureResponse(f.Body, "atcc/rpc: resource manager busy: request queue full"); resp != nil {
@@ -70,6 +72,7 @@ func (c *Client) onRequest(cn *conn, f *protocol.Frame) {
 // handleInbound runs a coordinator request on a worker and sends the answer
 // on the session the request came on.
 func (c *Client) handleInbound(ctx context.Context, t task) {
+	defer t.cn.release()
 	resp, panicked := c.callHandler(ctx, t.f.Body)
 	switch r := t.f.Body.(type) {
 	case *protocol.BranchCommitRequest:

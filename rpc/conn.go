@@ -57,6 +57,14 @@ type conn struct {
 	lastWrite atomic.Int64 // nanotime of the last successful write
 	pingOut   atomic.Bool  // a PING is pending
 
+	// Client draining (slot.drain): inflight counts the calls that
+	// acquired the session and the coordinator's requests being handled
+	// on it; once draining is set no call acquires it, and the last
+	// release signals idle.
+	inflight atomic.Int64
+	draining atomic.Bool
+	idle     chan struct{} // capacity 1
+
 	closed    atomic.Bool   // set first by close; writers check it under writeMu
 	closing   chan struct{} // closed by close
 	done      chan struct{} // closed by OnClose, once getty's read goroutine has ended
@@ -131,6 +139,7 @@ func newConn(gs getty.Session, cfg connConfig) *conn {
 		maxFrame:      cfg.maxFrame,
 		closing:       make(chan struct{}),
 		done:          make(chan struct{}),
+		idle:          make(chan struct{}, 1),
 	}
 	if cn.writeTimeout <= 0 {
 		cn.writeTimeout = 15 * time.Second
@@ -329,6 +338,32 @@ func (cn *conn) ping() {
 		return
 	}
 	cn.sendAsync(&protocol.Frame{Type: protocol.HeartbeatRequest, Codec: protocol.CodecSeata, RequestID: id})
+}
+
+// acquire counts a call on the session, unless it is draining and the call
+// is not for a transaction begun there (hinted). A call that acquired the
+// session must release it when it has its answer.
+func (cn *conn) acquire(hinted bool) bool {
+	cn.inflight.Add(1)
+	if cn.draining.Load() && !hinted {
+		cn.release()
+		return false
+	}
+	return true
+}
+
+// hold counts a coordinator request handled on the session, draining or
+// not: its answer must go out on it.
+func (cn *conn) hold() { cn.inflight.Add(1) }
+
+// release ends what acquire or hold counted.
+func (cn *conn) release() {
+	if cn.inflight.Add(-1) == 0 && cn.draining.Load() {
+		select {
+		case cn.idle <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // roundTrip sends req as REQUEST_SYNC (through the batcher when batch is set

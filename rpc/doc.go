@@ -13,6 +13,13 @@
 // to a ready session of their role: to the coordinator their XID names when
 // it has one, else round robin.
 //
+// With a Resolver instead of fixed Addresses, the client resolves the
+// coordinators of its TxServiceGroup when it starts and follows the
+// resolver's updates: a new address gets its slots; the slots of a removed
+// one are retired: their sessions stop taking new work, still carry the
+// calls of the transactions begun at that coordinator, and close once no
+// call is under way and none of those transactions is open.
+//
 // Sessions send a PING after HeartbeatInterval without writes and are closed
 // after IdleTimeout without reads (§8.3). A PING takes its id from the same
 // counter as requests and waits in the same pending table, so the two can

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,10 +53,32 @@ type slot struct {
 	// attempt, cleared when the next attempt starts. Calls that fail fast
 	// give up when every slot of their role has failed.
 	failed atomic.Bool
+	// retired is closed (with gone set first) when the resolver no longer
+	// lists addr: the supervisor drains the session and returns.
+	retired    chan struct{} // immutable
+	gone       atomic.Bool
+	retireOnce sync.Once
+}
+
+// retire tells the slot's supervisor to drain its session and stop.
+func (s *slot) retire() {
+	s.retireOnce.Do(func() {
+		s.gone.Store(true)
+		close(s.retired)
+	})
 }
 
 // ready returns the slot's registered session, or nil.
 func (s *slot) ready() *conn {
+	cn := s.cur.Load()
+	if cn == nil || cn.closed.Load() || cn.draining.Load() {
+		return nil
+	}
+	return cn
+}
+
+// live returns the slot's registered session, draining or not, or nil.
+func (s *slot) live() *conn {
 	cn := s.cur.Load()
 	if cn == nil || cn.closed.Load() {
 		return nil
@@ -68,6 +91,11 @@ func (s *slot) ready() *conn {
 func (s *slot) run() {
 	c := s.c
 	defer c.wg.Done()
+	defer func() {
+		if s.gone.Load() {
+			c.dropSlot(s)
+		}
+	}()
 	delay := c.cfg.ReconnectMin
 	for {
 		s.failed.Store(false)
@@ -75,7 +103,7 @@ func (s *slot) run() {
 		if err == nil {
 			s.watch(cn)
 			s.cur.CompareAndSwap(cn, nil)
-			if c.isClosed() {
+			if c.isClosed() || s.gone.Load() {
 				return
 			}
 			err = cn.cause()
@@ -86,7 +114,7 @@ func (s *slot) run() {
 			// restart cost more than the last one.
 			delay = c.cfg.ReconnectMin
 		} else {
-			if errors.Is(err, ErrClientClosed) {
+			if errors.Is(err, ErrClientClosed) || errors.Is(err, ErrDrained) {
 				return
 			}
 			c.log.Debug("atcc/rpc: connection attempt failed", "role", s.role, "addr", s.addr, "err", err)
@@ -106,6 +134,9 @@ func (s *slot) run() {
 		select {
 		case <-t.C:
 		case <-c.closing:
+			t.Stop()
+			return
+		case <-s.retired:
 			t.Stop()
 			return
 		}
@@ -132,9 +163,41 @@ func (s *slot) watch(cn *conn) {
 			return
 		case <-s.c.closing:
 			return
+		case <-s.retired:
+			s.drain(cn, t.C)
+			return
 		}
 	}
 }
+
+// drain ends a session whose coordinator left the resolver's list without
+// failing a request: ready stops offering it to new work, while the calls
+// of transactions begun at its coordinator still go to it (see openTxs).
+// It closes once no call is under way on it (answers included), no
+// coordinator request is being handled on it, and no transaction begun at
+// its coordinator is open within its timeout. Meanwhile it keeps ticking
+// the session (heartbeats, idle check).
+func (s *slot) drain(cn *conn, tick <-chan time.Time) {
+	cn.draining.Store(true)
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for cn.inflight.Load() > 0 || s.c.open.anyOpen(s.addr) {
+		select {
+		case <-cn.idle:
+		case <-poll.C:
+		case <-tick:
+			cn.tick()
+		case <-cn.closing:
+			return
+		case <-s.c.closing:
+			return
+		}
+	}
+	cn.close(ErrDrained)
+}
+
+// drainPoll is how often a draining session checks whether it is done.
+const drainPoll = 10 * time.Millisecond
 
 // jitter returns d reduced by a random amount of up to half.
 func jitter(d time.Duration) time.Duration {
@@ -213,6 +276,13 @@ func (s *slot) connect() (*conn, error) {
 			s.att.Store(nil)
 			a.gc.Close()
 			return nil, ErrClientClosed
+		}
+		cn = <-a.opened
+	case <-s.retired:
+		if a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
+			s.att.Store(nil)
+			a.gc.Close()
+			return nil, ErrDrained
 		}
 		cn = <-a.opened
 	}
@@ -323,6 +393,10 @@ func (s *slot) register(cn *conn, deadline time.Time) error {
 		c.mu.Unlock()
 		return ErrClientClosed
 	}
+	if s.gone.Load() {
+		c.mu.Unlock()
+		return ErrDrained
+	}
 	missing := append([]string(nil), c.resources[min(n, len(c.resources)):]...)
 	if s.role != RoleRM {
 		missing = nil
@@ -371,8 +445,8 @@ func (c *Client) onDialFailed(addr string, err error) {
 	if !c.started.Load() {
 		return
 	}
-	for _, slots := range c.slots {
-		for _, s := range slots {
+	for _, role := range clientRoles {
+		for _, s := range c.slotList(role) {
 			if s.addr != addr {
 				continue
 			}

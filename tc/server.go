@@ -149,6 +149,15 @@ func (s *Server) Start(ctx context.Context, addr string) (err error) {
 // Addr returns the address the server listens on, nil before Start.
 func (s *Server) Addr() net.Addr { return s.rpc.Addr() }
 
+// AdvertiseAddr returns the host:port XIDs start with, which is also the
+// address to register in a service registry; "" before Start.
+func (s *Server) AdvertiseAddr() string {
+	if p := s.core.advertise.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // Shutdown stops the server gracefully: it stops looking for due work,
 // lets the phase two in progress finish until ctx is done (requests are
 // still answered meanwhile), then closes every session and the listener,

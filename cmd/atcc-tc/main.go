@@ -6,6 +6,7 @@
 //	atcc-tc [-listen :8091] [-store memory|mysql -dsn DSN [-init-schema]] [-log-level info]
 //	        [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE [-cert-apps cn=app,...]]]
 //	        [-access-keys FILE] [-shared-ownership] [-max-tx-timeout 10m]
+//	        [-etcd-endpoints host:2379,... [-registry-cluster default]]
 //
 // With -store memory (the default) transactions live in the process and a
 // restart loses those in flight. With -store mysql they live in the tables
@@ -19,6 +20,14 @@
 // reaches its port. -access-keys requires Seata's access-key digest at
 // registration, -tls-client-ca requires a client certificate, and
 // -cert-apps binds certificates to application ids (README, Security).
+//
+// -etcd-endpoints registers the coordinator in etcd v3 as Seata's etcd3
+// registry does (key registry-seata-<cluster>-<advertise address>, on a
+// lease of 10 s kept alive while the process runs): clients with the
+// service.vgroupMapping of their tx service group pointing to the cluster
+// find it (atcc's discovery/etcd, or Java Seata clients). At shutdown the
+// lease is revoked first, so clients drain this coordinator; if the
+// process dies, the key goes when the lease expires.
 //
 // SIGINT or SIGTERM stops the coordinator gracefully: phase two in progress
 // may finish for -shutdown-timeout, then the sessions are closed and, with
@@ -41,7 +50,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
+	"github.com/atcc-go/atcc/discovery/etcd"
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tc"
 )
@@ -72,6 +84,8 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	maxCommitRetry := fs.Duration("max-commit-retry-timeout", 0, "stop retrying a commit this long after the transaction began (default: never)")
 	maxRollbackRetry := fs.Duration("max-rollback-retry-timeout", 0, "stop retrying a rollback this long after the transaction began (default: never)")
 	maxTimeout := fs.Duration("max-tx-timeout", 0, "longest global transaction timeout a client may ask for (default 10m)")
+	etcdEndpoints := fs.String("etcd-endpoints", "", "register in etcd v3 at these comma-separated `endpoints` (Seata's etcd3 registry layout)")
+	registryCluster := fs.String("registry-cluster", "default", "the `cluster` name to register under (-etcd-endpoints); clients map their tx service group to it")
 	security := addSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,6 +104,10 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	rpc.SetGettyLogger(log)
+
+	if *etcdEndpoints == "" && *registryCluster != "default" {
+		return errors.New("-registry-cluster needs -etcd-endpoints")
+	}
 
 	cfg := tc.Config{
 		AdvertiseAddr:           *advertise,
@@ -139,9 +157,19 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unregister := func() {}
+	if *etcdEndpoints != "" {
+		reg, err := register(strings.Split(*etcdEndpoints, ","), *registryCluster, srv.AdvertiseAddr(), log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		unregister = func() { reg.close(log) }
+	}
 
 	sg := <-stop
 	log.Info("atcc-tc: shutting down", slog.String("signal", sg.String()), slog.Duration("timeout", *shutdownTimeout))
+	unregister()
 	ctx, cancel = context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	go func() {
@@ -218,4 +246,48 @@ func checkDatabase(ctx context.Context, dsn string, create bool, log *slog.Logge
 	}
 	log.Info("atcc-tc: created the store's database", slog.String("database", name))
 	return nil
+}
+
+// registration is the coordinator's etcd registration and its client.
+type registration struct {
+	cli    *clientv3.Client
+	reg    *etcd.Registration
+	closed chan struct{}
+}
+
+// register puts the coordinator's key in etcd, on a lease kept alive until
+// close.
+func register(endpoints []string, cluster, addr string, log *slog.Logger) (*registration, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("-etcd-endpoints: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg, err := etcd.Register(ctx, cli, cluster, addr, etcd.DefaultTTL)
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	log.Info("atcc-tc: registered in etcd", slog.String("key", reg.Key()))
+	r := &registration{cli: cli, reg: reg, closed: make(chan struct{})}
+	go func() {
+		select {
+		case <-reg.Lost():
+			log.Error("atcc-tc: etcd lease lost: clients that resolve through etcd no longer find this coordinator", slog.String("key", reg.Key()))
+		case <-r.closed:
+		}
+	}()
+	return r, nil
+}
+
+// close revokes the lease (the key goes at once) and closes the client.
+func (r *registration) close(log *slog.Logger) {
+	close(r.closed)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.reg.Close(ctx); err != nil {
+		log.Warn("atcc-tc: etcd unregister failed; the key goes when its lease expires", slog.String("err", err.Error()))
+	}
+	r.cli.Close()
 }

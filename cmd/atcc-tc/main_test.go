@@ -14,6 +14,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/atcc-go/atcc/discovery"
+	"github.com/atcc-go/atcc/discovery/etcd"
+	"github.com/atcc-go/atcc/internal/etcdtest"
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc"
@@ -201,4 +204,35 @@ func TestMissingDatabase(t *testing.T) {
 		t.Fatalf("without -init-schema: %v", err)
 	}
 	beginCommit(t, serve(t, "-store", "mysql", "-dsn", dsn, "-init-schema"))
+}
+
+// -etcd-endpoints registers the coordinator under Seata's etcd3 key for
+// its cluster; a client finds it through the vgroup mapping and begins a
+// transaction there; at shutdown the key goes.
+func TestRegisterInEtcd(t *testing.T) {
+	cli, ep := etcdtest.Start(t)
+	var addr string
+	t.Run("serve", func(t *testing.T) {
+		addr = serve(t, "-etcd-endpoints", ep, "-registry-cluster", "hangzhou")
+		r := &etcd.Resolver{Client: cli, VGroupMapping: discovery.VGroupMapping{"my_tx_group": "hangzhou"}}
+		var got []string
+		var err error
+		// serve returns once the coordinator listens; it registers next.
+		for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			got, err = r.Resolve(t.Context(), "my_tx_group")
+		}
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Resolve = %q, %v", got, err)
+		}
+		beginCommit(t, got[0])
+		resp, err := cli.Get(t.Context(), "registry-seata-hangzhou-"+got[0])
+		if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease == 0 {
+			t.Fatalf("key: %v %v (want one, on a lease)", resp, err)
+		}
+		addr = got[0]
+	}) // the subtest's cleanup stops the coordinator
+	resp, err := cli.Get(t.Context(), "registry-seata-hangzhou-"+addr)
+	if err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("key after shutdown: %v %v, want none", resp, err)
+	}
 }
