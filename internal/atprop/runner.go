@@ -91,7 +91,13 @@ type Env struct {
 	// its commit are then not compared with the mirror, which is
 	// resynchronised instead.
 	diverged bool
-	Stats    Stats
+	// useLost is set when a USE of the branch being run did not take
+	// effect through AT (refused or failed): the generator's current
+	// database, and with it the refusals it expects of the statements
+	// after it, are no longer known. They are still compared with the
+	// mirror, which did not run the USE either.
+	useLost bool
+	Stats   Stats
 }
 
 // NewEnv creates the databases (dropped when tb ends) and starts a
@@ -521,7 +527,8 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 	e.Stats.Stmts++
 	text, args := s.SQL()
 	var before *State
-	if s.Refuse {
+	refuse := s.Refuse && !e.useLost
+	if refuse {
 		// a statement that must be refused is checked to change nothing
 		// right away; for the others the mirror, which skips a refused
 		// statement, shows any change later
@@ -531,8 +538,11 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		}
 	}
 	a := run(gctx, at, s.Via, e.subst(false, text), args)
+	if a.err != nil && hasUse(text) {
+		e.useLost = true
+	}
 	if a.err != nil && errors.Is(a.err, datasource.ErrUnsupported) {
-		if !s.Refuse {
+		if !refuse {
 			e.Stats.Refused[s.Kind+": "+refusalReason(a.err)]++
 			return nil
 		}
@@ -546,14 +556,14 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		}
 		return nil
 	}
-	if s.Refuse && a.err == nil {
+	if refuse && a.err == nil {
 		return fail("refusal-not-enforced", "%s ran in a global transaction; README lists it as refused", text)
 	}
 	if errors.Is(a.err, datasource.ErrLockConflict) {
 		return fail("lock-conflict", "%s: %v (a lock left by an earlier transaction?)", text, a.err)
 	}
 	m := run(context.Background(), mirror, s.Via, e.subst(true, text), args)
-	if s.Refuse && m.err == nil {
+	if refuse && m.err == nil {
 		// an invalid statement may fail through AT with another error;
 		// a valid one must be refused
 		return fail("refusal-not-enforced", "%s failed with %v instead of datasource.ErrUnsupported, and ran as plain SQL", text, a.err).because(a.err)
@@ -588,6 +598,16 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		return fail("result-mismatch", "%s: AT rows affected %d, last insert id %d; plain %d, %d", text, a.rows, a.lastID, m.rows, m.lastID)
 	}
 	return nil
+}
+
+// hasUse reports whether text, one or several statements, has a USE.
+func hasUse(text string) bool {
+	for _, st := range strings.Split(strings.ToUpper(text), ";") {
+		if strings.HasPrefix(strings.TrimSpace(st), "USE ") {
+			return true
+		}
+	}
+	return false
 }
 
 // documentedDifference reports whether plain SQL failing with err where AT
@@ -656,6 +676,7 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 	}
 	for i, b := range gt.Branches {
 		e.Stats.Branches++
+		e.useLost = false
 		sp := fmt.Sprintf("sp%d", i)
 		if _, err := mtx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
 			return before, nil, err

@@ -38,3 +38,30 @@ func TestStepDoesNotCompareNondetResults(t *testing.T) {
 		t.Fatalf("deterministic statement with other results: failure %+v, want result-mismatch", f)
 	}
 }
+
+// TestStepAfterLostUse: a USE that did not take effect through AT (seed
+// 2005: a prepared USE refused) leaves the connection in the branch's
+// database, where the statements the generator made for the other one,
+// expected to be refused there (a table without a primary key), may run;
+// they are compared with the mirror instead of failing as
+// refusal-not-enforced.
+func TestStepAfterLostUse(t *testing.T) {
+	at, mirror := testdb.Create(t), testdb.Create(t)
+	for _, d := range []*testdb.Database{at, mirror} {
+		d.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 0)")
+	}
+	e := &Env{tb: t, at: [2]*testdb.Database{at, at}, mirror: [2]*testdb.Database{mirror, mirror}, Stats: Stats{Refused: map[string]int{}}}
+	ctx := context.Background()
+	use := &Stmt{Kind: "use", Head: Frag{SQL: "USE `atprop_no_such_database`"}}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, use); f != nil {
+		t.Fatalf("USE: %s: %s", f.Class, f.Detail)
+	}
+	// generated for the other database's t, which has no primary key
+	listed := &Stmt{Kind: "delete", Head: Frag{SQL: "DELETE FROM t WHERE v = 1"}, Refuse: true}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, listed); f != nil {
+		t.Fatalf("statement after the lost USE: %s: %s", f.Class, f.Detail)
+	}
+	if !hasUse("SELECT 1; use x") || hasUse("UPDATE used SET v = 1") {
+		t.Fatal("hasUse")
+	}
+}
