@@ -585,6 +585,13 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		if errNumber(a.err) != errNumber(m.err) {
 			e.Stats.OtherError++
 		}
+		if s.Via == ViaMulti {
+			// plain MySQL ran the statements before the failing one,
+			// AT may have refused the whole text before running any
+			// (it checks every statement first): the commit is not
+			// comparable, the rollback still is
+			e.diverged = true
+		}
 	case s.Nondet || e.diverged:
 		// AT's image and plain SQL may legitimately have picked other
 		// rows (here or in an earlier statement): the results are not

@@ -2,7 +2,10 @@ package atprop
 
 import (
 	"context"
+	"database/sql"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/atcc-go/atcc/internal/testdb"
 )
@@ -63,5 +66,36 @@ func TestStepAfterLostUse(t *testing.T) {
 	}
 	if !hasUse("SELECT 1; use x") || hasUse("UPDATE used SET v = 1") {
 		t.Fatal("hasUse")
+	}
+}
+
+// TestStepFailedMultiDiverges: a multi-statement text failing on both
+// sides may have run its first statements as plain SQL only (seed 3004:
+// "DELETE FROM t0 WHERE 1 = 1; UPDATE t1 ..." with t1 lacking the
+// columns, which AT finds before running anything): the commit is then
+// not compared with the mirror.
+func TestStepFailedMultiDiverges(t *testing.T) {
+	multi := func(d *testdb.Database) *sql.DB {
+		cfg := d.Config()
+		cfg.MultiStatements = true
+		c, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	at, mirror := testdb.Create(t), testdb.Create(t)
+	for _, d := range []*testdb.Database{at, mirror} {
+		d.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 0)")
+	}
+	e := &Env{tb: t, at: [2]*testdb.Database{at, at}, mirror: [2]*testdb.Database{mirror, mirror}, Stats: Stats{Refused: map[string]int{}}}
+	s := &Stmt{Kind: "multi", Head: Frag{SQL: "DELETE FROM t WHERE 1 = 1; UPDATE t SET nosuch = 1"}, Via: ViaMulti}
+	if f := e.step(context.Background(), nil, multi(at), multi(mirror), s); f != nil {
+		t.Fatalf("%s: %s", f.Class, f.Detail)
+	}
+	if e.Stats.StmtErrors != 1 || !e.diverged {
+		t.Fatalf("stats %+v, diverged %v; want 1 statement error, diverged", e.Stats, e.diverged)
 	}
 }
