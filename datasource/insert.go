@@ -116,26 +116,116 @@ func ascii(b []byte) bool {
 	return true
 }
 
-// autoValue reports whether v, given for an auto-increment column, makes
-// the server generate the value (NULL or zero).
-func autoValue(v driver.Value) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case int64:
-		return v == 0
-	case uint64:
-		return v == 0
-	case float64:
-		return v == 0
-	case bool:
-		return !v
-	case string:
-		return v == "0"
-	case []byte:
-		return string(v) == "0"
+// autoKey reads v, given for the auto-increment column col: the server
+// generates the key when the value it stores is NULL or zero (a value
+// stored as 0 is given only under NO_AUTO_VALUE_ON_ZERO, zeroKey), so every
+// spelling of zero (0.0, '0', '-0', b'0') generates one; otherwise key is
+// the value as stored (see storedKey), or an error when that is the
+// server's conversion.
+func autoKey(col *schema.Column, v driver.Value, zeroKey bool, text string) (generated bool, key driver.Value, err error) {
+	if v == nil {
+		return true, nil, nil
 	}
-	return false
+	if key, err = storedKey(col, v, text); err != nil {
+		return false, nil, err
+	}
+	switch k := key.(type) {
+	case int64:
+		return k == 0 && !zeroKey, key, nil
+	case uint64:
+		return k == 0 && !zeroKey, key, nil
+	}
+	// not an integer column (the server refuses AUTO_INCREMENT on other
+	// types), or one storedKey leaves as given: refuse rather than guess
+	return false, nil, unsupported(text, fmt.Sprintf("a %T value for auto-increment column %s", v, col.Name), nil)
+}
+
+// integerRange gives the values an integer column holds; ok is false for
+// other columns.
+func integerRange(col *schema.Column) (lo int64, hi uint64, ok bool) {
+	bits := map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64}[col.DataType]
+	switch {
+	case bits == 0:
+		return 0, 0, false
+	case col.Unsigned:
+		return 0, math.MaxUint64 >> (64 - bits), true
+	default:
+		return -1 << (bits - 1), 1<<(bits-1) - 1, true
+	}
+}
+
+// integerKey returns v, given for the integer column col, as the int64 (or,
+// above it, uint64) the server stores. A value the server would round
+// ('0.4', 2.5), clip to the column's range, or convert with a warning
+// ('1e2', ' 7', '7x') is refused: a lookup by the value given would not
+// find the row it was stored in.
+func integerKey(col *schema.Column, v driver.Value, text string) (driver.Value, error) {
+	lo, hi, _ := integerRange(col)
+	bad := func() (driver.Value, error) {
+		return nil, unsupported(text, fmt.Sprintf("key column %s gets %v, which the server converts to its %s type",
+			col.Name, v, col.ColumnType), nil)
+	}
+	var neg bool
+	var mag uint64
+	switch x := v.(type) {
+	case int64:
+		neg, mag = x < 0, uint64(x)
+		if neg {
+			mag = -mag
+		}
+	case uint64:
+		mag = x
+	case bool:
+		if x {
+			mag = 1
+		}
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) || math.Abs(x) >= 1<<63 {
+			return bad()
+		}
+		neg, mag = x < 0, uint64(math.Abs(x))
+	case string, []byte:
+		var digits string
+		if s, ok := x.(string); ok {
+			digits = s
+		} else {
+			digits = string(x.([]byte))
+		}
+		if digits != "" && (digits[0] == '-' || digits[0] == '+') {
+			neg, digits = digits[0] == '-', digits[1:]
+		}
+		if i := strings.IndexByte(digits, '.'); i >= 0 {
+			if strings.Trim(digits[i+1:], "0") != "" {
+				return bad()
+			}
+			digits = digits[:i]
+		}
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			return bad()
+		}
+		var err error
+		if mag, err = strconv.ParseUint(digits, 10, 64); err != nil {
+			return bad()
+		}
+	default:
+		return bad()
+	}
+	if mag == 0 {
+		return int64(0), nil
+	}
+	if neg {
+		if mag > uint64(-lo) || (lo == 0) {
+			return bad()
+		}
+		return -int64(mag-1) - 1, nil
+	}
+	if mag > hi {
+		return bad()
+	}
+	if mag > math.MaxInt64 {
+		return mag, nil
+	}
+	return int64(mag), nil
 }
 
 // storedKey returns v, a key value an INSERT gives column col, as the
@@ -150,6 +240,9 @@ func autoValue(v driver.Value) bool {
 func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
+	}
+	if _, _, ok := integerRange(col); ok {
+		return integerKey(col, v, text)
 	}
 	char, binary := false, false
 	switch col.DataType {
@@ -221,8 +314,21 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			if err != nil {
 				return nil, err
 			}
-			if k == ip.autoPK && (st == cellDefault || (st == cellKnown && autoValue(v))) {
+			if k == ip.autoPK && st == cellDefault {
 				run.generated = append(run.generated, i)
+				continue
+			}
+			if k == ip.autoPK && st == cellKnown {
+				gen, key, err := autoKey(&t.Columns[ip.pkIdx[k]], v, ip.zeroKey, text)
+				if err != nil {
+					return nil, err
+				}
+				if gen {
+					run.generated = append(run.generated, i)
+					continue
+				}
+				pk[k] = key
+				run.explicit = append(run.explicit, explicitAuto{row: i, v: key})
 				continue
 			}
 			if st != cellKnown {
@@ -233,9 +339,6 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			}
 			if pk[k], err = storedKey(&t.Columns[ip.pkIdx[k]], v, text); err != nil {
 				return nil, err
-			}
-			if k == ip.autoPK {
-				run.explicit = append(run.explicit, explicitAuto{row: i, v: v})
 			}
 		}
 		run.pks[i] = pk
@@ -266,8 +369,18 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 				switch {
 				case st == cellKnown && v == nil, st == cellDefault && kp.nullDefault[j]:
 					continue rows // NULL never collides
-				case kp.auto[j] && (st == cellDefault || autoValue(v)):
+				case kp.auto[j] && st == cellDefault:
 					continue rows
+				case kp.auto[j] && st == cellKnown:
+					gen, key, err := autoKey(&t.Columns[kp.col[j]], v, ip.zeroKey, text)
+					if err != nil {
+						return nil, err
+					}
+					if gen {
+						continue rows
+					}
+					tuple[j] = key
+					continue
 				case st != cellKnown:
 					return nil, unsupported(text, "unique key column "+kp.names[j]+" gets a value only the server knows", nil)
 				}

@@ -2,13 +2,17 @@ package datasource
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/tm"
+	"github.com/atcc-go/atcc/undo"
 )
 
 // insertCase runs stmts in a global transaction through the AT pool of a
@@ -467,4 +471,76 @@ func TestInsertGeneratedKeysAboveInt64(t *testing.T) {
 		return nil
 	})
 	require.Equal(t, 0, count(t, e.d.DB, "u", ""))
+}
+
+// Every spelling of zero for an auto-increment key makes the server
+// generate it, as NULL does: 0.0 and '0' were once taken for explicit keys,
+// so the generated row was never imaged and outlived the global rollback
+// (atprop seed 2005: id 103 left). Explicit keys given as text or decimals
+// are looked up as the integers stored.
+func TestInsertZeroSpellingsGenerateKeys(t *testing.T) {
+	ddl := []string{"CREATE TABLE az (id INT AUTO_INCREMENT PRIMARY KEY, uq INT NULL UNIQUE, v VARCHAR(10)) AUTO_INCREMENT=102",
+		"INSERT INTO az VALUES (1, 1, 'a')"}
+	insertCase(t, ddl, []string{"az"},
+		q("INSERT INTO az (id, uq, v) VALUES (0.0, NULL, 'x'), ('0', NULL, 'y') ON DUPLICATE KEY UPDATE uq = uq + 100"),
+		q("INSERT INTO az (id, v) VALUES ('-0', 'a'), (0.00, 'b'), ('0.0', 'c'), (b'0', 'd'), (0x00, 'e')"),
+		q("INSERT INTO az (id, v) VALUES (?, 'f'), (?, 'g'), (?, 'h'), (?, 'i')", float64(0), "0", []byte("00"), false),
+		q("INSERT IGNORE INTO az (id, v) VALUES ('-2147483648', 'j'), ('7.0', 'k'), (?, 'l')", "+8"),
+		q("INSERT INTO az (id, uq, v) VALUES (0.0, 1, 'm') ON DUPLICATE KEY UPDATE v = 'n'"),
+	)
+}
+
+// A value for an integer key that the server rounds, clips or converts
+// with a warning is refused before anything runs: looked up as given, it
+// would not find the row stored. So is seed 2005's statement, now that
+// both its rows generate keys (one found again by a unique key its ON
+// DUPLICATE KEY UPDATE assigns).
+func TestInsertUnclearIntegerKeyRefused(t *testing.T) {
+	e := newEnv(t, Config{}, "CREATE TABLE ik (id INT AUTO_INCREMENT PRIMARY KEY, v INT)", "CREATE TABLE nk (id TINYINT UNSIGNED PRIMARY KEY, v INT)",
+		"CREATE TABLE az (id INT AUTO_INCREMENT PRIMARY KEY, uq INT NULL UNIQUE, v VARCHAR(10)) AUTO_INCREMENT=102")
+	for _, s := range []stmtArgs{
+		q("INSERT INTO az (id, uq, v) VALUES (0.0, 74, 'x'), ('0', NULL, 'y') ON DUPLICATE KEY UPDATE uq = uq + 100"),
+		q("INSERT INTO ik VALUES ('0.4', 1)"),
+		q("INSERT INTO ik VALUES (?, 1)", 0.4),
+		q("INSERT INTO ik VALUES (2.5, 1)"),
+		q("INSERT INTO ik VALUES (' 0', 1)"),
+		q("INSERT INTO ik VALUES ('1e1', 1)"),
+		q("INSERT INTO ik VALUES ('7x', 1)"),
+		q("INSERT INTO ik VALUES (2147483648, 1)"),
+		q("INSERT INTO nk VALUES (-1, 1)"),
+		q("INSERT INTO nk VALUES ('256', 1)"),
+	} {
+		ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+		require.NoError(t, err)
+		_, err = e.db.ExecContext(ctx, s.q, s.args...)
+		require.ErrorIs(t, err, ErrUnsupported, "%s %v", s.q, s.args)
+		require.NoError(t, gtx.Rollback(context.Background()))
+	}
+	require.Zero(t, count(t, e.d.DB, "ik", "")+count(t, e.d.DB, "nk", "")+count(t, e.d.DB, "az", ""))
+}
+
+// Under NO_AUTO_VALUE_ON_ZERO a 0 for an auto-increment key is stored as
+// the key 0, and imaged by it: its rollback deletes that row.
+func TestInsertZeroKeyUnderNoAutoValueOnZero(t *testing.T) {
+	d := testdb.Create(t)
+	require.NoError(t, undo.CreateTable(context.Background(), d.DB, ""))
+	d.Exec(t, "CREATE TABLE zk (id INT AUTO_INCREMENT PRIMARY KEY, v INT)", "INSERT INTO zk VALUES (5, 5)")
+	cfg := d.Config()
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO'"
+	target, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	client := newClient(t, startTC(t))
+	conn, err := NewConnector(target, client, Config{ResourceID: "test/" + d.Name, Undo: undo.Config{DeleteMaxDelay: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	e := &env{d: d, client: client, conn: conn, db: db}
+	initial := snapshot(t, d.DB, "zk")
+	e.global(t, false, func(ctx context.Context) error {
+		return inTx(ctx, db, q("INSERT INTO zk VALUES ('0.0', 1)"), q("INSERT INTO zk (v) VALUES (2)"))
+	})
+	requireRows(t, initial, snapshot(t, d.DB, "zk"), "zk after global rollback")
 }

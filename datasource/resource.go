@@ -57,6 +57,9 @@ type resource struct {
 type sessionEnv struct {
 	parser    *sqlparse.Parser
 	defaultDB string
+	// zeroKey: sql_mode has NO_AUTO_VALUE_ON_ZERO, under which 0 given
+	// for an auto-increment column is stored, not a request for a key.
+	zeroKey bool
 }
 
 type tableRef struct{ schema, name string }
@@ -159,7 +162,7 @@ func (r *resource) sessionEnv(ctx context.Context) (*sessionEnv, error) {
 	if err := r.raw.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode, DATABASE()").Scan(&mode, &db); err != nil {
 		return nil, fmt.Errorf("atcc/datasource: read session settings: %w", err)
 	}
-	e := &sessionEnv{parser: sqlparse.New(sqlparse.Config{SQLMode: mode}), defaultDB: db.String}
+	e := &sessionEnv{parser: sqlparse.New(sqlparse.Config{SQLMode: mode}), defaultDB: db.String, zeroKey: hasMode(mode, "NO_AUTO_VALUE_ON_ZERO")}
 	r.env.Store(e)
 	return e, nil
 }
@@ -220,4 +223,14 @@ func (r *resource) refreshSchema(ctx context.Context, names []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hasMode reports whether the sql_mode value mode includes name.
+func hasMode(mode, name string) bool {
+	for _, m := range strings.Split(mode, ",") {
+		if strings.EqualFold(strings.TrimSpace(m), name) {
+			return true
+		}
+	}
+	return false
 }

@@ -232,6 +232,11 @@ func shrink(c *Case, budget time.Duration, replay func(*Case) (*Failure, error))
 		// statements
 		for bi := 0; bi < len(c.Tx.Branches); bi++ {
 			for si := 0; si < len(c.Tx.Branches[bi].Stmts) && (len(c.Tx.Branches[bi].Stmts) > 1 || len(c.Tx.Branches) > 1); si++ {
+				if hasUse(c.Tx.Branches[bi].Stmts[si].Head.SQL) {
+					// the statements after a USE were generated for its
+					// database: without it they name other tables
+					continue
+				}
 				cand := c.clone()
 				b := cand.Tx.Branches[bi]
 				b.Stmts = append(b.Stmts[:si], b.Stmts[si+1:]...)

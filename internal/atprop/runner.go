@@ -65,6 +65,7 @@ type Stats struct {
 	StmtErrors                                     int                      // statements that failed through AT and as plain SQL
 	OtherError                                     int                      // of which with another error number
 	Documented                                     int                      // statements that differ as README documents (strict-mode 1292)
+	Uncompared                                     int                      // statements whose rows affected / RETURNING were not compared: nondeterministic, or after a divergence
 	Phases                                         map[string]time.Duration // time spent, by phase
 }
 
@@ -85,10 +86,18 @@ type Env struct {
 	// Settle bounds the wait for phase two to finish.
 	Settle time.Duration
 	// diverged is set when a statement of the global transaction being
-	// run differed from plain SQL as README documents: its commit is then
-	// not compared with the mirror, which is resynchronised instead.
+	// run differed from plain SQL as README documents, or may have picked
+	// other rows (Stmt.Nondet): the results of its later statements and
+	// its commit are then not compared with the mirror, which is
+	// resynchronised instead.
 	diverged bool
-	Stats    Stats
+	// useLost is set when a USE of the branch being run did not take
+	// effect through AT (refused or failed): the generator's current
+	// database, and with it the refusals it expects of the statements
+	// after it, are no longer known. They are still compared with the
+	// mirror, which did not run the USE either.
+	useLost bool
+	Stats   Stats
 }
 
 // NewEnv creates the databases (dropped when tb ends) and starts a
@@ -518,7 +527,8 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 	e.Stats.Stmts++
 	text, args := s.SQL()
 	var before *State
-	if s.Refuse {
+	refuse := s.Refuse && !e.useLost
+	if refuse {
 		// a statement that must be refused is checked to change nothing
 		// right away; for the others the mirror, which skips a refused
 		// statement, shows any change later
@@ -528,8 +538,11 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		}
 	}
 	a := run(gctx, at, s.Via, e.subst(false, text), args)
+	if a.err != nil && hasUse(text) {
+		e.useLost = true
+	}
 	if a.err != nil && errors.Is(a.err, datasource.ErrUnsupported) {
-		if !s.Refuse {
+		if !refuse {
 			e.Stats.Refused[s.Kind+": "+refusalReason(a.err)]++
 			return nil
 		}
@@ -543,14 +556,14 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		}
 		return nil
 	}
-	if s.Refuse && a.err == nil {
+	if refuse && a.err == nil {
 		return fail("refusal-not-enforced", "%s ran in a global transaction; README lists it as refused", text)
 	}
 	if errors.Is(a.err, datasource.ErrLockConflict) {
 		return fail("lock-conflict", "%s: %v (a lock left by an earlier transaction?)", text, a.err)
 	}
 	m := run(context.Background(), mirror, s.Via, e.subst(true, text), args)
-	if s.Refuse && m.err == nil {
+	if refuse && m.err == nil {
 		// an invalid statement may fail through AT with another error;
 		// a valid one must be refused
 		return fail("refusal-not-enforced", "%s failed with %v instead of datasource.ErrUnsupported, and ran as plain SQL", text, a.err).because(a.err)
@@ -572,6 +585,19 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		if errNumber(a.err) != errNumber(m.err) {
 			e.Stats.OtherError++
 		}
+		if s.Via == ViaMulti {
+			// plain MySQL ran the statements before the failing one,
+			// AT may have refused the whole text before running any
+			// (it checks every statement first): the commit is not
+			// comparable, the rollback still is
+			e.diverged = true
+		}
+	case s.Nondet || e.diverged:
+		// AT's image and plain SQL may legitimately have picked other
+		// rows (here or in an earlier statement): the results are not
+		// comparable, the rollback still is
+		e.Stats.Uncompared++
+		e.diverged = true
 	case s.Via == ViaQuery && !reflect.DeepEqual(a.returned, m.returned):
 		return fail("result-mismatch", "%s: RETURNING gave through AT:\n  %s\nas plain SQL:\n  %s", text,
 			strings.Join(a.returned, "\n  "), strings.Join(m.returned, "\n  ")).because("returning")
@@ -579,6 +605,16 @@ func (e *Env) step(gctx context.Context, sc *Schema, at, mirror execer, s *Stmt)
 		return fail("result-mismatch", "%s: AT rows affected %d, last insert id %d; plain %d, %d", text, a.rows, a.lastID, m.rows, m.lastID)
 	}
 	return nil
+}
+
+// hasUse reports whether text, one or several statements, has a USE.
+func hasUse(text string) bool {
+	for _, st := range strings.Split(strings.ToUpper(text), ";") {
+		if strings.HasPrefix(strings.TrimSpace(st), "USE ") {
+			return true
+		}
+	}
+	return false
 }
 
 // documentedDifference reports whether plain SQL failing with err where AT
@@ -647,6 +683,7 @@ func (e *Env) RunTx(ctx context.Context, s *Schema, gt *GlobalTx) (*State, *Fail
 	}
 	for i, b := range gt.Branches {
 		e.Stats.Branches++
+		e.useLost = false
 		sp := fmt.Sprintf("sp%d", i)
 		if _, err := mtx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
 			return before, nil, err

@@ -1,0 +1,101 @@
+package atprop
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/atcc-go/atcc/internal/testdb"
+)
+
+// TestStepDoesNotCompareNondetResults: a LIMIT without ORDER BY may pick
+// other rows through AT than as plain SQL, so the rows affected may differ
+// (seeds 2003 and 2013); step counts such a statement, and the ones after
+// it, without failing on its results.
+func TestStepDoesNotCompareNondetResults(t *testing.T) {
+	at, mirror := testdb.Create(t), testdb.Create(t)
+	at.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 0), (2, 0), (3, 0)")
+	// the same rows in the mirror, where the first two already hold 1:
+	// picking them, the plain UPDATE changes one row where AT changes two
+	mirror.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1), (2, 1), (3, 0)")
+	e := &Env{tb: t, at: [2]*testdb.Database{at, at}, mirror: [2]*testdb.Database{mirror, mirror}, Stats: Stats{Refused: map[string]int{}}}
+	ctx := context.Background()
+	nondet := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 1 WHERE 1 = 1 LIMIT 2"}, Nondet: true}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, nondet); f != nil {
+		t.Fatalf("nondeterministic statement: %s: %s", f.Class, f.Detail)
+	}
+	after := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 2 WHERE v = 1"}}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, after); f != nil {
+		t.Fatalf("statement after it: %s: %s", f.Class, f.Detail)
+	}
+	if e.Stats.Stmts != 2 || e.Stats.Uncompared != 2 || !e.diverged {
+		t.Fatalf("stats %+v, diverged %v; want 2 statements, 2 uncompared, diverged", e.Stats, e.diverged)
+	}
+	// a deterministic statement in a new transaction is compared again
+	e.diverged = false
+	det := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 3 WHERE id = 1 AND v = 2"}}
+	at.Exec(t, "UPDATE t SET v = 0")
+	if f := e.step(ctx, nil, at.DB, mirror.DB, det); f == nil || f.Class != "result-mismatch" {
+		t.Fatalf("deterministic statement with other results: failure %+v, want result-mismatch", f)
+	}
+}
+
+// TestStepAfterLostUse: a USE that did not take effect through AT (seed
+// 2005: a prepared USE refused) leaves the connection in the branch's
+// database, where the statements the generator made for the other one,
+// expected to be refused there (a table without a primary key), may run;
+// they are compared with the mirror instead of failing as
+// refusal-not-enforced.
+func TestStepAfterLostUse(t *testing.T) {
+	at, mirror := testdb.Create(t), testdb.Create(t)
+	for _, d := range []*testdb.Database{at, mirror} {
+		d.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 0)")
+	}
+	e := &Env{tb: t, at: [2]*testdb.Database{at, at}, mirror: [2]*testdb.Database{mirror, mirror}, Stats: Stats{Refused: map[string]int{}}}
+	ctx := context.Background()
+	use := &Stmt{Kind: "use", Head: Frag{SQL: "USE `atprop_no_such_database`"}}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, use); f != nil {
+		t.Fatalf("USE: %s: %s", f.Class, f.Detail)
+	}
+	// generated for the other database's t, which has no primary key
+	listed := &Stmt{Kind: "delete", Head: Frag{SQL: "DELETE FROM t WHERE v = 1"}, Refuse: true}
+	if f := e.step(ctx, nil, at.DB, mirror.DB, listed); f != nil {
+		t.Fatalf("statement after the lost USE: %s: %s", f.Class, f.Detail)
+	}
+	if !hasUse("SELECT 1; use x") || hasUse("UPDATE used SET v = 1") {
+		t.Fatal("hasUse")
+	}
+}
+
+// TestStepFailedMultiDiverges: a multi-statement text failing on both
+// sides may have run its first statements as plain SQL only (seed 3004:
+// "DELETE FROM t0 WHERE 1 = 1; UPDATE t1 ..." with t1 lacking the
+// columns, which AT finds before running anything): the commit is then
+// not compared with the mirror.
+func TestStepFailedMultiDiverges(t *testing.T) {
+	multi := func(d *testdb.Database) *sql.DB {
+		cfg := d.Config()
+		cfg.MultiStatements = true
+		c, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	at, mirror := testdb.Create(t), testdb.Create(t)
+	for _, d := range []*testdb.Database{at, mirror} {
+		d.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 0)")
+	}
+	e := &Env{tb: t, at: [2]*testdb.Database{at, at}, mirror: [2]*testdb.Database{mirror, mirror}, Stats: Stats{Refused: map[string]int{}}}
+	s := &Stmt{Kind: "multi", Head: Frag{SQL: "DELETE FROM t WHERE 1 = 1; UPDATE t SET nosuch = 1"}, Via: ViaMulti}
+	if f := e.step(context.Background(), nil, multi(at), multi(mirror), s); f != nil {
+		t.Fatalf("%s: %s", f.Class, f.Detail)
+	}
+	if e.Stats.StmtErrors != 1 || !e.diverged {
+		t.Fatalf("stats %+v, diverged %v; want 1 statement error, diverged", e.Stats, e.diverged)
+	}
+}
