@@ -12,6 +12,7 @@ import (
 
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
+	"github.com/atcc-go/atcc/internal/clockcache"
 	"github.com/atcc-go/atcc/internal/schema"
 	"github.com/atcc-go/atcc/rm"
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -37,7 +38,7 @@ type resource struct {
 	env   atomic.Pointer[sessionEnv] // nil until first needed
 	envMu sync.Mutex                 // serialises the loading of env
 
-	plans planCache
+	plans *clockcache.Cache[*plan]
 	// seen records every table name plans looked up, for RefreshSchema.
 	seen sync.Map // tableRef -> struct{}
 
@@ -73,7 +74,8 @@ func newResource(raw *sql.DB, client *atcc.Client, cfg Config) (*resource, error
 	if err != nil {
 		return nil, fmt.Errorf("atcc/datasource: %w", err)
 	}
-	r := &resource{id: cfg.ResourceID, cfg: cfg, client: client, raw: raw, tables: tables, undo: mgr}
+	r := &resource{id: cfg.ResourceID, cfg: cfg, client: client, raw: raw, tables: tables, undo: mgr,
+		plans: clockcache.New[*plan](planCacheSize)}
 	if err := client.RM().Register(context.Background(), r); err != nil {
 		mgr.Close(context.Background())
 		return nil, fmt.Errorf("atcc/datasource: register resource %s: %w", r.id, err)
@@ -210,7 +212,7 @@ func (r *resource) refreshSchema(ctx context.Context, names []string) error {
 			refs = append(refs, tableRef{s, t})
 		}
 	}
-	defer r.plans.clear()
+	defer r.plans.Clear()
 	var errs []error
 	for _, ref := range refs {
 		if _, err := r.tables.Refresh(ctx, ref.schema, ref.name); err != nil {

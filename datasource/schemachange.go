@@ -69,7 +69,7 @@ func (r *resource) forgetTables(db string, s sqlparse.Statement) {
 		}
 		r.tables.Invalidate(schemaName, tn.Name)
 	}
-	r.plans.clear()
+	r.plans.Clear()
 }
 
 // execWrite runs an UPDATE or DELETE; when its before image shows the

@@ -15,12 +15,12 @@ func TestParserCacheSharesResults(t *testing.T) {
 	b, err := p.Parse(strings.Clone(q))
 	noErr(t, err)
 	is(t, &a[0] == &b[0], "second parse did not come from the cache")
-	eq(t, 1, p.cache.len())
+	eq(t, 1, p.cache.Len())
 
 	// Errors are not cached, and a failing query does not disturb others.
 	_, err = p.Parse("UPDATE")
 	errAs[*ParseError](t, err)
-	eq(t, 1, p.cache.len())
+	eq(t, 1, p.cache.Len())
 }
 
 func TestParserCacheBounded(t *testing.T) {
@@ -36,9 +36,9 @@ func TestParserCacheBounded(t *testing.T) {
 		got, err := p.Parse(hot)
 		noErr(t, err)
 		is(t, &got[0] == &first[0], "hot entry evicted after %d inserts", i)
-		is(t, p.cache.len() <= size, "cache holds %d > %d", p.cache.len(), size)
+		is(t, p.cache.Len() <= size, "cache holds %d > %d", p.cache.Len(), size)
 	}
-	eq(t, size, p.cache.len())
+	eq(t, size, p.cache.Len())
 }
 
 func TestParserCacheDisabledAndLongQueries(t *testing.T) {
@@ -49,11 +49,11 @@ func TestParserCacheDisabledAndLongQueries(t *testing.T) {
 	eq(t, 1, len(got))
 
 	p = New(Config{})
-	eq(t, DefaultCacheSize, cap(p.cache.ring))
+	eq(t, DefaultCacheSize, p.cache.Size())
 	long := "SELECT 1 FROM t WHERE a IN (" + strings.Repeat("1,", maxCachedQuery/2) + "1)"
 	_, err = p.Parse(long)
 	noErr(t, err)
-	eq(t, 0, p.cache.len())
+	eq(t, 0, p.cache.Len())
 }
 
 // Run with -race: many goroutines parse overlapping queries through one

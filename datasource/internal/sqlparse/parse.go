@@ -17,6 +17,8 @@ import (
 	// other lives in TiDB itself). Its init registers constructors in the
 	// parser's ast package.
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/atcc-go/atcc/internal/clockcache"
 )
 
 // DefaultCacheSize is the number of parse results a Parser keeps when
@@ -49,7 +51,7 @@ type Config struct {
 // call New.
 type Parser struct {
 	mode  mode
-	cache *cache // nil when disabled
+	cache *clockcache.Cache[[]Statement] // nil when disabled
 }
 
 // mode is what the sql_mode changes for this package.
@@ -69,7 +71,7 @@ func New(cfg Config) *Parser {
 		size = DefaultCacheSize
 	}
 	if size > 0 {
-		p.cache = newCache(size)
+		p.cache = clockcache.New[[]Statement](size)
 	}
 	return p
 }
@@ -91,7 +93,7 @@ func (p *Parser) Parse(query string) ([]Statement, error) {
 	if p.cache == nil || len(query) > maxCachedQuery {
 		return parse(query, &p.mode)
 	}
-	if stmts, ok := p.cache.get(query); ok {
+	if stmts, ok := p.cache.Get(query); ok {
 		return stmts, nil
 	}
 	// Parse a private copy: results hold substrings of the text, and the
@@ -101,7 +103,8 @@ func (p *Parser) Parse(query string) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.cache.put(query, stmts), nil
+	p.cache.Put(query, stmts)
+	return stmts, nil
 }
 
 var defaultMode = parseMode("")
