@@ -33,20 +33,19 @@ type batcher struct {
 }
 
 type batchItem struct {
-	id  int32 // noted at enqueue: c may be recycled once its caller is gone
-	c   *call
+	c   *call // allocated by newCall, never recycled
 	msg protocol.Message
 }
 
-// enqueue queues a request whose pending entry is c. It returns false if the
-// session is gone.
+// enqueue queues a request whose pending entry is c, made by newCall. It
+// returns false if the session is gone.
 func (b *batcher) enqueue(c *call, m protocol.Message) bool {
 	b.mu.Lock()
 	if b.dead || b.cn.closed.Load() {
 		b.mu.Unlock()
 		return false
 	}
-	b.q = append(b.q, batchItem{c.id, c, m})
+	b.q = append(b.q, batchItem{c, m})
 	start := !b.running
 	if start {
 		b.running = true
@@ -67,7 +66,7 @@ func (b *batcher) failQueued() {
 	b.q = nil
 	b.mu.Unlock()
 	for _, it := range q {
-		if b.cn.pend.takeID(it.id, it.c) {
+		if b.cn.pend.takeCall(it.c) {
 			it.c.complete(callResult{err: &CallError{Addr: b.cn.addr, Type: it.msg.TypeCode(), Sent: false, Err: b.cn.lostErr()}})
 		}
 	}
@@ -107,7 +106,7 @@ func (b *batcher) send(items []batchItem) {
 	cn := b.cn
 	live := items[:0]
 	for _, it := range items {
-		if cn.pend.peek(it.id) == it.c {
+		if cn.pend.holds(it.c) {
 			live = append(live, it)
 		}
 	}
@@ -121,12 +120,12 @@ func (b *batcher) send(items []batchItem) {
 	)
 	if len(live) == 1 {
 		n, err = cn.writeFrame(&protocol.Frame{Type: protocol.RequestSync, Codec: protocol.CodecSeata,
-			RequestID: live[0].id, Body: live[0].msg})
+			RequestID: live[0].c.id, Body: live[0].msg})
 	} else {
 		msgs := make([]protocol.Message, len(live))
 		ids := make([]int32, len(live))
 		for i, it := range live {
-			msgs[i], ids[i] = it.msg, it.id
+			msgs[i], ids[i] = it.msg, it.c.id
 		}
 		// Batch entries are allocated, not pooled: dropIfDone reads
 		// them after they may have left the table.
@@ -156,7 +155,7 @@ func (b *batcher) send(items []batchItem) {
 		cn.pend.takeCall(outer)
 	}
 	for _, it := range live {
-		if cn.pend.takeID(it.id, it.c) {
+		if cn.pend.takeCall(it.c) {
 			it.c.complete(callResult{err: &CallError{Addr: cn.addr, Type: it.msg.TypeCode(), Sent: n > 0, Err: err}})
 		}
 	}

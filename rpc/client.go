@@ -229,7 +229,12 @@ func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, 
 	return resp, nil
 }
 
-// timerPool recycles the timers of RequestTimeout.
+// timerPool recycles the timers of RequestTimeout. A call whose ctx has no
+// deadline waits for the pooled timer's channel besides ctx.Done() (the
+// timerC parameter of waitReady, roundTrip and registerResources) instead of
+// deriving a context.WithTimeout. It pays: with WithTimeout,
+// BenchmarkATCalls makes 25 instead of 10 allocations per transaction on the
+// client side (37 instead of 22 with the server), 5 per call.
 var timerPool sync.Pool
 
 // defaultTimer returns a timer that fires after RequestTimeout when ctx has

@@ -370,9 +370,15 @@ func (cn *conn) release() {
 // and the session batches) and waits for the answer, the end of ctx, timerC
 // (the caller's default timeout; may be nil), or the end of the session.
 func (cn *conn) roundTrip(ctx context.Context, timerC <-chan time.Time, req protocol.Message, batch bool) (protocol.Message, error) {
-	c := getCall(cn, req.TypeCode())
+	batch = batch && cn.batch != nil
+	var c *call
+	if batch {
+		c = newCall(cn, req.TypeCode())
+	} else {
+		c = getCall(cn, req.TypeCode())
+	}
 	id := cn.pend.add(c)
-	if batch && cn.batch != nil {
+	if batch {
 		if !cn.batch.enqueue(c, req) {
 			return cn.unsent(c, cn.lostErr())
 		}

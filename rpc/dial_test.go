@@ -234,3 +234,51 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestResetSessionIsNotRedialledByGetty pins the getty session attribute
+// that pool.go copies (gettyIgnoreReconnect): when the coordinator resets a
+// session, getty's client must not redial from inside the session's read
+// goroutine (which would hold up OnClose, and so the failing of the
+// session's calls, for a whole dial), and the supervisor reconnects
+// instead. A redial would show up as one more connection at the
+// coordinator, refused by the client without registering.
+func TestResetSessionIsNotRedialledByGetty(t *testing.T) {
+	ftc := newFakeTC(t, true, nil)
+	c := newTestClient(t, testClientConfig(ftc.addr()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conns := ftc.connections()
+	if len(conns) != 2 {
+		t.Fatalf("%d connections, want 2 (TM and RM)", len(conns))
+	}
+	// attempt.run disarms the redial once getty's RunEventLoop returns,
+	// shortly after the session has registered.
+	eventually(t, "the RM session disarmed", func() bool {
+		disarmed, _ := c.slotList(RoleRM)[0].cur.Load().gs.GetAttribute(gettyIgnoreReconnect).(bool)
+		return disarmed
+	})
+	for _, fc := range conns {
+		if Role(fc.role.Load()) == RoleRM {
+			fc.nc.(*net.TCPConn).SetLinger(0) // Close sends a RST: a read error other than EOF
+			fc.nc.Close()
+		}
+	}
+	eventually(t, "the RM session re-registered", func() bool {
+		rm := 0
+		for _, fc := range ftc.connections() {
+			if Role(fc.role.Load()) == RoleRM {
+				rm++
+			}
+		}
+		return rm == 2
+	})
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ftc.connections()); n != 3 {
+		t.Errorf("%d connections, want 3: getty redialled the reset session", n)
+	}
+}

@@ -38,7 +38,12 @@ import (
 
 // gettyIgnoreReconnect is the session attribute that stops getty's client
 // from redialling when the session stops (dubbo-getty v1.5.0 client.go,
-// ignoreReconnectKey; getty sets it itself on EOF).
+// ignoreReconnectKey; getty sets it itself on EOF). getty does not export
+// it; TestResetSessionIsNotRedialledByGetty fails if getty stops honouring
+// this copy. It is not an optimisation: without it a reset session's
+// calls fail only after getty's redial from the read goroutine has ended
+// (up to a 3s dial), or after the next slot.watch tick closes getty's
+// client.
 const gettyIgnoreReconnect = "ignore-reconnect"
 
 // slot is one of the PoolSize sessions of a (coordinator address, role).

@@ -54,7 +54,8 @@ func (e *encoder) message(m Message) {
 
 // encodeFields calls m's encode method statically, so that e stays on the
 // caller's stack (an interface call would make it escape). It returns false
-// for a nil pointer.
+// for a nil pointer. The switch pays: with m.encode(e) instead, AppendFrame
+// allocates once per frame (0 allocs/op on BenchmarkAppendFrame, 1 without).
 func encodeFields(e *encoder, m Message) bool {
 	switch m := m.(type) {
 	case *RegisterTMRequest:
@@ -231,7 +232,11 @@ func alloc[T any](f **Frame, withFrame bool) *T {
 	return &x.msg
 }
 
-// fields allocates the message for tc and decodes its fields.
+// fields allocates the message for tc and decodes its fields. The switch
+// pays: with a table of constructors and an interface call instead, the
+// decoder escapes and the Frame is allocated apart from the message, so
+// DecodeFrame makes 4 allocations instead of 2 for a GlobalBegin or a
+// BranchRegister (BenchmarkDecodeFrame).
 func (d *decoder) fields(tc TypeCode, withFrame bool) (f *Frame, m Message) {
 	outer := d.tc
 	d.tc = tc
