@@ -40,10 +40,10 @@ import (
 // from redialling when the session stops (dubbo-getty v1.5.0 client.go,
 // ignoreReconnectKey; getty sets it itself on EOF). getty does not export
 // it; TestResetSessionIsNotRedialledByGetty fails if getty stops honouring
-// this copy. It is not an optimisation: without it a reset session's
-// calls fail only after getty's redial from the read goroutine has ended
-// (up to a 3s dial), or after the next slot.watch tick closes getty's
-// client.
+// this copy. It is not an optimisation: without it, getty redials a reset
+// session from its read goroutine, before OnClose, so the session's calls
+// fail only once the next slot.watch tick has closed getty's client and
+// the dial under way has returned (getty's dial timeout is 3s).
 const gettyIgnoreReconnect = "ignore-reconnect"
 
 // slot is one of the PoolSize sessions of a (coordinator address, role).

@@ -55,7 +55,9 @@ func (e *encoder) message(m Message) {
 // encodeFields calls m's encode method statically, so that e stays on the
 // caller's stack (an interface call would make it escape). It returns false
 // for a nil pointer. The switch pays: with m.encode(e) instead, AppendFrame
-// allocates once per frame (0 allocs/op on BenchmarkAppendFrame, 1 without).
+// allocates once per frame (BenchmarkAppendFrame: 0 allocs/op, 1 without),
+// and GlobalBegin takes 1184 ns instead of 168 ns, BranchRegister200 965 ns
+// instead of 483 ns (medians of 6 interleaved runs on a loaded machine).
 func encodeFields(e *encoder, m Message) bool {
 	switch m := m.(type) {
 	case *RegisterTMRequest:
@@ -236,7 +238,9 @@ func alloc[T any](f **Frame, withFrame bool) *T {
 // pays: with a table of constructors and an interface call instead, the
 // decoder escapes and the Frame is allocated apart from the message, so
 // DecodeFrame makes 4 allocations instead of 2 for a GlobalBegin or a
-// BranchRegister (BenchmarkDecodeFrame).
+// BranchRegister (BenchmarkDecodeFrame), and takes 3958 ns instead of
+// 1810 ns, 8663 ns instead of 5885 ns for BranchRegister200 (medians of 6
+// interleaved runs on a loaded machine).
 func (d *decoder) fields(tc TypeCode, withFrame bool) (f *Frame, m Message) {
 	outer := d.tc
 	d.tc = tc
