@@ -206,3 +206,44 @@ func TestQueuedRequestRetriedAfterSessionLoss(t *testing.T) {
 		t.Errorf("the coordinator saw the request %d times", n)
 	}
 }
+
+// A batched call whose caller gave up before the flush is left out: only
+// the live request of the window is written, alone, and the abandoned
+// entry leaves the pending table once.
+func TestAbandonedBatchedCallNotSent(t *testing.T) {
+	checkLeaks(t)
+	var begins, merged atomic.Int32
+	ftc := newFakeTC(t, true, func(fc *fakeConn, f *protocol.Frame) {
+		switch m := f.Body.(type) {
+		case *protocol.GlobalBeginRequest:
+			begins.Add(1)
+			fc.send(t, responseFrame(f, okResponse("x", m)))
+		case *protocol.MergedWarpMessage:
+			merged.Add(1)
+		}
+	})
+	cfg := testClientConfig(ftc.addr())
+	cfg.Batch = true
+	cfg.BatchWindow = 500 * time.Millisecond
+	c := newTestClient(t, cfg)
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- begin(ctx, c, "abandoned") }()
+	eventually(t, "the call queued", func() bool { return c.Stats().Pending == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned call: %v", err)
+	}
+	if err := begin(context.Background(), c, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if b, m := begins.Load(), merged.Load(); b != 1 || m != 0 {
+		t.Errorf("the coordinator saw %d GlobalBegins and %d batches, want 1 and 0", b, m)
+	}
+	if st := c.Stats(); st.Pending != 0 || st.LateReplies != 0 {
+		t.Errorf("stats %+v: want nothing pending, no late reply", st)
+	}
+}
