@@ -43,6 +43,10 @@ type call struct {
 // channel). Only a pooled entry's owner (its caller, or the remover of a
 // heartbeat) may touch it once it is completed, so nothing else keeps a
 // pointer to one: entries handed to the batcher are allocated (newCall).
+// Batched calls, which are opt-in, pay for that (BenchmarkCall
+// callers=64/batch: 6 allocs/op instead of 3); in exchange the batcher
+// compares and removes its entries by identity, with no argument about ids
+// coming round again.
 var callPool = sync.Pool{New: func() any { return &call{pooled: true, done: make(chan callResult, 1)} }}
 
 // getCall returns a pooled kindCall entry with an empty done channel.
