@@ -56,6 +56,9 @@ func (m *Manager) WithGlobalTx(ctx context.Context, opts TxOptions, fn func(ctx 
 			return &ConflictError{Attempts: attempt, Err: err}
 		}
 		m.log.Debug("atcc/tm: conflict, running the global transaction again", "name", opts.Name, "attempt", attempt, "err", err)
+		if m.obs != nil {
+			m.conflictRetry(ctx, opts.Name)
+		}
 		if !awaitRetry(ctx, attempt) {
 			return &ConflictError{Attempts: attempt, Err: errors.Join(err, context.Cause(ctx))}
 		}
