@@ -96,12 +96,14 @@ const (
 const (
 	// CoordinatorRequest (Start and End) is one request a client sent to
 	// the coordinator: Name (the message type), XID when the request
-	// names one. Result ResultOK, or the exception code of the failure
-	// (e.g. "LockKeyConflict", "BeginFailed").
+	// names one; for a BranchRegisterRequest also BranchType, Resource
+	// and, at End, BranchID. Result ResultOK, or the exception code of the
+	// failure (e.g. "LockKeyConflict", "BeginFailed").
 	CoordinatorRequest Kind = iota + 64
 	// CoordinatorPhaseTwo (Start and End) is a BranchCommit or
 	// BranchRollback the coordinator sent to a resource manager: XID,
-	// BranchID, BranchType, Resource, Name ("commit" or "rollback").
+	// BranchID, BranchType, Resource, Name ("commit" or "rollback"),
+	// TraceParent (as for PhaseTwo).
 	// Result is the branch status answered, or ResultError when no answer
 	// came.
 	CoordinatorPhaseTwo

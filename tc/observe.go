@@ -19,7 +19,8 @@ type observedCalls struct {
 
 func (o observedCalls) phaseTwo(ctx context.Context, commit bool, g *globalTx, b *branchTx) (protocol.BranchStatus, error) {
 	op := observe.Op{Kind: observe.CoordinatorPhaseTwo, Start: time.Now(), XID: b.xid, BranchID: b.branchID,
-		BranchType: b.branchType.String(), Resource: b.resourceID, Name: "rollback"}
+		BranchType: b.branchType.String(), Resource: b.resourceID, Name: "rollback",
+		TraceParent: observe.TraceParentOf(b.appData)}
 	if commit {
 		op.Name = "commit"
 	}
@@ -44,8 +45,11 @@ func observedRequest(ctx context.Context, o observe.Observer, req protocol.Messa
 		op.Result = res.ExceptionCode.String()
 		op.Err = &rpc.CoordinatorError{Code: res.ExceptionCode, Message: res.Msg, Type: req.TypeCode()}
 	}
-	if br, ok := resp.(*protocol.BranchRegisterResponse); ok {
-		op.BranchID = br.BranchID
+	if r, ok := req.(*protocol.BranchRegisterRequest); ok {
+		op.BranchType, op.Resource = r.BranchType.String(), r.ResourceID
+		if br, ok := resp.(*protocol.BranchRegisterResponse); ok {
+			op.BranchID = br.BranchID
+		}
 	}
 	o.End(ctx, op)
 	return resp
