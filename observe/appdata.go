@@ -24,8 +24,7 @@ const (
 // W3C traceparent tp added (see above); appData unchanged when tp is "" or
 // is not a traceparent, or appData cannot take it.
 func WithTraceParent(appData, tp string) string {
-	if tp == "" || len(tp) > traceParentMaxLen || !isTraceParent(tp) ||
-		strings.Contains(appData, traceParentKey) {
+	if tp == "" || len(tp) > traceParentMaxLen || !isTraceParent(tp) || hasTraceParent(appData) {
 		return appData
 	}
 	member := traceParentKey + `:"` + tp + `"`
@@ -66,4 +65,18 @@ func TraceParentOf(appData string) string {
 		return ""
 	}
 	return v.TraceParent
+}
+
+// hasTraceParent reports whether appData has a top-level traceparent
+// member (or is not JSON and mentions one).
+func hasTraceParent(appData string) bool {
+	if !strings.Contains(appData, traceParentKey) {
+		return false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(appData), &top) != nil {
+		return true
+	}
+	_, ok := top["traceparent"]
+	return ok
 }
