@@ -20,8 +20,7 @@ import (
 // Observer receives the operations and events of a client or a
 // coordinator. Its methods are called from many goroutines at once and on
 // hot paths: they must be safe for concurrent use, quick, and must not
-// block. They must not keep op's strings beyond the call unless they copy
-// them (they are not mutated, but may be large).
+// block.
 type Observer interface {
 	// Start is called when an operation of a Kind that has a duration
 	// begins. The context it returns is the one the operation continues
@@ -55,7 +54,8 @@ const (
 	// set; also Name (the transaction name, TxOptions.Name). Result is
 	// one of ResultCommitted, ResultRolledBack, ResultCommitFailed,
 	// ResultRollbackFailed. A failed GlobalBegin has no GlobalTx; it shows
-	// as a failed Request.
+	// as a failed Request. (A GlobalTx the application never commits nor
+	// rolls back never ends; the coordinator times it out.)
 	GlobalTx Kind = iota + 1
 	// GlobalCommit and GlobalRollback are the end of a global
 	// transaction, retries included: XID. Result ResultOK or ResultError.
