@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rm"
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -38,7 +39,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg = cfg.withDefaults()
 	c := &Client{cfg: cfg}
-	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger})
+	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger, Observer: cfg.Observer})
 	r, err := rpc.NewClient(rpc.ClientConfig{
 		Addresses:         cfg.Coordinators,
 		Resolver:          cfg.Resolver,
@@ -60,12 +61,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	c.rpc = r
-	c.tm = tm.NewManager(tmCaller{r}, tm.Config{
+	c.tm = tm.NewManager(tmCaller{r, cfg.Observer}, tm.Config{
 		DefaultTimeout:  cfg.DefaultTimeout,
 		CommitRetries:   cfg.CommitRetries,
 		RollbackRetries: cfg.RollbackRetries,
 		RetryBackoff:    cfg.RetryBackoff,
 		Logger:          cfg.Logger,
+		Observer:        cfg.Observer,
 	})
 	return c, nil
 }
@@ -113,9 +115,15 @@ func (c *Client) Close() error {
 }
 
 // tmCaller sends on TM connections.
-type tmCaller struct{ c *rpc.Client }
+type tmCaller struct {
+	c   *rpc.Client
+	obs observe.Observer
+}
 
 func (t tmCaller) Call(ctx context.Context, req protocol.Message) (protocol.Message, error) {
+	if t.obs != nil {
+		return observedCall(ctx, t.obs, rpc.RoleTM, t.c, req)
+	}
 	return t.c.Call(ctx, rpc.RoleTM, req)
 }
 
@@ -125,6 +133,9 @@ func (t tmCaller) Call(ctx context.Context, req protocol.Message) (protocol.Mess
 type rmCaller struct{ c *Client }
 
 func (r rmCaller) Call(ctx context.Context, req protocol.Message) (protocol.Message, error) {
+	if o := r.c.cfg.Observer; o != nil {
+		return observedCall(ctx, o, rpc.RoleRM, r.c.rpc, req)
+	}
 	return r.c.rpc.Call(ctx, rpc.RoleRM, req)
 }
 

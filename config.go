@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc"
 )
 
@@ -116,6 +117,14 @@ type Config struct {
 	// phase-two failures and panics. Nothing is logged per request at Info
 	// level or above. Default: discard.
 	Logger *slog.Logger
+
+	// Observer, when set, is told of the client's operations for metrics
+	// and tracing: global transactions, their commits and rollbacks,
+	// branch registrations, lock conflicts, undo log writes (datasource),
+	// phase-two requests and every request to the coordinator (see
+	// package observe). otelatcc.New returns one built on OpenTelemetry.
+	// Default nil: nothing is observed, at no cost.
+	Observer observe.Observer
 }
 
 // check reports the first field New cannot use. The rpc package checks the

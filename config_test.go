@@ -72,7 +72,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	fixed := map[string]string{ // fields whose default is not a plain value
 		"ApplicationID": "required", "Coordinators": "required",
 		"TLS": "nil (plain TCP)", "Logger": "discard", "AccessKey": "empty", "SecretKey": "empty",
-		"Resolver": "nil (Coordinators)",
+		"Resolver": "nil (Coordinators)", "Observer": "nil (none)",
 	}
 	seen := map[string]bool{}
 	rows := 0

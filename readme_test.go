@@ -13,12 +13,15 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
 	"github.com/atcc-go/atcc/discovery"
 	"github.com/atcc-go/atcc/discovery/etcd"
 	"github.com/atcc-go/atcc/internal/testdb"
+	"github.com/atcc-go/atcc/otelatcc"
 	"github.com/atcc-go/atcc/seataconf"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tcc"
@@ -200,6 +203,25 @@ func readmeDiscovery(ctx context.Context) error {
 		return err
 	}
 	return client.Close()
+}
+
+// readmeObservability is README's "Observability" snippet.
+func readmeObservability(ctx context.Context, mp metric.MeterProvider, tp trace.TracerProvider) error {
+	// README begin
+	obs := otelatcc.New(otelatcc.Config{MeterProvider: mp, TracerProvider: tp}) // nil: otel's global providers
+	client, err := atcc.New(atcc.Config{ApplicationID: "orders", Coordinators: []string{"127.0.0.1:8091"},
+		Observer: obs})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	stop, err := obs.ObserveClient(client) // gauges: connections by state, queue depth, pending requests
+	if err != nil {
+		return err
+	}
+	defer stop()
+	// README end
+	return client.Ping(ctx)
 }
 
 // TestREADMESnippets checks that every Go block of README.md is one of the

@@ -102,7 +102,7 @@ func (c *conn) finish(br *branch, ttx driver.Tx) error {
 		c.res.afterRegister(br.xid, branchID)
 	}
 	blog := &undo.BranchLog{XID: br.xid, BranchID: branchID, Records: br.records}
-	if err := c.res.undo.Insert(ctx, undoConn{c}, blog); err != nil {
+	if err := c.res.insertUndo(ctx, undoConn{c}, blog); err != nil {
 		rerr := ttx.Rollback()
 		if rerr == nil && !errors.Is(err, undo.ErrGlobalFinished) {
 			// Nothing of the branch is committed: the coordinator may

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -56,9 +57,14 @@ type BranchStatusReport struct {
 // global transaction will roll back (the launcher sees the error, or the
 // coordinator times it out), and the phase-two rollback of the orphan
 // branch finds nothing to undo.
-func (m *Manager) BranchRegister(ctx context.Context, b Branch) (int64, error) {
+func (m *Manager) BranchRegister(ctx context.Context, b Branch) (id int64, err error) {
 	if err := m.checkBranch(b, true); err != nil {
 		return 0, err
+	}
+	if m.obs != nil {
+		var op observe.Op
+		ctx, op, b.ApplicationData = m.startRegister(ctx, b)
+		defer func() { m.endRegister(ctx, op, id, err) }()
 	}
 	resp, err := call[*protocol.BranchRegisterResponse](ctx, m.caller, &protocol.BranchRegisterRequest{
 		XID: b.XID, BranchType: b.BranchType, ResourceID: b.ResourceID,
@@ -108,6 +114,9 @@ func (m *Manager) LockQuery(ctx context.Context, b Branch) (bool, error) {
 	})
 	if err != nil {
 		return false, fmt.Errorf("atcc/rm: query locks on %s: %w", b.ResourceID, err)
+	}
+	if !resp.Lockable && m.obs != nil {
+		m.lockConflict(ctx, b.XID, b.BranchType.String(), b.ResourceID)
 	}
 	return resp.Lockable, nil
 }

@@ -74,12 +74,16 @@ func (m *Manager) HandleRequest(ctx context.Context, req protocol.Message) proto
 	switch r := req.(type) {
 	case *protocol.BranchCommitRequest:
 		b := BranchRequest{r.XID, r.BranchID, r.BranchType, r.ResourceID, r.ApplicationData}
-		st, res := m.phaseTwo(ctx, phaseCommit, b, 0)
+		octx, op := m.startPhaseTwo(ctx, phaseCommit, b)
+		st, res := m.phaseTwo(octx, phaseCommit, b, 0)
+		m.endPhaseTwo(octx, op, st, res)
 		m.inflight.done(r.BranchID, st)
 		return &protocol.BranchCommitResponse{Result: res, XID: r.XID, BranchID: r.BranchID, BranchStatus: st}
 	case *protocol.BranchRollbackRequest:
 		b := BranchRequest{r.XID, r.BranchID, r.BranchType, r.ResourceID, r.ApplicationData}
-		st, res := m.phaseTwo(ctx, phaseRollback, b, 0)
+		octx, op := m.startPhaseTwo(ctx, phaseRollback, b)
+		st, res := m.phaseTwo(octx, phaseRollback, b, 0)
+		m.endPhaseTwo(octx, op, st, res)
 		m.inflight.done(r.BranchID, st)
 		return &protocol.BranchRollbackResponse{Result: res, XID: r.XID, BranchID: r.BranchID, BranchStatus: st}
 	case *protocol.UndoLogDeleteRequest:

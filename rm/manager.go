@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	// Logger receives handler failures, panics (Error, with the stack)
 	// and requests for unknown resources (Warn). Default: discard.
 	Logger *slog.Logger
+	// Observer, when not nil, is told of branch registrations, lock
+	// conflicts and phase-two requests (see package observe). Default nil.
+	Observer observe.Observer
 }
 
 // DefaultHandlerTimeout is the default of Config.HandlerTimeout.
@@ -60,6 +64,7 @@ type Manager struct {
 	caller Caller
 	cfg    Config
 	log    *slog.Logger
+	obs    observe.Observer // nil: none
 
 	closing context.Context // canceled by Close
 	cancel  context.CancelFunc
@@ -84,7 +89,7 @@ func NewManager(c Caller, cfg Config) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		caller: c, cfg: cfg, log: log,
+		caller: c, cfg: cfg, log: log, obs: cfg.Observer,
 		closing: ctx, cancel: cancel,
 		inflight:  newInflight(),
 		resources: make(map[resourceKey]Resource),

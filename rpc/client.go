@@ -466,16 +466,34 @@ type Stats struct {
 	// Rejected counts requests from the peer that found the worker queue
 	// full and were answered at once with a failure.
 	Rejected uint64
+	// Queued is the number of requests from the peer waiting for a
+	// worker.
+	Queued int
+	// Down is the number of a client's connection slots (per coordinator
+	// address and role) without a ready session: connecting, registering
+	// or waiting to reconnect. Always 0 on a server.
+	Down int
+	// Refused counts, on a server, the connections and registrations it
+	// refused, by reason: "connection_limit" (ServerLimits.MaxConnections,
+	// MaxConnectionsPerHost), "registration" (authentication, resource id
+	// limits), "register_timeout" (no registration within
+	// ServerLimits.RegisterTimeout), "buffer_limit" (a connection over
+	// its buffered bytes). Requests refused because the worker queue was
+	// full are Rejected. Nil on a client.
+	Refused map[string]uint64
 }
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
 	st := Stats{Pending: c.pend.len(), LateReplies: c.pend.late.Load(), Rejected: c.reject.Load()}
 	if c.started.Load() {
+		st.Queued = c.work.queued()
 		for _, role := range clientRoles {
 			for _, s := range c.slotList(role) {
 				if s.ready() != nil {
 					st.Sessions++
+				} else {
+					st.Down++
 				}
 			}
 		}

@@ -146,8 +146,8 @@ func TestFullWorkerQueueStillAnswers(t *testing.T) {
 	if r == nil || r.Code != protocol.ResultFailed || r.BranchStatus != protocol.PhaseTwoCommitFailedRetryable || (r.BranchID != 2 && r.BranchID != 3) {
 		t.Fatalf("first answer %+v: want an immediate retryable failure", r)
 	}
-	if got := c.Stats().Rejected; got != 1 {
-		t.Errorf("Rejected = %d", got)
+	if st := c.Stats(); st.Rejected != 1 || st.Queued != 1 {
+		t.Errorf("Rejected = %d, Queued = %d; want 1, 1", st.Rejected, st.Queued)
 	}
 	release.Open()
 	for range 2 {

@@ -69,8 +69,8 @@ func TestRegistration(t *testing.T) {
 		t.Errorf("AddResource with a comma: %v", err)
 	}
 	eventually(t, "SessionRegistered for the added resource", func() bool { return h.registrations() == before+1 })
-	if st := c.Stats(); st.Sessions != 2 {
-		t.Errorf("Stats.Sessions = %d, want 2", st.Sessions)
+	if st := c.Stats(); st.Sessions != 2 || st.Down != 0 || st.Queued != 0 {
+		t.Errorf("Stats = %+v, want 2 sessions, none down, none queued", st)
 	}
 }
 

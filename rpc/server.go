@@ -264,9 +264,14 @@ func compareUint64(a, b uint64) int {
 // requests (ServerSession.Call) waiting for an answer.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	n := len(s.sessions)
+	n, w := len(s.sessions), s.work
 	s.mu.Unlock()
-	return Stats{Sessions: n, Pending: s.pend.len(), LateReplies: s.pend.late.Load(), Rejected: s.reject.Load()}
+	st := Stats{Sessions: n, Pending: s.pend.len(), LateReplies: s.pend.late.Load(), Rejected: s.reject.Load(),
+		Refused: s.rlog.counts()}
+	if w != nil {
+		st.Queued = w.queued()
+	}
+	return st
 }
 
 // Close stops listening, closes every session (their pending calls fail with

@@ -168,8 +168,9 @@ type rateLog struct {
 	log    *slog.Logger
 	period time.Duration
 
-	mu   sync.Mutex
-	last map[string]rateEntry
+	mu      sync.Mutex
+	last    map[string]rateEntry
+	refused map[string]uint64 // by refusalReason of the key
 }
 
 type rateEntry struct {
@@ -178,7 +179,35 @@ type rateEntry struct {
 }
 
 func newRateLog(log *slog.Logger, period time.Duration) *rateLog {
-	return &rateLog{log: log, period: period, last: make(map[string]rateEntry)}
+	return &rateLog{log: log, period: period, last: make(map[string]rateEntry), refused: make(map[string]uint64)}
+}
+
+// refusalReason names the refusal a rateLog key stands for, as
+// Stats.Refused counts it.
+func refusalReason(key string) string {
+	kind, _, _ := strings.Cut(key, ":")
+	switch kind {
+	case "connlimit":
+		return "connection_limit"
+	case "unregistered":
+		return "register_timeout"
+	case "register":
+		return "registration"
+	case "buffer":
+		return "buffer_limit"
+	}
+	return kind
+}
+
+// counts returns a copy of the refusal counts.
+func (r *rateLog) counts() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[string]uint64, len(r.refused))
+	for k, v := range r.refused {
+		m[k] = v
+	}
+	return m
 }
 
 // Warn logs msg with args unless a line with the same key was logged less
@@ -186,6 +215,7 @@ func newRateLog(log *slog.Logger, period time.Duration) *rateLog {
 func (r *rateLog) Warn(key, msg string, args ...any) {
 	now := time.Now()
 	r.mu.Lock()
+	r.refused[refusalReason(key)]++
 	e, ok := r.last[key]
 	if ok && now.Sub(e.at) < r.period {
 		e.dropped++

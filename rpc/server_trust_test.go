@@ -125,6 +125,9 @@ func TestServerAuthRegistration(t *testing.T) {
 	if err := begin(ctx, c, "still ok"); err != nil {
 		t.Fatal(err)
 	}
+	if got := srv.Stats().Refused; got["registration"] != 2 || len(got) != 1 {
+		t.Errorf("Stats.Refused = %v, want 2 registrations", got)
+	}
 }
 
 // TestServerCertBoundApplication: a verified client certificate bound to
@@ -227,6 +230,9 @@ func TestServerConnectionLimits(t *testing.T) {
 	}
 	if err := begin(ctx, c, "still"); err != nil {
 		t.Fatal(err)
+	}
+	if got := srv.Stats().Refused["connection_limit"]; got != 3 {
+		t.Errorf("Stats.Refused[connection_limit] = %d, want 3", got)
 	}
 	held[0].nc.Close()
 	eventually(t, "a slot frees", func() bool { return srv.Stats().Sessions == 3 })

@@ -58,6 +58,9 @@ func (p *workerPool) submit(t task) bool {
 	}
 }
 
+// queued returns the number of tasks waiting for a worker.
+func (p *workerPool) queued() int { return len(p.tasks) }
+
 // cancelContext cancels the context of running and future handler calls.
 func (p *workerPool) cancelContext() { p.cancel() }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc"
 )
 
@@ -84,6 +85,13 @@ type Config struct {
 	// Logger receives the server's logs: Warn for retried failures, Error
 	// for transactions that need manual action. Default: discard.
 	Logger *slog.Logger
+
+	// Observer, when set, is told of every client request handled, every
+	// phase-two call to an RM and every transaction end, for metrics and
+	// tracing (see package observe; otelatcc.New returns one built on
+	// OpenTelemetry, and otelatcc.ObserveCoordinator reports Stats as
+	// gauges). Default nil: nothing is observed.
+	Observer observe.Observer
 
 	// Limits bound what clients can make the coordinator hold: the
 	// longest transaction timeout, lock keys, open transactions. The zero

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -104,8 +105,10 @@ type coordinator struct {
 	// they are (tests of the core).
 	xidKey atomic.Pointer[xidPermutation]
 
-	open *openTxs  // open transactions begun here, for the limits
-	warn *rateWarn // refusals, rate-limited
+	open     *openTxs         // open transactions begun here, for the limits
+	warn     *rateWarn        // refusals, rate-limited
+	refusals refusals         // refusals by reason, for Stats
+	obs      observe.Observer // nil: none; set before start
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -396,6 +399,7 @@ func (c *coordinator) commitApp(ctx context.Context, app, xid string) (protocol.
 	end.ifApp = app
 	if ok, err := c.st.endEmpty(ctx, xid, now, end); err == nil && ok {
 		c.open.done(xid)
+		c.noteEnd(xid, "", protocol.GlobalCommitted, 0)
 		return protocol.GlobalCommitted, nil
 	}
 	lease := now + c.cfg.lease.Milliseconds()
@@ -449,6 +453,7 @@ func (c *coordinator) commitApp(ctx context.Context, app, xid string) (protocol.
 	case protocol.GlobalCommitting, protocol.GlobalTimeoutRollbacking:
 		return c.driveNow(g), nil
 	default: // Committed: there was nothing to do in phase two
+		c.noteEnd(g.xid, g.name, g.status, g.beginTime)
 		return g.status, nil
 	}
 }
@@ -466,6 +471,7 @@ func (c *coordinator) rollbackApp(ctx context.Context, app, xid string) (protoco
 	end.ifApp = app
 	if ok, err := c.st.endEmpty(ctx, xid, now, end); err == nil && ok {
 		c.open.done(xid)
+		c.noteEnd(xid, "", protocol.GlobalRollbacked, 0)
 		return protocol.GlobalRollbacked, nil
 	}
 	lease := now + c.cfg.lease.Milliseconds()

@@ -105,6 +105,7 @@ func (c *coordinator) ownerRefusal(p peer, op, xid string, err error) error {
 	if !errors.Is(err, errNotOwner) {
 		return err
 	}
+	c.refusedFor(err)
 	c.warn.warn("owner:"+op, "atcc/tc: request on another application's transaction refused",
 		slog.String("op", op), slog.String("xid", xid), slog.String("app", p.appID), slog.String("addr", p.addr))
 	return notOwnerError(xid, p.appID)
@@ -113,6 +114,7 @@ func (c *coordinator) ownerRefusal(p peer, op, xid string, err error) error {
 // refused logs a refusal by a limit or a policy (rate-limited) and returns
 // err.
 func (c *coordinator) refused(p peer, op string, err *txError) error {
+	c.refusedFor(err)
 	c.warn.warn("refused:"+op, "atcc/tc: request refused", slog.String("op", op), slog.String("app", p.appID),
 		slog.String("addr", p.addr), slog.String("why", err.msg))
 	return err

@@ -232,6 +232,7 @@ func (c *coordinator) end(ctx context.Context, g *globalTx, to protocol.GlobalSt
 		c.log.Error("atcc/tc: global transaction needs manual action", attrs...)
 	}
 	g.status, g.owner, g.dueAt = to, "", ch.dueAt
+	c.noteEnd(g.xid, g.name, to, g.beginTime)
 	return to
 }
 

@@ -69,7 +69,12 @@ func New(cfg Config) (*Server, error) {
 		atResources: make(map[string]struct{}),
 		done:        make(chan struct{}),
 	}
-	s.core = newCoordinator(cfg.coreConfig(), st, s.sess)
+	var calls branchCaller = s.sess
+	if cfg.Observer != nil {
+		calls = observedCalls{s.sess, cfg.Observer}
+	}
+	s.core = newCoordinator(cfg.coreConfig(), st, calls)
+	s.core.obs = cfg.Observer
 	if cfg.DB == nil {
 		s.core.xidKey.Store(newXIDPermutation(randomXIDKey()))
 	}
@@ -251,7 +256,12 @@ type rpcHandler struct{ s *Server }
 
 func (h rpcHandler) HandleRequest(ctx context.Context, ss *rpc.ServerSession, req protocol.Message) protocol.Message {
 	p := peer{clientID: ss.ClientID(), appID: ss.ApplicationID(), group: ss.TxServiceGroup(), addr: ss.RemoteAddr(), serves: ss.HasResource}
-	resp := h.s.core.handle(ctx, p, req)
+	var resp protocol.Message
+	if o := h.s.cfg.Observer; o != nil {
+		resp = observedRequest(ctx, o, req, func(ctx context.Context) protocol.Message { return h.s.core.handle(ctx, p, req) })
+	} else {
+		resp = h.s.core.handle(ctx, p, req)
+	}
 	if r, ok := req.(*protocol.BranchRegisterRequest); ok && r.BranchType == protocol.BranchAT {
 		if br, ok := resp.(*protocol.BranchRegisterResponse); ok && br.Code == protocol.ResultSuccess {
 			h.s.noteATResource(r.ResourceID)

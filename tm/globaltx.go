@@ -66,6 +66,7 @@ type GlobalTx struct {
 	xid     string
 	role    Role
 	timeout time.Duration // launcher only: the global transaction timeout
+	obs     *txObs        // launcher with an Observer only
 
 	mu    sync.Mutex
 	state txState
@@ -119,10 +120,13 @@ func (tx *GlobalTx) end(to txState) (bool, error) {
 // nil.
 //
 // Commit ends the GlobalTx whatever it returns.
-func (tx *GlobalTx) Commit(ctx context.Context) error {
+func (tx *GlobalTx) Commit(ctx context.Context) (err error) {
 	ok, err := tx.end(txCommitted)
 	if !ok || tx.role != RoleLauncher {
 		return err
+	}
+	if tx.obs != nil {
+		defer func() { tx.endTx(true, err) }()
 	}
 	status, err := tx.m.endGlobal(ctx, tx.xid, true)
 	if err != nil {
@@ -154,10 +158,13 @@ func (tx *GlobalTx) Commit(ctx context.Context) error {
 //
 // Rollback after Commit does nothing and returns nil, whatever Commit
 // returned. Rollback after Rollback returns ErrTxDone.
-func (tx *GlobalTx) Rollback(ctx context.Context) error {
+func (tx *GlobalTx) Rollback(ctx context.Context) (err error) {
 	ok, err := tx.end(txRolledBack)
 	if !ok || tx.role != RoleLauncher {
 		return err
+	}
+	if tx.obs != nil {
+		defer func() { tx.endTx(false, err) }()
 	}
 	status, err := tx.m.endGlobal(ctx, tx.xid, false)
 	if err != nil {

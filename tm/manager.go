@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// Logger receives retries (Warn) and failed rollbacks that cannot be
 	// returned (Error, after a panic). Default: discard.
 	Logger *slog.Logger
+	// Observer, when not nil, is told of global transactions, their
+	// commits and rollbacks, and conflict retries (see package observe).
+	// Default nil.
+	Observer observe.Observer
 }
 
 // Defaults for Config.
@@ -68,6 +73,7 @@ type Manager struct {
 	caller    Caller
 	cfg       Config
 	log       *slog.Logger
+	obs       observe.Observer                      // nil: none
 	retryable func(err error, idempotent bool) bool // retryable, replaced in tests
 }
 
@@ -94,7 +100,7 @@ func NewManager(c Caller, cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{caller: c, cfg: cfg, log: log, retryable: retryable}
+	return &Manager{caller: c, cfg: cfg, log: log, obs: cfg.Observer, retryable: retryable}
 }
 
 // TxOptions are the options of Begin and WithGlobalTx. The zero value
@@ -212,6 +218,10 @@ func (m *Manager) begin(ctx context.Context, opts TxOptions) (context.Context, *
 	if len(name) > maxNameLen {
 		return ctx, nil, fmt.Errorf("%w: name of %d bytes exceeds %d", ErrInvalidOptions, len(name), maxNameLen)
 	}
+	var start time.Time
+	if m.obs != nil {
+		start = time.Now()
+	}
 	req := &protocol.GlobalBeginRequest{TimeoutMillis: int32(ms), TransactionName: name}
 	resp, err := call[*protocol.GlobalBeginResponse](ctx, m.caller, req)
 	if err != nil {
@@ -221,5 +231,9 @@ func (m *Manager) begin(ctx context.Context, opts TxOptions) (context.Context, *
 		return ctx, nil, fmt.Errorf("%w: %q", ErrInvalidXID, resp.XID)
 	}
 	tx := &GlobalTx{m: m, xid: resp.XID, role: RoleLauncher, timeout: time.Duration(ms) * time.Millisecond}
-	return WithXID(ctx, resp.XID), tx, nil
+	ctx = WithXID(ctx, resp.XID)
+	if m.obs != nil {
+		ctx = m.startTx(ctx, tx, name, start)
+	}
+	return ctx, tx, nil
 }

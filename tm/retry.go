@@ -6,13 +6,19 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
 // endGlobal sends GlobalCommit (commit) or GlobalRollback and returns the
 // global status the coordinator reports, retrying as the Config says.
-func (m *Manager) endGlobal(ctx context.Context, xid string, commit bool) (protocol.GlobalStatus, error) {
+func (m *Manager) endGlobal(ctx context.Context, xid string, commit bool) (_ protocol.GlobalStatus, err error) {
+	if m.obs != nil {
+		var op observe.Op
+		ctx, op = m.startEnd(ctx, xid, commit)
+		defer func() { m.endOp(ctx, op, err) }()
+	}
 	var (
 		status protocol.GlobalStatus
 		op     = "rollback"

@@ -56,6 +56,9 @@ func (m *Manager) WithGlobalTx(ctx context.Context, opts TxOptions, fn func(ctx 
 			return &ConflictError{Attempts: attempt, Err: err}
 		}
 		m.log.Debug("atcc/tm: conflict, running the global transaction again", "name", opts.Name, "attempt", attempt, "err", err)
+		if m.obs != nil {
+			m.conflictRetry(ctx, opts.Name)
+		}
 		if !awaitRetry(ctx, attempt) {
 			return &ConflictError{Attempts: attempt, Err: errors.Join(err, context.Cause(ctx))}
 		}
@@ -77,19 +80,20 @@ func (m *Manager) attempt(ctx context.Context, opts TxOptions, fn func(ctx conte
 		}
 		// fn panicked (or called runtime.Goexit): roll back and let the
 		// panic continue; recover is not called, so the stack is kept.
-		if err := tx.rollbackDetached(ctx); err != nil {
+		if err := tx.rollbackDetached(txCtx); err != nil {
 			m.log.Error("atcc/tm: rollback after panic failed", "xid", tx.xid, "err", err)
 		}
 	}()
 	fnErr := fn(txCtx)
 	returned = true
 	if fnErr != nil {
-		if err := tx.rollbackDetached(ctx); err != nil {
+		if err := tx.rollbackDetached(txCtx); err != nil {
 			return false, errors.Join(fnErr, err)
 		}
 		return tx.role == RoleLauncher && errors.Is(fnErr, ErrConflict), fnErr
 	}
-	return false, tx.Commit(ctx)
+	// txCtx is ctx with the transaction's values (an Observer's span).
+	return false, tx.Commit(txCtx)
 }
 
 // rollbackDetached rolls back with a context that keeps ctx's values but

@@ -161,6 +161,7 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 	if err != nil {
 		return err
 	}
+	l.Bytes = len(payload)
 	args := []driver.NamedValue{
 		{Ordinal: 1, Value: l.BranchID},
 		{Ordinal: 2, Value: l.XID},

@@ -54,4 +54,7 @@ type BranchLog struct {
 	XID      string
 	BranchID int64
 	Records  []Record
+	// Bytes is set by Manager.Insert: the size of the undo log as
+	// written (its rollback_info column, compressed if it was).
+	Bytes int
 }

@@ -22,6 +22,13 @@
 // global transaction. An incoming value that fails tm.ValidXID, or several
 // different values, are ignored: the handler runs without an XID.
 //
+// The interceptors carry only the XID. To carry the trace context too
+// (otelatcc's spans, W3C traceparent), install OpenTelemetry's gRPC stats
+// handlers beside them (go.opentelemetry.io/contrib/.../otelgrpc:
+// grpc.WithStatsHandler(otelgrpc.NewClientHandler()) and
+// grpc.StatsHandler(otelgrpc.NewServerHandler())); this package does not
+// depend on OpenTelemetry.
+//
 // The interceptors hold no state and are safe for concurrent use.
 package grpcxid
 

@@ -17,6 +17,12 @@
 // handler runs without an XID. Note that some proxies (nginx by default)
 // drop header names that contain an underscore.
 //
+// They carry only the XID. To carry the trace context too (otelatcc's
+// spans, W3C traceparent), wrap the same transport and handler with
+// OpenTelemetry's otelhttp.NewTransport and otelhttp.NewHandler
+// (go.opentelemetry.io/contrib/.../otelhttp); this package does not depend
+// on OpenTelemetry.
+//
 // Both are safe for concurrent use.
 package httpxid
 
