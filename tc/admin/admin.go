@@ -100,9 +100,9 @@ func New(cfg Config) (http.Handler, error) {
 	h.mux.Handle("GET /api/transactions/{xid}", h.authed(http.HandlerFunc(h.show)))
 	h.mux.Handle("POST /api/transactions/{xid}/retry", h.authed(h.action(h.retry)))
 	h.mux.Handle("POST /api/transactions/{xid}/resolve", h.authed(h.action(h.resolve)))
-	h.mux.Handle("GET /{$}", h.authed(page(files)))
-	h.mux.Handle("GET /app.js", h.authed(page(files)))
-	h.mux.Handle("GET /app.css", h.authed(page(files)))
+	h.mux.Handle("GET /{$}", h.authed(csp(files)))
+	h.mux.Handle("GET /app.js", h.authed(csp(files)))
+	h.mux.Handle("GET /app.css", h.authed(csp(files)))
 	return h, nil
 }
 
@@ -115,9 +115,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// page serves the web page's files under a strict content security policy:
+// csp serves the web page's files under a strict content security policy:
 // its own script and style only, no inline code, no other origin.
-func page(files http.Handler) http.Handler {
+func csp(files http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy",
 			"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
