@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -89,7 +90,7 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	if wantXID && len(pos) != 1 || !wantXID && len(pos) != 0 {
 		return fmt.Errorf("admin %s: unexpected arguments %q", cmd, pos)
 	}
-	c, err := newAdminClient(*addr, *user, cmp(*password, getenv("ATCC_ADMIN_PASSWORD")), *caFile, *certFile, *keyFile, *timeout)
+	c, err := newAdminClient(*addr, *user, cmp.Or(*password, getenv("ATCC_ADMIN_PASSWORD")), *caFile, *certFile, *keyFile, *timeout)
 	if err != nil {
 		return err
 	}
@@ -141,14 +142,6 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 		}
 	}
 	return nil
-}
-
-// cmp returns a if it is not empty, else b.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func newAdminClient(addr, user, pass, caFile, certFile, keyFile string, timeout time.Duration) (*adminClient, error) {
@@ -263,8 +256,8 @@ func printDetail(w io.Writer, d admin.DetailJSON) {
 	for _, kv := range [][2]string{
 		{"XID", d.XID}, {"Status", d.Status}, {"Application", d.ApplicationID}, {"Service group", d.TxServiceGroup},
 		{"Name", d.Name}, {"Begun", d.Begin.Format(time.RFC3339) + " (" + (time.Duration(d.AgeMs) * time.Millisecond).Round(time.Second).String() + " ago)"},
-		{"Failed attempts", strconv.Itoa(d.Attempts)}, {"Due", cmp(d.Due, "never")}, {"Driven by", cmp(d.Owner, "nobody")},
-		{"Actions", cmp(strings.Join(d.Actions, ", "), "none")},
+		{"Failed attempts", strconv.Itoa(d.Attempts)}, {"Due", cmp.Or(d.Due, "never")}, {"Driven by", cmp.Or(d.Owner, "nobody")},
+		{"Actions", cmp.Or(strings.Join(d.Actions, ", "), "none")},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
