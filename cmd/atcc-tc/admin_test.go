@@ -21,15 +21,21 @@ import (
 	"github.com/atcc-go/atcc/tc/admin"
 )
 
-// adminURL waits for the admin console's URL in the binary's log.
+// adminURL waits for the admin console's URL in the binary's log (it
+// starts after the coordinator, which serveLogs waits for).
 func adminURL(t *testing.T, logs interface{ String() string }) string {
 	t.Helper()
 	re := regexp.MustCompile(`admin console started" url=(\S+)`)
-	m := re.FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no admin console in\n%s", logs)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin console in\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return m[1]
 }
 
 // stuck makes a transaction on the coordinator at addr whose rollback its
