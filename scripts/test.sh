@@ -19,6 +19,18 @@ if ! command -v "$(go env CC)" >/dev/null 2>&1; then
 fi
 export CGO_ENABLED=1
 
+# The admin console's browser test drives a headless Chromium (Debian's
+# package). Without one it is skipped, except in CI (CI=true), where it fails.
+if [ -z "${ATCC_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium with apt (the admin console's browser test)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test.sh: the admin console's browser test needs chromium (Debian/Ubuntu: sudo apt-get install -y chromium, or set ATCC_CHROMIUM)" >&2
+  fi
+fi
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2

@@ -54,7 +54,9 @@
 //     PhaseTwo_RollbackFailed_Unretryable) or RollbackRetryTimeout keeps the
 //     row locks of the branches not rolled back, like Java, and is logged
 //     at Error as needing manual action; so is CommitFailed. Such
-//     transactions stay in the store until an operator removes them.
+//     transactions stay in the store until an operator retries them
+//     (Server.RetryNow, once the data is repaired) or resolves them
+//     (Server.Resolve); package tc/admin serves both over HTTP.
 //   - SAGA branches are refused (BranchRegisterFailed); XA branches are
 //     driven like TCC ones. GlobalReport changes nothing and answers the
 //     transaction's status, as Java does for every mode but SAGA.

@@ -122,12 +122,15 @@ func (c *coordinator) driveCommit(ctx context.Context, g *globalTx) protocol.Glo
 			switch {
 			case err != nil:
 				c.noteWaiting(g.xid, err)
+				c.noteBranchFailure(ctx, b, 0, err)
 				pending = fmt.Errorf("branch %d: %w", b.branchID, err)
 				continue
 			case st == protocol.PhaseTwoCommitted:
 			case st == protocol.PhaseTwoCommitFailedUnretryable:
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
 				return c.end(ctx, g, protocol.GlobalCommitFailed, b, "a branch cannot be committed (PhaseTwo_CommitFailed_Unretryable)")
 			default:
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
 				pending = fmt.Errorf("branch %d: the RM answered %v", b.branchID, st)
 				continue
 			}
@@ -165,11 +168,14 @@ func (c *coordinator) driveRollback(ctx context.Context, g *globalTx) protocol.G
 			switch {
 			case err != nil:
 				c.noteWaiting(g.xid, err)
+				c.noteBranchFailure(ctx, b, 0, err)
 				return c.retryLater(ctx, g, next, fmt.Errorf("branch %d: %w", b.branchID, err))
 			case st == protocol.PhaseTwoRollbacked:
 			case st == protocol.PhaseTwoRollbackFailedUnretryable:
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
 				return c.end(ctx, g, failed, b, "a branch cannot be rolled back (PhaseTwo_RollbackFailed_Unretryable); its row locks and those of the branches before it are kept")
 			default:
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
 				return c.retryLater(ctx, g, next, fmt.Errorf("branch %d: the RM answered %v", b.branchID, st))
 			}
 		}

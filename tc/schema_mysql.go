@@ -20,6 +20,10 @@ import (
 //     attempts, for the backoff) and branch_count (branches registered, so
 //     that a transaction without any ends in one statement); its index is
 //     on (status, due_at);
+//   - branch_table has two more: attempts and last_error (failed
+//     phase-two calls of the branch and the latest failure, for operators);
+//     a store on tables without them works, without recording them, and
+//     CreateTables adds them;
 //   - lock_table.row_key is VARBINARY, so that lock keys compare byte for
 //     byte whatever the collation, and table_name and pk are wider;
 //   - tc_sequence holds the id counter the coordinators share ('id') and
@@ -59,6 +63,8 @@ CREATE TABLE IF NOT EXISTS branch_table (
   application_data  TEXT,
   gmt_create        DATETIME(6),
   gmt_modified      DATETIME(6),
+  attempts          INT           NOT NULL DEFAULT 0,
+  last_error        VARCHAR(1024) NOT NULL DEFAULT '',
   PRIMARY KEY (branch_id),
   KEY idx_xid (xid)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
@@ -84,16 +90,56 @@ CREATE TABLE IF NOT EXISTS tc_sequence (
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`
 
 // CreateTables creates the MySQL store's tables in db's database when they
-// do not exist (see DDL). It does not alter existing tables: a
-// Seata schema without the extra columns makes Server.Start fail with
-// ErrSchema, naming what is missing.
+// do not exist (see DDL), and adds to existing tables the optional columns
+// that later versions introduced (ALTER TABLE ... ADD COLUMN, with a
+// default, so coordinators of the earlier version keep working on them).
+// It does not add the columns the store cannot work without: a Seata
+// schema without them makes Server.Start fail with ErrSchema, naming what
+// is missing.
 func CreateTables(ctx context.Context, db *sql.DB) error {
 	for stmt := range strings.SplitSeq(DDL, ";\n") {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("atcc/tc: create tables: %w", err)
 		}
 	}
+	for _, c := range addedColumns {
+		var n int
+		err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+			c.table, c.column).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("atcc/tc: create tables: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
+			return fmt.Errorf("atcc/tc: add column %s.%s: %w", c.table, c.column, err)
+		}
+	}
 	return nil
+}
+
+// addedColumns are the optional columns added to DDL after its first
+// version, as CreateTables adds them to older tables (the same definitions
+// as in DDL). The store checks for them at start (hasBranchAudit).
+var addedColumns = []struct{ table, column, def string }{
+	{"branch_table", "attempts", "INT NOT NULL DEFAULT 0"},
+	{"branch_table", "last_error", "VARCHAR(1024) NOT NULL DEFAULT ''"},
+}
+
+// hasBranchAudit reports whether branch_table has the attempts and
+// last_error columns.
+func hasBranchAudit(ctx context.Context, db *sql.DB) (bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT attempts, last_error FROM branch_table WHERE 1 = 0")
+	if err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1054 { // no such column
+			return false, nil
+		}
+		return false, fmt.Errorf("atcc/tc: check schema: %w", err)
+	}
+	rows.Close()
+	return true, nil
 }
 
 // checkSchema verifies that every table and column the store uses exists.

@@ -126,6 +126,9 @@ func (s *Server) Start(ctx context.Context, addr string) (err error) {
 			return err
 		}
 		s.core.xidKey.Store(newXIDPermutation(key))
+		if !m.audit {
+			s.cfg.Logger.Warn("atcc/tc: branch_table has no attempts and last_error columns: the failures of branches are not recorded for operators; CreateTables (atcc-tc -init-schema) adds them")
+		}
 	}
 	if err := s.rpc.Start(addr); err != nil {
 		return err

@@ -2,6 +2,7 @@ package tc
 
 import (
 	"context"
+	"slices"
 
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -44,6 +45,12 @@ type branchTx struct {
 	status        protocol.BranchStatus
 	clientID      string // the RM connection that registered it
 	appData       string
+
+	// attempts counts the failed phase-two calls of this branch, and
+	// lastError describes the latest (branchFailed writes both); with a
+	// MySQL schema that predates them they stay empty.
+	attempts  int32
+	lastError string
 }
 
 // A change is what a store writes to a global transaction in a status
@@ -147,6 +154,49 @@ type store interface {
 	// time has passed and returns how many it forgot.
 	purge(ctx context.Context, now int64, limit int) (int, error)
 
+	// branchFailed records a failed phase-two call of a branch: one more
+	// attempt, msg as its last error and, when status is not 0, the
+	// status the RM answered. A missing branch is not an error.
+	branchFailed(ctx context.Context, xid string, branchID int64, status protocol.BranchStatus, msg string) error
+
+	// listGlobals returns up to limit transactions matching f, in the
+	// order of (beginTime, xid), after the cursor f.after.
+	listGlobals(ctx context.Context, f listFilter, limit int) ([]globalTx, error)
+
+	// locksOf returns up to limit row locks xid holds, by row key.
+	locksOf(ctx context.Context, xid string, limit int) ([]heldLock, error)
+
+	// ping reports whether the store can be reached.
+	ping(ctx context.Context) error
+
 	// close releases the store's resources (not the caller's *sql.DB).
 	close() error
+}
+
+// heldLock is a row lock and the branch that holds it.
+type heldLock struct {
+	rowLock
+	branchID int64
+}
+
+// listFilter is a store-level TxFilter: statuses (empty: any), app (""
+// any), begun at or before beganBy (Unix ms), strictly after the cursor
+// (afterBegin, afterXID) when afterXID is not "".
+type listFilter struct {
+	statuses   []protocol.GlobalStatus
+	app        string
+	beganBy    int64
+	afterBegin int64
+	afterXID   string
+}
+
+// matches reports whether g passes f (the cursor included).
+func (f *listFilter) matches(g *globalTx) bool {
+	if len(f.statuses) > 0 && !slices.Contains(f.statuses, g.status) {
+		return false
+	}
+	if f.app != "" && g.appID != f.app || g.beginTime > f.beganBy {
+		return false
+	}
+	return f.afterXID == "" || g.beginTime > f.afterBegin || g.beginTime == f.afterBegin && g.xid > f.afterXID
 }

@@ -35,6 +35,10 @@ type mysqlStore struct {
 	db    *sql.DB
 	ids   blockIDs
 	stmts stmtCache
+	// audit is set by init when branch_table has the attempts and
+	// last_error columns (hasBranchAudit); without them, branchFailed
+	// records nothing.
+	audit bool
 }
 
 // idBlock is how many ids a coordinator takes from tc_sequence at once.
@@ -56,12 +60,21 @@ func (s *mysqlStore) init(ctx context.Context, now time.Time) error {
 	if err := checkSchema(ctx, s.db); err != nil {
 		return err
 	}
-	if err := s.stmts.prepare(ctx, allQueries()); err != nil {
+	audit, err := hasBranchAudit(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.audit = audit
+	queries := allQueries()
+	if audit {
+		queries = append(queries, sqlBranchesAudit, sqlBranchFailed, sqlBranchFailedStatus)
+	}
+	if err := s.stmts.prepare(ctx, queries); err != nil {
 		return fmt.Errorf("atcc/tc: prepare statements: %w", err)
 	}
 	// The counter starts at the current time in the layout of timeIDs, so
 	// that ids stay above those of any earlier incarnation of the tables.
-	_, err := s.db.ExecContext(ctx, "INSERT IGNORE INTO tc_sequence (name, value) VALUES ('id', ?)", now.UnixMilli()<<22)
+	_, err = s.db.ExecContext(ctx, "INSERT IGNORE INTO tc_sequence (name, value) VALUES ('id', ?)", now.UnixMilli()<<22)
 	if err != nil {
 		return fmt.Errorf("atcc/tc: create id counter: %w", err)
 	}
@@ -94,6 +107,7 @@ const (
 	sqlPurge        = "DELETE FROM global_table WHERE status IN (9, 11, 13) AND due_at <= ? AND xid IN (?s)"
 
 	sqlBranches      = "SELECT " + branchCols + " FROM branch_table WHERE xid = ? ORDER BY gmt_create, branch_id"
+	sqlBranchesAudit = "SELECT " + branchCols + ", attempts, last_error FROM branch_table WHERE xid = ? ORDER BY gmt_create, branch_id"
 	sqlBranchIDs     = "SELECT branch_id FROM branch_table WHERE xid = ?"
 	sqlInsertBranch  = "INSERT INTO branch_table (" + branchCols + ", gmt_create, gmt_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6), NOW(6))"
 	sqlReport        = "UPDATE branch_table SET status = ?, gmt_modified = NOW(6) WHERE branch_id = ? AND xid = ?"
@@ -147,7 +161,11 @@ func (s *mysqlStore) branches(ctx context.Context, xid string) ([]branchTx, erro
 }
 
 func (s *mysqlStore) readBranches(ctx context.Context, tx *sql.Tx, xid string) ([]branchTx, error) {
-	stmt, err := s.stmt(ctx, tx, sqlBranches)
+	query := sqlBranches
+	if s.audit {
+		query = sqlBranchesAudit
+	}
+	stmt, err := s.stmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +180,11 @@ func (s *mysqlStore) readBranches(ctx context.Context, tx *sql.Tx, xid string) (
 		var txID sql.NullInt64
 		var group, resource, typ, client, appData sql.NullString
 		var status sql.NullInt16
-		if err := rows.Scan(&b.branchID, &b.xid, &txID, &group, &resource, &typ, &status, &client, &appData); err != nil {
+		dest := []any{&b.branchID, &b.xid, &txID, &group, &resource, &typ, &status, &client, &appData}
+		if s.audit {
+			dest = append(dest, &b.attempts, &b.lastError)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		bt, ok := parseBranchType(typ.String)

@@ -7,6 +7,8 @@
 //	        [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE [-cert-apps cn=app,...]]]
 //	        [-access-keys FILE] [-shared-ownership] [-max-tx-timeout 10m]
 //	        [-etcd-endpoints host:2379,... [-registry-cluster default]]
+//	        [-admin 127.0.0.1:7091 [-admin-insecure]]
+//	atcc-tc admin list|show|retry|resolve -addr URL [-user KEY] ...
 //
 // With -store memory (the default) transactions live in the process and a
 // restart loses those in flight. With -store mysql they live in the tables
@@ -28,6 +30,18 @@
 // find it (atcc's discovery/etcd, or Java Seata clients). At shutdown the
 // lease is revoked first, so clients drain this coordinator; if the
 // process dies, the key goes when the lease expires.
+//
+// -admin serves the admin console on the address given (HTTP; off by
+// default): /metrics (Prometheus text, from an OpenTelemetry MeterProvider),
+// /healthz, /readyz, a JSON API to list and inspect transactions, retry
+// phase two now and resolve a transaction stuck on a refused rollback, and
+// a web page over it (see package tc/admin). It is protected like the RPC
+// port: with -tls-cert it serves HTTPS with the same certificate (and
+// requires client certificates with -tls-client-ca), with -access-keys it
+// requires HTTP Basic authentication with an access key and its secret. On
+// an address other machines can reach, one of the two is required, or
+// -admin-insecure. "atcc-tc admin" is a command-line client of that API
+// (atcc-tc admin -h).
 //
 // SIGINT or SIGTERM stops the coordinator gracefully: phase two in progress
 // may finish for -shutdown-timeout, then the sessions are closed and, with
@@ -54,6 +68,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/atcc-go/atcc/discovery/etcd"
+	"github.com/atcc-go/atcc/otelatcc"
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tc"
 )
@@ -70,6 +85,9 @@ func main() {
 // run runs the coordinator until the first value on stop, and stops
 // waiting for phase two at the second.
 func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(args[1:], os.Getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("atcc-tc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", ":8091", "`address` to listen on")
@@ -86,6 +104,8 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	maxTimeout := fs.Duration("max-tx-timeout", 0, "longest global transaction timeout a client may ask for (default 10m)")
 	etcdEndpoints := fs.String("etcd-endpoints", "", "register in etcd v3 at these comma-separated `endpoints` (Seata's etcd3 registry layout)")
 	registryCluster := fs.String("registry-cluster", "default", "the `cluster` name to register under (-etcd-endpoints); clients map their tx service group to it")
+	adminAddr := fs.String("admin", "", "serve the admin console (/metrics, /healthz, /readyz, JSON API, web page) on `address`, e.g. 127.0.0.1:7091; off by default")
+	adminInsecure := fs.Bool("admin-insecure", false, "allow -admin on an address other machines can reach without TLS or access keys")
 	security := addSecurityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -121,6 +141,21 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	if err := security.apply(&cfg.RPC); err != nil {
 		return err
 	}
+	var meters *metrics
+	if *adminAddr != "" {
+		if err := checkAdminExposure(*adminAddr, &cfg.RPC, *adminInsecure); err != nil {
+			return err
+		}
+		var err error
+		if meters, err = newMetrics(); err != nil {
+			return err
+		}
+		defer meters.shutdown(context.Background())
+		// The coordinator's instruments, exported at the admin's /metrics.
+		cfg.Observer = otelatcc.New(otelatcc.Config{MeterProvider: meters.provider})
+	} else if *adminInsecure {
+		return errors.New("-admin-insecure needs -admin")
+	}
 	switch *storeKind {
 	case "memory":
 		if *dsn != "" || *initSchema {
@@ -151,16 +186,33 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o, ok := cfg.Observer.(*otelatcc.Observer); ok {
+		stopGauges, err := o.ObserveCoordinator(srv)
+		if err != nil {
+			return err
+		}
+		defer stopGauges()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	err = srv.Start(ctx, *listen)
 	cancel()
 	if err != nil {
 		return err
 	}
+	var adm *adminServer
+	if *adminAddr != "" {
+		if adm, err = startAdmin(*adminAddr, srv, meters, &cfg.RPC, log); err != nil {
+			srv.Close()
+			return err
+		}
+	}
 	unregister := func() {}
 	if *etcdEndpoints != "" {
 		reg, err := register(strings.Split(*etcdEndpoints, ","), *registryCluster, srv.AdvertiseAddr(), log)
 		if err != nil {
+			if adm != nil {
+				adm.shutdown(context.Background())
+			}
 			srv.Close()
 			return err
 		}
@@ -180,6 +232,14 @@ func run(stop <-chan os.Signal, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	err = srv.Shutdown(ctx)
+	if adm != nil {
+		// After the coordinator: /readyz answers "not ready" meanwhile.
+		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if aerr := adm.shutdown(actx); aerr != nil {
+			log.Warn("atcc-tc: admin console shutdown", slog.Any("error", aerr))
+		}
+		acancel()
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		log.Warn("atcc-tc: stopped before phase two in progress finished; it is resumed by the next coordinator on the store (memory store: lost)")
 		return nil

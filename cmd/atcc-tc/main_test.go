@@ -62,6 +62,13 @@ func TestBadArguments(t *testing.T) {
 // serve runs the binary until the test ends and returns its address.
 func serve(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _ := serveLogs(t, args...)
+	return addr
+}
+
+// serveLogs is serve that also returns the binary's log.
+func serveLogs(t *testing.T, args ...string) (string, *testlog.Buffer) {
+	t.Helper()
 	stop := make(chan os.Signal, 2)
 	logs := &testlog.Buffer{}
 	done := make(chan error, 1)
@@ -81,7 +88,7 @@ func serve(t *testing.T, args ...string) string {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
+			return m[1], logs
 		}
 		select {
 		case err := <-done:
