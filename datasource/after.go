@@ -25,120 +25,169 @@ type pendingAfter struct {
 // UPDATE: a statement that changes a column always images it (the assigned
 // and ON UPDATE columns), so a later image without the column means the
 // column did not change in between.
-func (c *conn) completeAfterImages(ctx context.Context, br *branch) error {
+func (e *executor) completeAfterImages(ctx context.Context, br *branch) error {
 	if len(br.pending) == 0 {
 		return nil
 	}
-	// Every later image of a row: record index and row, in record order.
-	type seen struct {
-		rec int
-		img *undo.Image
-		row undo.Row
-	}
-	later := make(map[string][]seen) // schema.table + "\x00" + row key
-	tableKey := func(t *schema.Table) string { return t.Schema + "." + t.Name }
-	pkIdxOf := func(t *schema.Table, img *undo.Image) []int { return pkIndexes(t, img.Columns) }
-	tables := make(map[string]*schema.Table)
+	later := sightingsOf(br)
+	var reads []*holeRead // one per table, in the order first needed
 	for _, p := range br.pending {
-		tables[tableKey(p.table)] = p.table
+		reads = fillAfter(br, p, later, reads)
 	}
-	for i := range br.records {
-		rec := &br.records[i]
-		t := tables[rec.Schema+"."+rec.Table]
-		if t == nil || len(rec.Before.Rows) == 0 {
-			continue
-		}
-		idx := pkIdxOf(t, &rec.Before)
-		for _, row := range rec.Before.Rows {
-			k := tableKey(t) + "\x00" + rowKey(row, idx)
-			later[k] = append(later[k], seen{i, &rec.Before, row})
-		}
-	}
-	// Cells no later image holds: read now, per table.
-	type hole struct {
-		row  undo.Row
-		col  int
-		key  string
-		name string
-	}
-	type want struct {
-		keys  [][]driver.Value
-		known map[string]bool
-		cols  map[string]bool
-		holes []hole
-	}
-	wants := make(map[string]*want)
-	for _, p := range br.pending {
-		rec := &br.records[p.rec]
-		tk := tableKey(p.table)
-		after := undo.Image{Columns: rec.Before.Columns, Rows: make([]undo.Row, len(rec.Before.Rows))}
-		for r, brow := range rec.Before.Rows {
-			rk := rowKey(brow, p.pkIdx)
-			row := make(undo.Row, len(brow))
-			after.Rows[r] = row
-		cols:
-			for ci, name := range after.Columns {
-				if isPrimaryKey(p.table, name) {
-					row[ci] = brow[ci]
-					continue
-				}
-				for _, s := range later[tk+"\x00"+rk] {
-					if s.rec <= p.rec {
-						continue
-					}
-					if j := s.img.ColumnIndex(name); j >= 0 {
-						row[ci] = s.row[j]
-						continue cols
-					}
-				}
-				w := wants[tk]
-				if w == nil {
-					w = &want{known: make(map[string]bool), cols: make(map[string]bool)}
-					wants[tk] = w
-				}
-				if !w.known[rk] {
-					w.known[rk] = true
-					k := make([]driver.Value, len(p.pkIdx))
-					for j, x := range p.pkIdx {
-						k[j] = brow[x].Arg()
-					}
-					w.keys = append(w.keys, k)
-				}
-				w.cols[name] = true
-				w.holes = append(w.holes, hole{row, ci, rk, name})
-			}
-		}
-		rec.After = after
-	}
-	for tk, w := range wants {
-		t := tables[tk]
-		var cols []string
-		for _, col := range t.Columns {
-			if w.cols[col.Name] || isPrimaryKey(t, col.Name) {
-				cols = append(cols, col.Name)
-			}
-		}
-		one, err := t.SelectByPrimaryKey(cols, 1, true)
-		if err != nil {
+	for _, rd := range reads {
+		if err := e.readHoles(ctx, rd); err != nil {
 			return err
-		}
-		img, err := c.imageByKeys(ctx, t, cols, one, w.keys)
-		if err != nil {
-			return err
-		}
-		idx := pkIdxOf(t, &img)
-		now := make(map[string]undo.Row, len(img.Rows))
-		for _, row := range img.Rows {
-			now[rowKey(row, idx)] = row
-		}
-		for _, h := range w.holes {
-			row, ok := now[h.key]
-			if !ok {
-				return fmt.Errorf("row %s of %s changed by the transaction is gone", h.key, t.QuotedName())
-			}
-			h.row[h.col] = row[img.ColumnIndex(h.name)]
 		}
 	}
 	br.pending = br.pending[:0]
+	return nil
+}
+
+// tableName names a table across metadata reloads, which give it a new
+// *schema.Table.
+type tableName struct{ schema, name string }
+
+func nameOf(t *schema.Table) tableName { return tableName{t.Schema, t.Name} }
+
+// rowName names a row of a table by its lock key (rowKey).
+type rowName struct {
+	table tableName
+	key   string
+}
+
+// sighting is a row as the before image of a record found it.
+type sighting struct {
+	rec int // index in branch.records
+	img *undo.Image
+	row undo.Row
+}
+
+// sightingsOf returns, for every row of a table that has pending records,
+// the before images that hold it, in record order.
+func sightingsOf(br *branch) map[rowName][]sighting {
+	tables := make(map[tableName]*schema.Table, 1)
+	for _, p := range br.pending {
+		tables[nameOf(p.table)] = p.table
+	}
+	later := make(map[rowName][]sighting)
+	for i := range br.records {
+		rec := &br.records[i]
+		tn := tableName{rec.Schema, rec.Table}
+		t := tables[tn]
+		if t == nil || len(rec.Before.Rows) == 0 {
+			continue
+		}
+		idx := pkIndexes(t, rec.Before.Columns)
+		for _, row := range rec.Before.Rows {
+			k := rowName{tn, rowKey(row, idx)}
+			later[k] = append(later[k], sighting{i, &rec.Before, row})
+		}
+	}
+	return later
+}
+
+// holeRead is the query at COMMIT that reads, for one table, the cells of
+// after images that no later image holds.
+type holeRead struct {
+	name  tableName
+	table *schema.Table
+	keys  [][]driver.Value // the primary keys of the rows to read, each once
+	known map[string]bool  // the rowKeys of keys
+	cols  map[string]bool  // the columns to read, besides the primary key
+	holes []hole
+}
+
+// hole is a cell of an after image to fill from holeRead's result.
+type hole struct {
+	row  undo.Row
+	col  int
+	key  string // the row's rowKey
+	name string // the column's
+}
+
+// fillAfter sets the After of p's record: each cell from the first later
+// image holding it, or, when none does, as a hole of reads, which it
+// returns with the table's read added if needed.
+func fillAfter(br *branch, p pendingAfter, later map[rowName][]sighting, reads []*holeRead) []*holeRead {
+	rec := &br.records[p.rec]
+	tn := nameOf(p.table)
+	after := undo.Image{Columns: rec.Before.Columns, Rows: make([]undo.Row, len(rec.Before.Rows))}
+	for r, brow := range rec.Before.Rows {
+		rk := rowKey(brow, p.pkIdx)
+		seen := later[rowName{tn, rk}]
+		row := make(undo.Row, len(brow))
+		after.Rows[r] = row
+	cols:
+		for ci, name := range after.Columns {
+			if isPrimaryKey(p.table, name) {
+				row[ci] = brow[ci]
+				continue
+			}
+			for _, s := range seen {
+				if s.rec <= p.rec {
+					continue
+				}
+				if j := s.img.ColumnIndex(name); j >= 0 {
+					row[ci] = s.row[j]
+					continue cols
+				}
+			}
+			var rd *holeRead
+			for _, x := range reads {
+				if x.name == tn {
+					rd = x
+					break
+				}
+			}
+			if rd == nil {
+				rd = &holeRead{name: tn, table: p.table, known: make(map[string]bool), cols: make(map[string]bool)}
+				reads = append(reads, rd)
+			}
+			rd.table = p.table // the newest metadata
+			if !rd.known[rk] {
+				rd.known[rk] = true
+				k := make([]driver.Value, len(p.pkIdx))
+				for j, x := range p.pkIdx {
+					k[j] = brow[x].Arg()
+				}
+				rd.keys = append(rd.keys, k)
+			}
+			rd.cols[name] = true
+			rd.holes = append(rd.holes, hole{row, ci, rk, name})
+		}
+	}
+	rec.After = after
+	return reads
+}
+
+// readHoles reads the rows of rd as they are now and fills its holes.
+func (e *executor) readHoles(ctx context.Context, rd *holeRead) error {
+	t := rd.table
+	var cols []string
+	for _, col := range t.Columns {
+		if rd.cols[col.Name] || isPrimaryKey(t, col.Name) {
+			cols = append(cols, col.Name)
+		}
+	}
+	one, err := t.SelectByPrimaryKey(cols, 1, true)
+	if err != nil {
+		return err
+	}
+	img, err := e.imageByKeys(ctx, t, cols, one, rd.keys)
+	if err != nil {
+		return err
+	}
+	idx := pkIndexes(t, img.Columns)
+	now := make(map[string]undo.Row, len(img.Rows))
+	for _, row := range img.Rows {
+		now[rowKey(row, idx)] = row
+	}
+	for _, h := range rd.holes {
+		row, ok := now[h.key]
+		if !ok {
+			return fmt.Errorf("row %s of %s changed by the transaction is gone", h.key, t.QuotedName())
+		}
+		h.row[h.col] = row[img.ColumnIndex(h.name)]
+	}
 	return nil
 }

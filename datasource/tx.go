@@ -65,7 +65,7 @@ func (t *tx) Commit() error {
 	if t.br == nil {
 		return t.target.Commit()
 	}
-	return markConflict(c.finish(t.br, t.target))
+	return markConflict(c.at.finish(t.br, t.target))
 }
 
 // Rollback implements driver.Tx: the local transaction rolls back; nothing
@@ -76,7 +76,7 @@ func (t *tx) Rollback() error {
 }
 
 // finish ends a local transaction that has AT work (see tx.Commit).
-func (c *conn) finish(br *branch, ttx driver.Tx) error {
+func (e *executor) finish(br *branch, ttx driver.Tx) error {
 	ctx := br.ctx
 	if br.failed != nil {
 		return errors.Join(fmt.Errorf("%w: %w", ErrTxAborted, br.failed), ttx.Rollback())
@@ -84,30 +84,30 @@ func (c *conn) finish(br *branch, ttx driver.Tx) error {
 	if br.locks.empty() {
 		return ttx.Commit()
 	}
-	if err := c.completeAfterImages(ctx, br); err != nil {
+	if err := e.completeAfterImages(ctx, br); err != nil {
 		return errors.Join(fmt.Errorf("%w: after image: %w", ErrTxAborted, err), ttx.Rollback())
 	}
 	keys := br.locks.String()
 	if br.xid == "" {
-		if err := c.res.awaitLocks(ctx, "", keys); err != nil {
+		if err := e.res.awaitLocks(ctx, "", keys); err != nil {
 			return errors.Join(err, ttx.Rollback())
 		}
 		return ttx.Commit()
 	}
-	branchID, err := c.res.register(ctx, br.xid, keys)
+	branchID, err := e.res.register(ctx, br.xid, keys)
 	if err != nil {
 		return errors.Join(err, ttx.Rollback())
 	}
-	if c.res.afterRegister != nil {
-		c.res.afterRegister(br.xid, branchID)
+	if e.res.afterRegister != nil {
+		e.res.afterRegister(br.xid, branchID)
 	}
 	blog := &undo.BranchLog{XID: br.xid, BranchID: branchID, Records: br.records}
-	if err := c.res.undo.Insert(ctx, undoConn{c}, blog); err != nil {
+	if err := e.res.undo.Insert(ctx, undoConn{e.q}, blog); err != nil {
 		rerr := ttx.Rollback()
 		if rerr == nil && !errors.Is(err, undo.ErrGlobalFinished) {
 			// Nothing of the branch is committed: the coordinator may
 			// skip it at rollback.
-			c.res.reportFailed(ctx, br.xid, branchID)
+			e.res.reportFailed(ctx, br.xid, branchID)
 		}
 		return errors.Join(err, rerr)
 	}
@@ -119,7 +119,7 @@ func (c *conn) finish(br *branch, ttx driver.Tx) error {
 		// GlobalFinished marker) if it did not.
 		return err
 	}
-	c.res.cfg.Logger.Debug("atcc/datasource: branch committed locally", "xid", br.xid, "branch", branchID, "records", len(br.records))
+	e.res.cfg.Logger.Debug("atcc/datasource: branch committed locally", "xid", br.xid, "branch", branchID, "records", len(br.records))
 	return nil
 }
 
