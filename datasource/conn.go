@@ -120,7 +120,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	c.txBuf = tx{c: c, target: ttx}
 	if global || lockMode {
-		c.txBuf.br = &branch{ctx: ctx, xid: xid}
+		c.txBuf.br = c.at.branch(ctx, xid)
 	}
 	c.tx = &c.txBuf
 	return c.tx, nil

@@ -19,16 +19,15 @@ func (br *branch) abortOn(err error) {
 	}
 }
 
-// bind picks the args at indexes idx of all, numbered from 1.
-func bind(all []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
-	out := make([]driver.NamedValue, len(idx))
+// bind appends to dst the args at indexes idx of all, numbered from 1.
+func bind(dst, all []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
 	for i, j := range idx {
 		if j >= len(all) {
 			return nil, fmt.Errorf("%w: placeholder %d", errArgCount, j+1)
 		}
-		out[i] = driver.NamedValue{Ordinal: i + 1, Value: all[j].Value}
+		dst = append(dst, driver.NamedValue{Ordinal: i + 1, Value: all[j].Value})
 	}
-	return out, nil
+	return dst, nil
 }
 
 // keysOf returns the primary key tuples of the rows of img as bind values.
@@ -65,20 +64,20 @@ func dedupe(img undo.Image, pkIdx []int) undo.Image {
 }
 
 // imageByKeys reads the rows of t with primary keys keys (cols, nil for
-// every column; one is the SQL for a single key), locking them, in chunks
-// of at most schema.MaxKeysPerStatement keys.
+// every column; one is the SQL for a single key, "" to build it), locking
+// them, in chunks of at most schema.MaxKeysPerStatement keys.
 func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []string, one string, keys [][]driver.Value) (undo.Image, error) {
 	var img undo.Image
 	for lo := 0; lo < len(keys); lo += schema.MaxKeysPerStatement {
 		chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
 		q := one
-		if len(chunk) > 1 {
+		if len(chunk) > 1 || q == "" {
 			var err error
 			if q, err = t.SelectByPrimaryKey(cols, len(chunk), true); err != nil {
 				return undo.Image{}, err
 			}
 		}
-		args := make([]driver.NamedValue, 0, len(chunk)*len(t.PrimaryKey))
+		args := e.argsBuf(len(chunk) * len(t.PrimaryKey))
 		for _, k := range chunk {
 			for _, v := range k {
 				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
@@ -89,7 +88,8 @@ func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []stri
 			return undo.Image{}, err
 		}
 		if img.Columns == nil {
-			img.Columns = part.Columns
+			img = part // one chunk: no copy (1 allocation less per COMMIT read)
+			continue
 		}
 		img.Rows = append(img.Rows, part.Rows...)
 	}
@@ -99,10 +99,17 @@ func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []stri
 // beforeImages reads, locking them, the rows each target of an UPDATE or
 // DELETE is about to change.
 func (e *executor) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.NamedValue) ([]undo.Image, int, error) {
-	imgs := make([]undo.Image, len(sp.targets))
+	// the executor's storage, reused by the next statement: the images are
+	// copied into records (1 allocation less per UPDATE)
+	clear(e.imgBuf)
+	if cap(e.imgBuf) < len(sp.targets) {
+		e.imgBuf = make([]undo.Image, len(sp.targets))
+	}
+	e.imgBuf = e.imgBuf[:len(sp.targets)]
+	imgs := e.imgBuf
 	total := 0
 	for i, tg := range sp.targets {
-		args, err := bind(all, tg.args)
+		args, err := bind(e.argsBuf(len(tg.args)), all, tg.args)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -181,7 +188,7 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 	}
 	if !w.multi {
 		tg := sp.targets[0]
-		keys := keysOf(&befores[0], tg.pkIdx)
+		keys := befores[0].Rows // bound from the rows: no key tuples (2 allocations less per UPDATE)
 		var res driver.Result
 		var total int64
 		var returned *returnedRows
@@ -191,13 +198,13 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 			if len(chunk) != 1 {
 				q = w.single(tg.table.PrimaryKey, len(chunk))
 			}
-			args, err := addIdx(make([]driver.NamedValue, 0, len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
+			args, err := addIdx(e.argsBuf(len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range chunk {
-				for _, v := range k {
-					args = add(args, v)
+			for _, row := range chunk {
+				for _, x := range tg.pkIdx {
+					args = add(args, row[x].Arg())
 				}
 			}
 			if args, err = addIdx(args, w.orderArgs); err != nil {
@@ -364,7 +371,7 @@ func (e *executor) lockRead(ctx context.Context, xid string, lr *lockReadPlan, a
 	if lr.sql == "" {
 		return nil
 	}
-	args, err := bind(all, lr.args)
+	args, err := bind(e.argsBuf(len(lr.args)), all, lr.args)
 	if err != nil {
 		return err
 	}

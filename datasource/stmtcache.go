@@ -112,12 +112,13 @@ func plainValues(args []driver.NamedValue) ([]driver.Value, error) {
 // undoConn is the connection handed to undo.Manager.Insert: it runs the
 // insert through the session's statement cache, in its open transaction,
 // with the data source's default database current. Only ExecContext is
-// meant to be used.
-type undoConn struct{ q querier }
+// meant to be used. It holds a pointer, so that making it a driver.Conn
+// does not allocate.
+type undoConn struct{ e *executor }
 
 // ExecContext runs an undo log statement.
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return u.q.execDefault(ctx, statement{text: query, args: args})
+	return u.e.q.execDefault(ctx, statement{text: query, args: args})
 }
 
 var errUndoConn = errors.New("atcc/datasource: the undo log connection only executes statements")
