@@ -9,41 +9,23 @@ import (
 	"github.com/atcc-go/atcc/tm"
 )
 
-// conn wraps a connection of the target driver. Outside a global
+// conn is the database/sql driver connection the wrapper hands out: an
+// adapter over a connection of the target (its session) that decides once
+// per statement, in route, where the statement runs. Outside a global
 // transaction (no XID in the context, no WithGlobalLock) every call goes
-// straight to the target after a context lookup. Inside one, DML is
-// imaged and recorded (see exec.go) and the local COMMIT registers the
-// branch (tx.go).
+// straight to the target after a context lookup. Inside one, DML runs
+// through the AT executor, which images and records it, and the local
+// COMMIT registers the branch (tx.go).
 //
 // It implements every optional interface go-sql-driver/mysql's connection
 // does, each falling back to what database/sql does when the target lacks
 // it. Like any driver connection it is used by one goroutine at a time.
 type conn struct {
-	res    *resource
-	target driver.Conn
-
-	// The target's optional interfaces, nil when it lacks them.
-	execer    driver.ExecerContext
-	queryer   driver.QueryerContext
-	preparer  driver.ConnPrepareContext
-	beginner  driver.ConnBeginTx
-	checker   driver.NamedValueChecker
-	resetter  driver.SessionResetter
-	pinger    driver.Pinger
-	validator driver.Validator
+	s  session
+	at executor
 
 	tx    *tx // the open transaction, nil if none
 	txBuf tx  // storage for tx, reused
-
-	stmts       stmtCache
-	autoIncStep int64 // @@auto_increment_increment, 0 until read
-	autoIncMode int8  // @@innodb_autoinc_lock_mode + 1, 0 until read
-
-	// db is the current database, "" for the data source's default;
-	// dbUnknown is set when a query run unparsed may have changed it
-	// (see database.go).
-	db        string
-	dbUnknown bool
 
 	// checked is the query of a locking read whose global locks were just
 	// checked by QueryContext before the target answered driver.ErrSkip:
@@ -67,16 +49,31 @@ var (
 )
 
 func newConn(res *resource, target driver.Conn) *conn {
-	c := &conn{res: res, target: target}
-	c.execer, _ = target.(driver.ExecerContext)
-	c.queryer, _ = target.(driver.QueryerContext)
-	c.preparer, _ = target.(driver.ConnPrepareContext)
-	c.beginner, _ = target.(driver.ConnBeginTx)
-	c.checker, _ = target.(driver.NamedValueChecker)
-	c.resetter, _ = target.(driver.SessionResetter)
-	c.pinger, _ = target.(driver.Pinger)
-	c.validator, _ = target.(driver.Validator)
+	c := &conn{s: newSession(res, target)}
+	c.at = executor{res: res, q: &c.s}
 	return c
+}
+
+// route decides where a statement with ctx runs: ok is false for the
+// target directly (no XID, no GlobalLock mode); otherwise at says where in
+// AT mode. A statement whose context does not match the open transaction
+// is an error.
+func (c *conn) route(ctx context.Context) (at atRoute, ok bool, err error) {
+	if c.tx == nil || c.tx.br == nil {
+		xid, global := tm.XID(ctx)
+		if !global && !hasGlobalLock(ctx) {
+			return atRoute{}, false, nil
+		}
+		if c.tx != nil {
+			return atRoute{}, false, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
+		}
+		return atRoute{xid: xid}, true, nil
+	}
+	br := c.tx.br
+	if err := br.check(ctx); err != nil {
+		return atRoute{}, false, err
+	}
+	return atRoute{br: br, xid: br.xid}, true, nil
 }
 
 // Prepare implements driver.Conn.
@@ -87,19 +84,16 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 // PrepareContext implements driver.ConnPrepareContext. The statement
 // decides at each execution whether it runs in a global transaction.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	st, err := c.prepareTarget(ctx, query)
+	st, err := c.s.prepare(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{c: c, target: st, query: query, db: c.db, dbKnown: !c.dbUnknown}, nil
+	return &stmt{c: c, target: st, query: query, db: c.s.db, dbKnown: !c.s.dbUnknown}, nil
 }
 
-// Close implements driver.Conn. The statements the connection prepared for
-// itself are closed; their errors are dropped, as the server discards them
-// with the session anyway.
+// Close implements driver.Conn (see session.close).
 func (c *conn) Close() error {
-	_ = c.stmts.drop()
-	err := c.target.Close()
+	err := c.s.close()
 	if c.onClose != nil {
 		c.onClose()
 		c.onClose = nil
@@ -120,33 +114,16 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	c.checked = ""
 	xid, global := tm.XID(ctx)
 	lockMode := !global && hasGlobalLock(ctx)
-	ttx, err := c.beginTarget(ctx, opts)
+	ttx, err := c.s.begin(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	c.txBuf = tx{c: c, target: ttx}
 	if global || lockMode {
-		c.txBuf.br = &branch{ctx: ctx, xid: xid}
+		c.txBuf.br = c.at.branch(ctx, xid)
 	}
 	c.tx = &c.txBuf
 	return c.tx, nil
-}
-
-func (c *conn) beginTarget(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.beginner != nil {
-		return c.beginner.BeginTx(ctx, opts)
-	}
-	// What database/sql does for drivers without ConnBeginTx.
-	if opts.Isolation != driver.IsolationLevel(0) {
-		return nil, errors.New("sql: driver does not support non-default isolation level")
-	}
-	if opts.ReadOnly {
-		return nil, errors.New("sql: driver does not support read-only transactions")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return c.target.Begin() //nolint:staticcheck // the fallback database/sql itself uses
 }
 
 // mismatch is the error of a statement whose context does not match the
@@ -169,83 +146,84 @@ func (b *branch) check(ctx context.Context) error {
 // ExecContext implements driver.ExecerContext.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.checked = ""
-	if c.tx == nil || c.tx.br == nil {
-		xid, global := tm.XID(ctx)
-		if !global && !hasGlobalLock(ctx) {
-			if c.execer == nil {
-				return nil, driver.ErrSkip
-			}
-			if mayUse(query) {
-				c.dbUnknown = true
-			}
-			return c.execer.ExecContext(ctx, query, args)
-		}
-		if c.tx != nil {
-			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
-		}
-		return conflictResult(c.execAuto(ctx, xid, query, args, nil))
-	}
-	if err := c.tx.br.check(ctx); err != nil {
+	at, ok, err := c.route(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return conflictResult(c.execIn(ctx, c.tx.br, query, args, nil))
+	if !ok {
+		if c.s.execer == nil {
+			return nil, driver.ErrSkip
+		}
+		if mayUse(query) {
+			c.s.dbUnknown = true
+		}
+		return c.s.execer.ExecContext(ctx, query, args)
+	}
+	return c.at.exec(ctx, at, statement{text: query, args: args})
 }
 
 // QueryContext implements driver.QueryerContext.
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.checked = ""
-	if c.tx == nil || c.tx.br == nil {
-		xid, global := tm.XID(ctx)
-		if !global && !hasGlobalLock(ctx) {
-			if c.queryer == nil {
-				return nil, driver.ErrSkip
-			}
-			if mayUse(query) {
-				c.dbUnknown = true
-			}
-			return c.queryer.QueryContext(ctx, query, args)
-		}
-		if c.tx != nil {
-			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
-		}
-		return conflictResult(c.queryGlobal(ctx, nil, xid, query, args, nil))
-	}
-	br := c.tx.br
-	if err := br.check(ctx); err != nil {
+	at, ok, err := c.route(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return conflictResult(c.queryGlobal(ctx, br, br.xid, query, args, nil))
+	if ok {
+		rows, done, err := c.at.query(ctx, at, statement{text: query, args: args})
+		if done || err != nil {
+			return rows, err
+		}
+		// a read whose locks are checked: it runs as it is
+	}
+	if c.s.queryer == nil {
+		if ok {
+			c.checked = query
+		}
+		return nil, driver.ErrSkip
+	}
+	if !ok && mayUse(query) {
+		c.s.dbUnknown = true
+	}
+	rows, err := c.s.queryer.QueryContext(ctx, query, args)
+	if !ok {
+		return rows, err
+	}
+	if errors.Is(err, driver.ErrSkip) {
+		c.checked = query
+	}
+	return conflictResult(rows, err)
 }
 
 // CheckNamedValue implements driver.NamedValueChecker: the target's, or
 // database/sql's default conversion.
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
-	if c.checker == nil {
+	if c.s.checker == nil {
 		return driver.ErrSkip
 	}
-	return c.checker.CheckNamedValue(nv)
+	return c.s.checker.CheckNamedValue(nv)
 }
 
 // ResetSession implements driver.SessionResetter: the wrapper forgets any
 // transaction state first, then the target resets if it can.
 func (c *conn) ResetSession(ctx context.Context) error {
 	c.tx, c.checked = nil, ""
-	if c.resetter == nil {
+	if c.s.resetter == nil {
 		return nil
 	}
-	return c.resetter.ResetSession(ctx)
+	return c.s.resetter.ResetSession(ctx)
 }
 
 // Ping implements driver.Pinger. Without a target Pinger it succeeds, as
 // database/sql's Ping does for such drivers.
 func (c *conn) Ping(ctx context.Context) error {
-	if c.pinger == nil {
+	if c.s.pinger == nil {
 		return nil
 	}
-	return c.pinger.Ping(ctx)
+	return c.s.pinger.Ping(ctx)
 }
 
 // IsValid implements driver.Validator; a target without it is valid.
 func (c *conn) IsValid() bool {
-	return c.validator == nil || c.validator.IsValid()
+	return c.s.validator == nil || c.s.validator.IsValid()
 }

@@ -16,75 +16,63 @@ import (
 // a query of its own or among the statements of a multi-statement one.
 //
 // In a global transaction (or GlobalLock mode) every statement is parsed,
-// so a USE there sets conn.db exactly. Outside one, queries go to the
+// so a USE there sets session.db exactly. Outside one, queries go to the
 // target unparsed; a cheap lexical check (mayUse) marks the connection's
 // database unknown when a query may hold a USE, and the next global
 // statement on the connection reads it back with SELECT DATABASE(). Plans
 // are made for the current database (plan's key holds it), so images,
 // the statement, undo records and lock keys all name the same table.
 
-// plan returns the plan of query for the connection's current database.
-func (c *conn) plan(ctx context.Context, query string) (*plan, error) {
-	db, err := c.currentDB(ctx)
+// used records the current database after statements holding a USE
+// ran: db, the one the last USE named, or unknown when they failed (a USE
+// among them may or may not have run).
+func (s *session) used(db string, err error) {
 	if err != nil {
-		return nil, err
-	}
-	return c.res.plan(ctx, db, query)
-}
-
-// ran records the current database after p ran: the one its last USE
-// named, or unknown when it failed (a USE among its statements may or may
-// not have run).
-func (c *conn) ran(p *plan, err error) {
-	if !p.changes {
+		s.dbUnknown = true
 		return
 	}
-	if err != nil {
-		c.dbUnknown = true
-		return
-	}
-	c.setDB(p.useDB)
+	s.setDB(db)
 }
 
 // setDB records db as current. The server binds a prepared statement to
 // the database current when it was prepared (MariaDB and MySQL alike), so
 // the connection's cached statements are dropped when it changes.
-func (c *conn) setDB(db string) {
-	if db != c.db {
-		_ = c.stmts.drop() // the server discards them with the session anyway
+func (s *session) setDB(db string) {
+	if db != s.db {
+		_ = s.stmts.drop() // the server discards them with the session anyway
 	}
-	c.db, c.dbUnknown = db, false
+	s.db, s.dbUnknown = db, false
 }
 
 // currentDB returns the connection's current database, "" for the data
 // source's default, reading it from the server when a query outside a
 // global transaction may have changed it.
-func (c *conn) currentDB(ctx context.Context) (string, error) {
-	if !c.dbUnknown {
-		return c.db, nil
+func (s *session) currentDB(ctx context.Context) (string, error) {
+	if !s.dbUnknown {
+		return s.db, nil
 	}
-	env, err := c.res.sessionEnv(ctx)
+	env, err := s.res.sessionEnv(ctx)
 	if err != nil {
 		return "", err
 	}
-	db, err := c.readDB(ctx)
+	db, err := s.readDB(ctx)
 	if err != nil {
 		return "", err
 	}
 	if db == env.defaultDB {
 		db = ""
 	}
-	c.setDB(db)
+	s.setDB(db)
 	return db, nil
 }
 
 // readDB reads DATABASE() through the text protocol: a prepared
 // statement answers with the database current when it was prepared.
-func (c *conn) readDB(ctx context.Context) (string, error) {
-	if c.queryer == nil {
+func (s *session) readDB(ctx context.Context) (string, error) {
+	if s.queryer == nil {
 		return "", errors.New("atcc/datasource: the target driver cannot run a query without preparing it")
 	}
-	rows, err := c.queryer.QueryContext(ctx, "SELECT DATABASE()", nil)
+	rows, err := s.queryer.QueryContext(ctx, "SELECT DATABASE()", nil)
 	if err != nil {
 		return "", fmt.Errorf("atcc/datasource: read the current database: %w", err)
 	}
@@ -107,28 +95,28 @@ func (c *conn) readDB(ctx context.Context) (string, error) {
 // inDefaultDB runs fn with the data source's default database current
 // (the undo log table is the default database's), switching to it and
 // back when a USE made another one current.
-func (c *conn) inDefaultDB(ctx context.Context, fn func() (driver.Result, error)) (driver.Result, error) {
-	if c.db == "" && !c.dbUnknown {
+func (s *session) inDefaultDB(ctx context.Context, fn func() (driver.Result, error)) (driver.Result, error) {
+	if s.db == "" && !s.dbUnknown {
 		return fn()
 	}
-	db, err := c.currentDB(ctx)
+	db, err := s.currentDB(ctx)
 	if err != nil || db == "" {
 		if err != nil {
 			return nil, err
 		}
 		return fn()
 	}
-	env, err := c.res.sessionEnv(ctx)
+	env, err := s.res.sessionEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.run(ctx, "USE "+schema.QuoteIdent(env.defaultDB), nil, nil); err != nil {
-		c.dbUnknown = true
+	if _, err := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(env.defaultDB)}); err != nil {
+		s.dbUnknown = true
 		return nil, err
 	}
 	res, err := fn()
-	if _, uerr := c.run(ctx, "USE "+schema.QuoteIdent(db), nil, nil); uerr != nil {
-		c.dbUnknown = true
+	if _, uerr := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(db)}); uerr != nil {
+		s.dbUnknown = true
 		return nil, errors.Join(err, uerr)
 	}
 	return res, err

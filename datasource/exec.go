@@ -7,206 +7,9 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
 	"github.com/atcc-go/atcc/undo"
 )
-
-// execAuto runs an autocommit statement whose context carries an XID (or
-// GlobalLock mode): a query that writes runs in a local transaction of its
-// own, committed as a branch; one that does not runs as it is, after the
-// global lock check of its locking reads.
-func (c *conn) execAuto(ctx context.Context, xid, query string, args []driver.NamedValue, st driver.Stmt) (res driver.Result, err error) {
-	p, err := c.plan(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { c.ran(p, err) }()
-	if !p.writes {
-		if err := c.lockReads(ctx, xid, p, args); err != nil {
-			return nil, err
-		}
-		return c.run(ctx, query, args, st)
-	}
-	ttx, err := c.beginTarget(ctx, driver.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	br := &branch{ctx: ctx, xid: xid}
-	res, err = c.execPlan(ctx, br, p, query, args, st)
-	if err != nil && len(p.stmts) > 1 && br.failed == nil && !br.locks.empty() {
-		// Several statements in autocommit: the server commits each one,
-		// so the statements before the failing one stay, as without AT.
-		// The failing one changed nothing (the server rolled it back, or
-		// br failed), and its error is the query's.
-		if ferr := c.finish(br, ttx); ferr != nil {
-			return nil, errors.Join(err, ferr)
-		}
-		return nil, err
-	}
-	if err != nil {
-		return nil, errors.Join(err, ttx.Rollback())
-	}
-	if err := c.finish(br, ttx); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// execIn runs a statement in the open transaction br.
-func (c *conn) execIn(ctx context.Context, br *branch, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Result, err error) {
-	if br.failed != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
-	}
-	p, err := c.plan(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { c.ran(p, err) }()
-	if !p.writes && !p.locks {
-		return c.run(ctx, query, args, st)
-	}
-	return c.execPlan(ctx, br, p, query, args, st)
-}
-
-// queryGlobal runs a query in the transaction br, or autocommit (br nil)
-// in the global transaction xid or GlobalLock mode: locking reads check
-// global locks first; a write runs as execIn or execAuto would and yields
-// the rows of its RETURNING clause, or none.
-func (c *conn) queryGlobal(ctx context.Context, br *branch, xid, query string, args []driver.NamedValue, st driver.Stmt) (_ driver.Rows, err error) {
-	if br != nil && br.failed != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTxAborted, br.failed)
-	}
-	p, err := c.plan(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { c.ran(p, err) }()
-	if p.writes {
-		if len(p.stmts) > 1 {
-			return nil, unsupported(query, "several statements that write, through Query", nil)
-		}
-		var res driver.Result
-		if br != nil {
-			res, err = c.execPlan(ctx, br, p, query, args, st)
-		} else {
-			res, err = c.execAuto(ctx, xid, query, args, st)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rows, ok := res.(*returnedRows); ok { // RETURNING
-			return rows, nil
-		}
-		return emptyRows{}, nil
-	}
-	if err := c.lockReads(ctx, xid, p, args); err != nil {
-		return nil, err
-	}
-	if st != nil {
-		return stmtQuery(ctx, st, args)
-	}
-	if c.queryer == nil {
-		c.checked = query
-		return nil, driver.ErrSkip
-	}
-	rows, err := c.queryer.QueryContext(ctx, query, args)
-	if errors.Is(err, driver.ErrSkip) {
-		c.checked = query
-	}
-	return rows, err
-}
-
-// run executes a statement on the target: through st when given, else
-// directly, or as a cached prepared statement when the target asks for one.
-func (c *conn) run(ctx context.Context, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	if st != nil {
-		return stmtExec(ctx, st, args)
-	}
-	if c.execer != nil {
-		res, err := c.execer.ExecContext(ctx, query, args)
-		if !errors.Is(err, driver.ErrSkip) {
-			return res, err
-		}
-	}
-	return c.execCached(ctx, query, args)
-}
-
-// execPlan runs the statements of p in br. Every statement is checked
-// against its arguments before the first one runs.
-func (c *conn) execPlan(ctx context.Context, br *branch, p *plan, query string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	var runs []*insertRun
-	for i := range p.stmts {
-		sp := &p.stmts[i]
-		if _, hi := sp.stmt.ArgRange(); hi > len(args) {
-			return nil, fmt.Errorf("%w: %d placeholders, %d arguments", errArgCount, hi, len(args))
-		}
-		if sp.kind != kindInsert {
-			continue
-		}
-		run, err := sp.insert.resolve(sp.stmt.(*sqlparse.Insert), args)
-		if err != nil {
-			return nil, err
-		}
-		if runs == nil {
-			runs = make([]*insertRun, len(p.stmts))
-		}
-		runs[i] = run
-	}
-	run := func(i int) *insertRun {
-		if runs == nil {
-			return nil
-		}
-		return runs[i]
-	}
-	switch len(p.stmts) {
-	case 0:
-		return c.run(ctx, query, args, st)
-	case 1:
-		return c.execStatement(ctx, br, &p.stmts[0], run(0), query, args, args, st)
-	}
-	results := make(multiResult, 0, len(p.stmts))
-	for i := range p.stmts {
-		sp := &p.stmts[i]
-		lo, hi := sp.stmt.ArgRange()
-		sub := make([]driver.NamedValue, hi-lo)
-		for j := range sub {
-			sub[j] = driver.NamedValue{Ordinal: j + 1, Value: args[lo+j].Value}
-		}
-		res, err := c.execStatement(ctx, br, sp, run(i), sp.stmt.Text(), sub, args, nil)
-		if err != nil {
-			return nil, err
-		}
-		results = append(results, res)
-	}
-	return results, nil
-}
-
-// execStatement runs one statement: text with args, all being the args of
-// the whole query (which the plan's arg indexes refer to).
-func (c *conn) execStatement(ctx context.Context, br *branch, sp *stmtPlan, ir *insertRun, text string, args, all []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
-	switch sp.kind {
-	case kindLockRead:
-		if err := c.lockRead(ctx, br.xid, sp.lockRead, all); err != nil {
-			return nil, err
-		}
-	case kindUpdate, kindDelete:
-		return c.execWrite(ctx, br, sp, all)
-	case kindInsert:
-		return c.execInsert(ctx, br, sp.insert, ir, text, args, st)
-	}
-	res, err := c.run(ctx, text, args, st)
-	if sp.changes {
-		// USE: the statements after it are planned for its database,
-		// and must not reuse statements prepared in the one before.
-		if err != nil {
-			c.dbUnknown = true
-		} else {
-			c.setDB(sp.use)
-		}
-	}
-	return res, err
-}
 
 // abortOn marks br failed when err means the server rolled the whole
 // transaction back (a deadlock) or the connection is gone.
@@ -216,16 +19,15 @@ func (br *branch) abortOn(err error) {
 	}
 }
 
-// bind picks the args at indexes idx of all, numbered from 1.
-func bind(all []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
-	out := make([]driver.NamedValue, len(idx))
+// bind appends to dst the args at indexes idx of all, numbered from 1.
+func bind(dst, all []driver.NamedValue, idx []int) ([]driver.NamedValue, error) {
 	for i, j := range idx {
 		if j >= len(all) {
 			return nil, fmt.Errorf("%w: placeholder %d", errArgCount, j+1)
 		}
-		out[i] = driver.NamedValue{Ordinal: i + 1, Value: all[j].Value}
+		dst = append(dst, driver.NamedValue{Ordinal: i + 1, Value: all[j].Value})
 	}
-	return out, nil
+	return dst, nil
 }
 
 // keysOf returns the primary key tuples of the rows of img as bind values.
@@ -262,31 +64,32 @@ func dedupe(img undo.Image, pkIdx []int) undo.Image {
 }
 
 // imageByKeys reads the rows of t with primary keys keys (cols, nil for
-// every column; one is the SQL for a single key), locking them, in chunks
-// of at most schema.MaxKeysPerStatement keys.
-func (c *conn) imageByKeys(ctx context.Context, t *schema.Table, cols []string, one string, keys [][]driver.Value) (undo.Image, error) {
+// every column; one is the SQL for a single key, "" to build it), locking
+// them, in chunks of at most schema.MaxKeysPerStatement keys.
+func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []string, one string, keys [][]driver.Value) (undo.Image, error) {
 	var img undo.Image
 	for lo := 0; lo < len(keys); lo += schema.MaxKeysPerStatement {
 		chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
 		q := one
-		if len(chunk) > 1 {
+		if len(chunk) > 1 || q == "" {
 			var err error
 			if q, err = t.SelectByPrimaryKey(cols, len(chunk), true); err != nil {
 				return undo.Image{}, err
 			}
 		}
-		args := make([]driver.NamedValue, 0, len(chunk)*len(t.PrimaryKey))
+		args := e.argsBuf(len(chunk) * len(t.PrimaryKey))
 		for _, k := range chunk {
 			for _, v := range k {
 				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 			}
 		}
-		part, err := c.queryImage(ctx, q, args)
+		part, err := e.q.image(ctx, q, args)
 		if err != nil {
 			return undo.Image{}, err
 		}
 		if img.Columns == nil {
-			img.Columns = part.Columns
+			img = part // one chunk: no copy (1 allocation less per COMMIT read)
+			continue
 		}
 		img.Rows = append(img.Rows, part.Rows...)
 	}
@@ -295,15 +98,22 @@ func (c *conn) imageByKeys(ctx context.Context, t *schema.Table, cols []string, 
 
 // beforeImages reads, locking them, the rows each target of an UPDATE or
 // DELETE is about to change.
-func (c *conn) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.NamedValue) ([]undo.Image, int, error) {
-	imgs := make([]undo.Image, len(sp.targets))
+func (e *executor) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.NamedValue) ([]undo.Image, int, error) {
+	// the executor's storage, reused by the next statement: the images are
+	// copied into records (1 allocation less per UPDATE)
+	clear(e.imgBuf)
+	if cap(e.imgBuf) < len(sp.targets) {
+		e.imgBuf = make([]undo.Image, len(sp.targets))
+	}
+	e.imgBuf = e.imgBuf[:len(sp.targets)]
+	imgs := e.imgBuf
 	total := 0
 	for i, tg := range sp.targets {
-		args, err := bind(all, tg.args)
+		args, err := bind(e.argsBuf(len(tg.args)), all, tg.args)
 		if err != nil {
 			return nil, 0, err
 		}
-		img, err := c.queryImage(ctx, tg.before, args)
+		img, err := e.q.image(ctx, tg.before, args)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -316,8 +126,8 @@ func (c *conn) beforeImages(ctx context.Context, sp *stmtPlan, all []driver.Name
 		imgs[i] = img
 		total += len(img.Rows)
 	}
-	if c.res.afterBeforeImage != nil {
-		c.res.afterBeforeImage()
+	if e.res.afterBeforeImage != nil {
+		e.res.afterBeforeImage()
 	}
 	return imgs, total, nil
 }
@@ -362,7 +172,7 @@ func (br *branch) failOn(err error) {
 // writeImaged runs the UPDATE or DELETE of sp on exactly the rows of its
 // before images (see writePlan). A statement whose images are empty still
 // runs (WHERE FALSE), so that the server reports what is wrong with it.
-func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Image, all []driver.NamedValue) (driver.Result, error) {
+func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Image, all []driver.NamedValue) (driver.Result, error) {
 	w := sp.write
 	add := func(args []driver.NamedValue, v driver.Value) []driver.NamedValue {
 		return append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
@@ -378,7 +188,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 	}
 	if !w.multi {
 		tg := sp.targets[0]
-		keys := keysOf(&befores[0], tg.pkIdx)
+		keys := befores[0].Rows // bound from the rows: no key tuples (2 allocations less per UPDATE)
 		var res driver.Result
 		var total int64
 		var returned *returnedRows
@@ -388,13 +198,13 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 			if len(chunk) != 1 {
 				q = w.single(tg.table.PrimaryKey, len(chunk))
 			}
-			args, err := addIdx(make([]driver.NamedValue, 0, len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
+			args, err := addIdx(e.argsBuf(len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range chunk {
-				for _, v := range k {
-					args = add(args, v)
+			for _, row := range chunk {
+				for _, x := range tg.pkIdx {
+					args = add(args, row[x].Arg())
 				}
 			}
 			if args, err = addIdx(args, w.orderArgs); err != nil {
@@ -402,7 +212,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 			}
 			if w.returning != "" {
 				// DELETE ... RETURNING: the rows of every chunk, in order.
-				rows, err := c.query(ctx, q, args, nil)
+				rows, err := e.q.query(ctx, statement{text: q, args: args})
 				if err != nil {
 					return nil, partialWrite(lo, err)
 				}
@@ -417,7 +227,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 				}
 				continue
 			}
-			if res, err = c.run(ctx, q, args, nil); err != nil {
+			if res, err = e.q.exec(ctx, statement{text: q, args: args}); err != nil {
 				return nil, partialWrite(lo, err)
 			}
 			if len(keys) <= schema.MaxKeysPerStatement {
@@ -475,7 +285,7 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 		}
 		q = append(q, ')')
 	}
-	return c.run(ctx, string(q), args, nil)
+	return e.q.exec(ctx, statement{text: string(q), args: args})
 }
 
 // execUpdate runs an UPDATE: before images by the statement's own predicate
@@ -485,12 +295,12 @@ func (c *conn) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo.Ima
 // There is no check that the statement changed no more rows than imaged:
 // it names the imaged primary keys, so it cannot (a row a trigger changes
 // is not counted in its affected rows either).
-func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
-	befores, _, err := c.beforeImages(ctx, sp, all)
+func (e *executor) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
+	befores, _, err := e.beforeImages(ctx, sp, all)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.writeImaged(ctx, sp, befores, all)
+	res, err := e.writeImaged(ctx, sp, befores, all)
 	if err != nil {
 		br.failOn(err)
 		return nil, err
@@ -516,12 +326,12 @@ func (c *conn) execUpdate(ctx context.Context, br *branch, sp *stmtPlan, all []d
 // rows. It can remove fewer (a row of the image that a foreign key's ON
 // DELETE CASCADE removed first): the branch then fails with
 // ErrRowsMismatch, as its undo would not be exact.
-func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
-	befores, total, err := c.beforeImages(ctx, sp, all)
+func (e *executor) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
+	befores, total, err := e.beforeImages(ctx, sp, all)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.writeImaged(ctx, sp, befores, all)
+	res, err := e.writeImaged(ctx, sp, befores, all)
 	if err != nil {
 		br.failOn(err)
 		return nil, err
@@ -540,13 +350,13 @@ func (c *conn) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all []d
 }
 
 // lockReads checks the global locks of every locking read of p.
-func (c *conn) lockReads(ctx context.Context, xid string, p *plan, args []driver.NamedValue) error {
+func (e *executor) lockReads(ctx context.Context, xid string, p *plan, args []driver.NamedValue) error {
 	if !p.locks {
 		return nil
 	}
 	for i := range p.stmts {
 		if sp := &p.stmts[i]; sp.kind == kindLockRead {
-			if err := c.lockRead(ctx, xid, sp.lockRead, args); err != nil {
+			if err := e.lockRead(ctx, xid, sp.lockRead, args); err != nil {
 				return err
 			}
 		}
@@ -557,15 +367,15 @@ func (c *conn) lockReads(ctx context.Context, xid string, p *plan, args []driver
 // lockRead locks the rows a SELECT ... FOR UPDATE reads (reading their
 // primary keys with the statement's own clauses) and waits until no other
 // global transaction holds them.
-func (c *conn) lockRead(ctx context.Context, xid string, lr *lockReadPlan, all []driver.NamedValue) error {
+func (e *executor) lockRead(ctx context.Context, xid string, lr *lockReadPlan, all []driver.NamedValue) error {
 	if lr.sql == "" {
 		return nil
 	}
-	args, err := bind(all, lr.args)
+	args, err := bind(e.argsBuf(len(lr.args)), all, lr.args)
 	if err != nil {
 		return err
 	}
-	img, err := c.queryImage(ctx, lr.sql, args)
+	img, err := e.q.image(ctx, lr.sql, args)
 	if err != nil {
 		return err
 	}
@@ -584,16 +394,16 @@ func (c *conn) lockRead(ctx context.Context, xid string, lr *lockReadPlan, all [
 	if l.empty() {
 		return nil
 	}
-	return c.res.awaitLocks(ctx, xid, l.String())
+	return e.res.awaitLocks(ctx, xid, l.String())
 }
 
 // autoIncrementStep returns the session's auto_increment_increment, read
 // once per connection.
-func (c *conn) autoIncrementStep(ctx context.Context) (int64, error) {
-	if c.autoIncStep > 0 {
-		return c.autoIncStep, nil
+func (e *executor) autoIncrementStep(ctx context.Context) (int64, error) {
+	if e.autoIncStep > 0 {
+		return e.autoIncStep, nil
 	}
-	img, err := c.queryImage(ctx, "SELECT @@SESSION.auto_increment_increment", nil)
+	img, err := e.q.image(ctx, "SELECT @@SESSION.auto_increment_increment", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -604,6 +414,6 @@ func (c *conn) autoIncrementStep(ctx context.Context) (int64, error) {
 	if err != nil || n < 1 {
 		return 0, fmt.Errorf("atcc/datasource: auto_increment_increment %q", img.Rows[0][0].String())
 	}
-	c.autoIncStep = n
+	e.autoIncStep = n
 	return n, nil
 }

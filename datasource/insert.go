@@ -421,7 +421,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 // given explicitly after the first generated one and not below it may move
 // the counter between generated rows; that fails the statement rather than
 // guess.
-func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun, first int64, text string) error {
+func (e *executor) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun, first int64, text string) error {
 	if len(run.loose) == 0 {
 		return nil
 	}
@@ -432,7 +432,7 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 	if first == 0 || (first < 0 && !unsigned) {
 		return fmt.Errorf("atcc/datasource: %s generated keys but the server reports LAST_INSERT_ID %d", clipSQL(text), first)
 	}
-	step, err := c.autoIncrementStep(ctx)
+	step, err := e.autoIncrementStep(ctx)
 	if err != nil {
 		return err
 	}
@@ -465,11 +465,11 @@ func (c *conn) generatedKeys(ctx context.Context, ip *insertPlan, run *insertRun
 
 // autoIncLockMode returns @@innodb_autoinc_lock_mode, read once per
 // connection (it is a read-only server variable).
-func (c *conn) autoIncLockMode(ctx context.Context) (int, error) {
-	if c.autoIncMode > 0 {
-		return int(c.autoIncMode - 1), nil
+func (e *executor) autoIncLockMode(ctx context.Context) (int, error) {
+	if e.autoIncMode > 0 {
+		return int(e.autoIncMode - 1), nil
 	}
-	img, err := c.queryImage(ctx, "SELECT @@GLOBAL.innodb_autoinc_lock_mode", nil)
+	img, err := e.q.image(ctx, "SELECT @@GLOBAL.innodb_autoinc_lock_mode", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -480,7 +480,7 @@ func (c *conn) autoIncLockMode(ctx context.Context) (int, error) {
 	if err != nil || n < 0 || n > 2 {
 		return 0, fmt.Errorf("atcc/datasource: innodb_autoinc_lock_mode %q", img.Rows[0][0].String())
 	}
-	c.autoIncMode = int8(n + 1)
+	e.autoIncMode = int8(n + 1)
 	return n, nil
 }
 
@@ -490,9 +490,10 @@ func (c *conn) autoIncLockMode(ctx context.Context) (int, error) {
 // its keys collide with, then reads them, the rows it inserted with
 // generated keys, and the rows it met again: rows gone were replaced, rows
 // changed were updated, new rows inserted.
-func (c *conn) execInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, text string, args []driver.NamedValue, st driver.Stmt) (driver.Result, error) {
+func (e *executor) execInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, s statement) (driver.Result, error) {
+	text := s.text
 	if len(run.loose) > 1 && (ip.odku || len(run.explicit) > 0) {
-		mode, err := c.autoIncLockMode(ctx)
+		mode, err := e.autoIncLockMode(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -504,16 +505,16 @@ func (c *conn) execInsert(ctx context.Context, br *branch, ip *insertPlan, run *
 	var before undo.Image
 	if ip.conflict {
 		var err error
-		if before, err = c.collisions(ctx, ip, run); err != nil {
+		if before, err = e.collisions(ctx, ip, run); err != nil {
 			return nil, err
 		}
 	}
-	w, err := c.write(ctx, text, args, st, ip.returning)
+	w, err := e.write(ctx, s, ip.returning)
 	if err != nil {
 		br.abortOn(err)
 		return nil, err
 	}
-	if err := c.imageInsert(ctx, br, ip, run, text, &w, before); err != nil {
+	if err := e.imageInsert(ctx, br, ip, run, text, &w, before); err != nil {
 		br.fail(err)
 		return nil, err
 	}
@@ -521,13 +522,13 @@ func (c *conn) execInsert(ctx context.Context, br *branch, ip *insertPlan, run *
 }
 
 // imageInsert records what an insert that ran did.
-func (c *conn) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, text string, w *written, before undo.Image) error {
+func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, text string, w *written, before undo.Image) error {
 	if len(run.loose) > 0 {
-		first, err := w.lastInsertID(ctx, c)
+		first, err := w.lastInsertID(ctx, e.q)
 		if err != nil {
 			return err
 		}
-		if err := c.generatedKeys(ctx, ip, run, first, text); err != nil {
+		if err := e.generatedKeys(ctx, ip, run, first, text); err != nil {
 			return err
 		}
 	}
@@ -535,14 +536,14 @@ func (c *conn) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run 
 		if w.rows != nil && len(w.rows.data) != run.rows {
 			return fmt.Errorf("atcc/datasource: INSERT of %d rows into %s returned %d", run.rows, ip.table.QuotedName(), len(w.rows.data))
 		}
-		return c.recordInserted(ctx, br, ip, run)
+		return e.recordInserted(ctx, br, ip, run)
 	}
-	after, err := c.collisions(ctx, ip, run)
+	after, err := e.collisions(ctx, ip, run)
 	if err != nil {
 		return err
 	}
 	if len(before.Rows) > 0 {
-		again, err := c.imageByKeys(ctx, ip.table, nil, ip.after1, keysOf(&before, ip.pkIdx))
+		again, err := e.imageByKeys(ctx, ip.table, nil, ip.after1, keysOf(&before, ip.pkIdx))
 		if err != nil {
 			return err
 		}
@@ -553,7 +554,7 @@ func (c *conn) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run 
 		for n, i := range run.loose {
 			keys[n] = run.pks[i]
 		}
-		gen, err := c.imageByKeys(ctx, ip.table, nil, ip.after1, keys)
+		gen, err := e.imageByKeys(ctx, ip.table, nil, ip.after1, keys)
 		if err != nil {
 			return err
 		}
@@ -573,15 +574,15 @@ func (c *conn) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run 
 		}
 		after.Rows = append(after.Rows, gen.Rows...)
 	}
-	c.recordChanges(br, ip, before, dedupe(after, ip.pkIdx))
+	e.recordChanges(br, ip, before, dedupe(after, ip.pkIdx))
 	return nil
 }
 
 // recordInserted images the rows a plain INSERT added, by the keys they
 // were given (as stored) or generated. A lookup finds at least every row
 // inserted; finding exactly as many rows proves it found no other.
-func (c *conn) recordInserted(ctx context.Context, br *branch, ip *insertPlan, run *insertRun) error {
-	after, err := c.imageByKeys(ctx, ip.table, nil, ip.after1, run.pks)
+func (e *executor) recordInserted(ctx context.Context, br *branch, ip *insertPlan, run *insertRun) error {
+	after, err := e.imageByKeys(ctx, ip.table, nil, ip.after1, run.pks)
 	if err != nil {
 		return err
 	}
@@ -604,7 +605,7 @@ func clipSQL(s string) string {
 // comparing whole rows before and after by primary key. Records are added
 // deletes first, inserts last, so that the rollback (newest first) removes
 // new rows before it puts replaced ones back.
-func (c *conn) recordChanges(br *branch, ip *insertPlan, before, after undo.Image) {
+func (e *executor) recordChanges(br *branch, ip *insertPlan, before, after undo.Image) {
 	t := ip.table
 	afterBy := make(map[string]undo.Row, len(after.Rows))
 	for _, row := range after.Rows {
@@ -638,7 +639,7 @@ func (c *conn) recordChanges(br *branch, ip *insertPlan, before, after undo.Imag
 
 // collisions reads, locking them, the whole rows that hold any primary or
 // unique key value of the insert's rows.
-func (c *conn) collisions(ctx context.Context, ip *insertPlan, run *insertRun) (undo.Image, error) {
+func (e *executor) collisions(ctx context.Context, ip *insertPlan, run *insertRun) (undo.Image, error) {
 	per := max(1, schema.MaxKeysPerStatement/len(ip.keys))
 	var img undo.Image
 	for lo := 0; lo < run.rows; lo += per {
@@ -662,7 +663,7 @@ func (c *conn) collisions(ctx context.Context, ip *insertPlan, run *insertRun) (
 		if len(preds) == 0 {
 			continue
 		}
-		part, err := c.queryImage(ctx, ip.selAll+strings.Join(preds, " OR ")+" FOR UPDATE", args)
+		part, err := e.q.image(ctx, ip.selAll+strings.Join(preds, " OR ")+" FOR UPDATE", args)
 		if err != nil {
 			return undo.Image{}, err
 		}

@@ -277,7 +277,7 @@ func TestInsertInterleavedLockMode(t *testing.T) {
 	c, err := e.db.Conn(ctx)
 	require.NoError(t, err)
 	defer c.Close()
-	require.NoError(t, c.Raw(func(dc any) error { dc.(*conn).autoIncMode = 2 + 1; return nil }))
+	require.NoError(t, c.Raw(func(dc any) error { dc.(*conn).at.autoIncMode = 2 + 1; return nil }))
 	for _, s := range []string{
 		"INSERT INTO auto (v) VALUES (2), (3) ON DUPLICATE KEY UPDATE v = 0",
 		"INSERT INTO auto (id, v) VALUES (1, 2), (NULL, 3), (NULL, 4) ON DUPLICATE KEY UPDATE v = 0",

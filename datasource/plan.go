@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -333,17 +334,16 @@ func qualifiedList(q string, cols []string) string {
 }
 
 func pkIndexes(t *schema.Table, cols []string) []int {
-	idx := make([]int, len(t.PrimaryKey))
-	for i, k := range t.PrimaryKey {
-		idx[i] = -1
-		for j, c := range cols {
-			if strings.EqualFold(c, k) {
-				idx[i] = j
-				break
-			}
-		}
+	return pkIndexesTo(make([]int, 0, len(t.PrimaryKey)), t, cols)
+}
+
+// pkIndexesTo is pkIndexes appending to dst.
+func pkIndexesTo(dst []int, t *schema.Table, cols []string) []int {
+	for _, k := range t.PrimaryKey {
+		j := slices.IndexFunc(cols, func(c string) bool { return strings.EqualFold(c, k) })
+		dst = append(dst, j)
 	}
-	return idx
+	return dst
 }
 
 func isPrimaryKey(t *schema.Table, col string) bool {

@@ -18,12 +18,12 @@ type written struct {
 
 // write runs a write statement: through Exec, or, when it has a RETURNING
 // clause, through Query, keeping its rows for the caller.
-func (c *conn) write(ctx context.Context, text string, args []driver.NamedValue, st driver.Stmt, returning bool) (written, error) {
+func (e *executor) write(ctx context.Context, s statement, returning bool) (written, error) {
 	if !returning {
-		res, err := c.run(ctx, text, args, st)
+		res, err := e.q.exec(ctx, s)
 		return written{res: res}, err
 	}
-	rows, err := c.query(ctx, text, args, st)
+	rows, err := e.q.query(ctx, s)
 	if err != nil {
 		return written{}, err
 	}
@@ -31,34 +31,14 @@ func (c *conn) write(ctx context.Context, text string, args []driver.NamedValue,
 	return written{rows: rr}, err
 }
 
-// query runs a statement that returns rows on the target: through st when
-// given, else directly, or as a cached prepared statement when the target
-// asks for one.
-func (c *conn) query(ctx context.Context, text string, args []driver.NamedValue, st driver.Stmt) (driver.Rows, error) {
-	if st != nil {
-		return stmtQuery(ctx, st, args)
-	}
-	if c.queryer != nil {
-		rows, err := c.queryer.QueryContext(ctx, text, args)
-		if !errors.Is(err, driver.ErrSkip) {
-			return rows, err
-		}
-	}
-	cst, err := c.cachedStmt(ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	return stmtQuery(ctx, cst, args)
-}
-
 // lastInsertID returns the first key the statement generated, as the
 // client protocol reports it, or, for a statement that returned rows
 // (which carries none), as LAST_INSERT_ID() tells right after it.
-func (w *written) lastInsertID(ctx context.Context, c *conn) (int64, error) {
+func (w *written) lastInsertID(ctx context.Context, q querier) (int64, error) {
 	if w.res != nil {
 		return w.res.LastInsertId()
 	}
-	img, err := c.queryImage(ctx, "SELECT LAST_INSERT_ID()", nil)
+	img, err := q.image(ctx, "SELECT LAST_INSERT_ID()", nil)
 	if err != nil {
 		return 0, err
 	}

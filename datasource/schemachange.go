@@ -75,22 +75,22 @@ func (r *resource) forgetTables(db string, s sqlparse.Statement) {
 // execWrite runs an UPDATE or DELETE; when its before image shows the
 // table changed since it was planned, it reloads the metadata and runs
 // the statement once more with a fresh plan (nothing was written yet).
-func (c *conn) execWrite(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
-	exec := c.execUpdate
+func (e *executor) execWrite(ctx context.Context, br *branch, sp *stmtPlan, all []driver.NamedValue) (driver.Result, error) {
+	exec := e.execUpdate
 	if sp.kind == kindDelete {
-		exec = c.execDelete
+		exec = e.execDelete
 	}
 	res, err := exec(ctx, br, sp, all)
 	if err == nil || !staleSchema(err) || br.failed != nil {
 		return res, err
 	}
-	env, eerr := c.res.sessionEnv(ctx)
+	env, eerr := e.res.sessionEnv(ctx)
 	if eerr != nil {
 		return nil, errors.Join(err, eerr)
 	}
-	c.res.forgetTables(sp.db, sp.stmt)
+	e.res.forgetTables(sp.db, sp.stmt)
 	fresh := &stmtPlan{db: sp.db, stmt: sp.stmt}
-	if perr := c.res.planStatement(ctx, env, sp.db, fresh); perr != nil {
+	if perr := e.res.planStatement(ctx, env, sp.db, fresh); perr != nil {
 		return nil, perr
 	}
 	if fresh.kind != sp.kind {

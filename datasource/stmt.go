@@ -3,8 +3,6 @@ package datasource
 import (
 	"context"
 	"database/sql/driver"
-
-	"github.com/atcc-go/atcc/tm"
 )
 
 // stmt wraps a prepared statement of the target. Each execution looks at
@@ -15,7 +13,7 @@ type stmt struct {
 	target driver.Stmt
 	query  string
 	// db is the database current when the statement was prepared ("" for
-	// the default, see conn.db), to which the server bound its table
+	// the default, see session.db), to which the server bound its table
 	// names; dbKnown is false when that is not known.
 	db      string
 	dbKnown bool
@@ -25,7 +23,7 @@ type stmt struct {
 // database is not the one s was prepared in: the server runs s against the
 // tables of that one, which the plan would not name.
 func (s *stmt) checkDB(ctx context.Context) error {
-	cur, err := s.c.currentDB(ctx)
+	cur, err := s.c.s.currentDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -71,57 +69,41 @@ func named(args []driver.Value) []driver.NamedValue {
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	c := s.c
 	c.checked = ""
-	if c.tx == nil || c.tx.br == nil {
-		xid, global := tm.XID(ctx)
-		if !global && !hasGlobalLock(ctx) {
-			return stmtExec(ctx, s.target, args)
-		}
-		if c.tx != nil {
-			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
-		}
-		if err := s.checkDB(ctx); err != nil {
-			return nil, err
-		}
-		return conflictResult(c.execAuto(ctx, xid, s.query, args, s.target))
-	}
-	if err := c.tx.br.check(ctx); err != nil {
+	at, ok, err := c.route(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return stmtExec(ctx, s.target, args)
 	}
 	if err := s.checkDB(ctx); err != nil {
 		return nil, err
 	}
-	return conflictResult(c.execIn(ctx, c.tx.br, s.query, args, s.target))
+	return c.at.exec(ctx, at, statement{text: s.query, args: args, prepared: s.target})
 }
 
-// QueryContext implements driver.StmtQueryContext.
+// QueryContext implements driver.StmtQueryContext. A locking read whose
+// global locks the connection's QueryContext just checked (see
+// conn.checked) runs as it is.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := s.c
 	checked := c.checked == s.query
 	c.checked = ""
-	if c.tx == nil || c.tx.br == nil {
-		xid, global := tm.XID(ctx)
-		if checked || (!global && !hasGlobalLock(ctx)) {
-			return stmtQuery(ctx, s.target, args)
-		}
-		if c.tx != nil {
-			return nil, mismatch("global statement in a local transaction begun without an XID or WithGlobalLock")
-		}
-		if err := s.checkDB(ctx); err != nil {
-			return nil, err
-		}
-		return conflictResult(c.queryGlobal(ctx, nil, xid, s.query, args, s.target))
-	}
-	br := c.tx.br
-	if err := br.check(ctx); err != nil {
+	at, ok, err := c.route(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if checked {
+	if !ok || checked {
 		return stmtQuery(ctx, s.target, args)
 	}
 	if err := s.checkDB(ctx); err != nil {
 		return nil, err
 	}
-	return conflictResult(c.queryGlobal(ctx, br, br.xid, s.query, args, s.target))
+	rows, done, err := c.at.query(ctx, at, statement{text: s.query, args: args, prepared: s.target})
+	if done || err != nil {
+		return rows, err
+	}
+	return conflictResult(stmtQuery(ctx, s.target, args))
 }
 
 // CheckNamedValue implements driver.NamedValueChecker: the target

@@ -5,8 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-
-	"github.com/atcc-go/atcc/undo"
 )
 
 // stmtCacheSize bounds the statements a connection keeps prepared for its
@@ -23,13 +21,13 @@ type stmtCache struct {
 	order []string // insertion order, oldest first
 }
 
-// stmt returns the prepared statement of query on c's target connection.
-func (c *conn) cachedStmt(ctx context.Context, query string) (driver.Stmt, error) {
-	sc := &c.stmts
+// cachedStmt returns the prepared statement of query on the target.
+func (s *session) cachedStmt(ctx context.Context, query string) (driver.Stmt, error) {
+	sc := &s.stmts
 	if st, ok := sc.m[query]; ok {
 		return st, nil
 	}
-	st, err := c.prepareTarget(ctx, query)
+	st, err := s.prepare(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +38,7 @@ func (c *conn) cachedStmt(ctx context.Context, query string) (driver.Stmt, error
 		old := sc.order[0]
 		sc.order = append(sc.order[:0], sc.order[1:]...)
 		if err := sc.m[old].Close(); err != nil {
-			c.res.cfg.Logger.Debug("atcc/datasource: closing a cached statement", "err", err)
+			s.res.cfg.Logger.Debug("atcc/datasource: closing a cached statement", "err", err)
 		}
 		delete(sc.m, old)
 	}
@@ -59,48 +57,13 @@ func (sc *stmtCache) drop() error {
 	return errors.Join(errs...)
 }
 
-func (c *conn) prepareTarget(ctx context.Context, query string) (driver.Stmt, error) {
-	if c.preparer != nil {
-		return c.preparer.PrepareContext(ctx, query)
-	}
-	st, err := c.target.Prepare(query)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
-}
-
 // execCached runs query with args as a cached prepared statement.
-func (c *conn) execCached(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	st, err := c.cachedStmt(ctx, query)
+func (s *session) execCached(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	st, err := s.cachedStmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return stmtExec(ctx, st, args)
-}
-
-// queryImage reads the rows of query with args as an undo image, through a
-// cached prepared statement (the binary protocol, which carries every type
-// exactly).
-func (c *conn) queryImage(ctx context.Context, query string, args []driver.NamedValue) (img undo.Image, err error) {
-	st, err := c.cachedStmt(ctx, query)
-	if err != nil {
-		return undo.Image{}, err
-	}
-	rows, err := stmtQuery(ctx, st, args)
-	if err != nil {
-		return undo.Image{}, err
-	}
-	defer func() {
-		if cerr := rows.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
-	return undo.ReadImage(rows)
 }
 
 // stmtExec executes st as database/sql would.
@@ -147,21 +110,19 @@ func plainValues(args []driver.NamedValue) ([]driver.Value, error) {
 }
 
 // undoConn is the connection handed to undo.Manager.Insert: it runs the
-// insert through the connection's statement cache, in its open
-// transaction. Only ExecContext is meant to be used.
-type undoConn struct{ c *conn }
+// insert through the session's statement cache, in its open transaction,
+// with the data source's default database current. Only ExecContext is
+// meant to be used. It holds a pointer, so that making it a driver.Conn
+// does not allocate.
+type undoConn struct{ e *executor }
 
-// ExecContext runs an undo log statement, with the data source's default
-// database current: the undo log table is that database's.
+// ExecContext runs an undo log statement.
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return u.c.inDefaultDB(ctx, func() (driver.Result, error) { return u.c.execCached(ctx, query, args) })
-}
-
-func (u undoConn) Prepare(query string) (driver.Stmt, error) {
-	return u.c.prepareTarget(context.Background(), query)
+	return u.e.q.execDefault(ctx, statement{text: query, args: args})
 }
 
 var errUndoConn = errors.New("atcc/datasource: the undo log connection only executes statements")
 
-func (u undoConn) Close() error              { return errUndoConn }
-func (u undoConn) Begin() (driver.Tx, error) { return nil, errUndoConn }
+func (u undoConn) Prepare(string) (driver.Stmt, error) { return nil, errUndoConn }
+func (u undoConn) Close() error                        { return errUndoConn }
+func (u undoConn) Begin() (driver.Tx, error)           { return nil, errUndoConn }

@@ -71,6 +71,7 @@ func main() {
 	accounts := flag.Int("accounts", 1000, "rows in the accounts table")
 	levels := flag.String("concurrency", "1,8", "comma-separated concurrency levels to measure")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file (every allocation sampled: slower)")
 	hot := flag.Bool("hot", false, "hot rows: many workers on few accounts, AT (WithGlobalTx) vs local, with retries and a sum check;\n"+
 		"defaults then become -accounts 5 -concurrency 32 -duration 20s")
 	flag.StringVar(&dbName, "db", "atcc_bench", "the database to create (or reset) and use")
@@ -105,6 +106,15 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			if err := writeAllocs(*memProfile); err != nil {
+				fmt.Fprintln(os.Stderr, "atcc-bench:", err)
+				exit = 1
+			}
+		}()
+	}
 	var concs []int
 	for _, f := range strings.Split(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -124,6 +134,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "atcc-bench:", err)
 		exit = 1
 	}
+}
+
+// writeAllocs writes the allocation profile (go tool pprof
+// -sample_index=alloc_objects) to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // The data source's global lock settings, from the flags.
