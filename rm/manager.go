@@ -43,8 +43,9 @@ type resourceKey struct {
 
 // Manager is the resource manager of a client: it keeps the registered
 // resources (one registry per branch type), registers and reports
-// branches, queries global locks, and runs the phase-two requests the
-// coordinator sends, always answering them.
+// branches, queries global locks, and turns the phase-two requests the
+// coordinator sends into calls of the resources they name and their
+// results into answers.
 //
 // A Manager is safe for concurrent use and starts no goroutine: phase-two
 // calls run on the goroutine that calls HandleRequest (a worker of the

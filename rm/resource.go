@@ -14,7 +14,7 @@ import (
 // the launcher has decided; the client runs them on its worker pool.
 // Both must be idempotent: the coordinator resends them until it gets a
 // final answer, after a lost answer, after a coordinator restart, or when
-// a previous call ran out of time (see Config.HandlerTimeout), and a
+// a previous call ran out of time (see atcc.Config.HandlerTimeout), and a
 // resend may even overlap with a previous call that is still running. They
 // may be called for a branch this process did not register (another
 // instance of the same service registered it and went away), and, for
@@ -48,9 +48,9 @@ import (
 // with no status, a status of the other phase or of phase one, and a panic
 // (recovered by the client, logged with its stack).
 //
-// The ctx of a call ends at the request's deadline (atcc.Config.
-// HandlerTimeout after it arrived) or when the client closes; a call
-// should return soon after. One that does not is answered as a retryable
+// The ctx of a call ends at the request's deadline
+// (atcc.Config.HandlerTimeout after it arrived) or when the client closes;
+// a call should return soon after. One that does not is answered as a retryable
 // failure at the deadline, and keeps its worker until it returns: the pool
 // does not grow, so such calls hold up the requests behind them, and
 // atcc.Client.Close waits for them. Their late result is logged and
