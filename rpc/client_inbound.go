@@ -116,7 +116,7 @@ func (c *Client) handleInbound(ctx context.Context, t task) {
 		}
 		<-expired
 		c.log.Warn("atcc/rpc: RequestHandler returned after its deadline; its result was dropped",
-			append(requestAttrs(t), "fault", fault)...)
+			append(requestAttrs(t), "result", resp, "fault", fault)...)
 	}()
 	resp = c.cfg.Handler.HandleRequest(ctx, t.f.Body)
 	fault = ""
