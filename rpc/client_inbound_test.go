@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/internal/testgate"
+	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -429,6 +431,8 @@ func TestOverrunningHandlersKeepTheBound(t *testing.T) {
 	cfg := testClientConfig(a.f.addr())
 	cfg.Workers, cfg.QueueSize = 2, 1
 	cfg.HandlerTimeout = timeout
+	logs := &testlog.Buffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	var running, most, calls atomic.Int32
 	entered := make(chan int64, 8)
 	var stuck, barrier *testgate.Gate // open before the client closes
@@ -505,6 +509,15 @@ func TestOverrunningHandlersKeepTheBound(t *testing.T) {
 		t.Errorf("handler called %d times, want 5 (not for the rejected and the expired request)", n)
 	}
 	a.checkOnce(c, []int32{ignores1, ignores2, queued, rejected, honours, barrier1, barrier2})
+	for _, line := range []string{
+		"branch_id=1 why=\"HandlerTimeout (50ms) passed before the handler returned\"",
+		"returned after its deadline; its result was dropped\" addr=",
+		"branch_id=3 why=\"HandlerTimeout (50ms) passed before a worker took the request\"",
+	} {
+		if !strings.Contains(logs.String(), line) {
+			t.Errorf("log lacks %s:\n%s", line, logs)
+		}
+	}
 }
 
 // checkAtMostOnce waits until the coordinator has read all the client
