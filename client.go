@@ -39,7 +39,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg = cfg.withDefaults()
 	c := &Client{cfg: cfg}
-	c.rm = rm.NewManager(rmCaller{c}, rm.Config{HandlerTimeout: cfg.HandlerTimeout, Logger: cfg.Logger, Observer: cfg.Observer})
+	c.rm = rm.NewManager(rmCaller{c}, rm.Config{Logger: cfg.Logger, Observer: cfg.Observer})
 	r, err := rpc.NewClient(rpc.ClientConfig{
 		Addresses:         cfg.Coordinators,
 		Resolver:          cfg.Resolver,
@@ -54,6 +54,7 @@ func New(cfg Config) (*Client, error) {
 		SecretKey:         cfg.SecretKey,
 		Workers:           cfg.Workers,
 		QueueSize:         cfg.QueueSize,
+		HandlerTimeout:    cfg.HandlerTimeout,
 		Logger:            cfg.Logger,
 		Handler:           c.rm,
 	})
@@ -94,8 +95,10 @@ func (c *Client) Ping(ctx context.Context) error {
 // nothing for the coordinator to finish later. Then it closes the
 // connections, fails the calls still waiting for an answer, cancels the
 // contexts of running phase-two calls and waits until every goroutine the
-// client started has returned, phase-two calls included. Calls after Close
-// fail. Calling Close again does nothing.
+// client started has returned, phase-two calls included: a call that
+// ignores its context holds Close up until it returns (at most
+// Config.Workers such calls exist). Calls after Close fail. Calling Close
+// again does nothing.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		if c.cfg.CloseTimeout > 0 {

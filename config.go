@@ -98,10 +98,13 @@ type Config struct {
 	// failure. Defaults 16 and 1024.
 	Workers, QueueSize int
 
-	// HandlerTimeout bounds each phase-two call of a registered resource:
-	// its context ends after this long, and the coordinator gets a
-	// retryable failure if it has not returned by then (see rm.Resource).
-	// Default 10 s, below the Java coordinator's 15 s request timeout.
+	// HandlerTimeout bounds the answer to each phase-two request, counted
+	// from its arrival (time waiting for a worker included): the context
+	// of the resource's call ends then, and the coordinator gets a
+	// retryable failure at that moment if the call has not returned. A
+	// call that ignores its context keeps its worker until it returns
+	// (see rm.Resource). Default 10 s, below the Java coordinator's 15 s
+	// request timeout.
 	HandlerTimeout time.Duration
 
 	// CloseTimeout bounds how long Close waits for the phase two (commit

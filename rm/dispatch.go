@@ -2,10 +2,7 @@ package rm
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime/debug"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -68,8 +65,10 @@ func (p phase) accepts(s protocol.BranchStatus) (ok, success bool) {
 // rpc.RequestHandler: it runs the phase-two method of the resource the
 // request names (see Resource for the guards) and returns the answer,
 // which always carries a branch status, or nil for UndoLogDeleteRequest,
-// which has none. The transport calls it on its worker pool; it blocks
-// for at most about Config.HandlerTimeout.
+// which has none. It calls the resource on the caller's goroutine, under
+// the caller's ctx, and lets a panic through: the transport (rpc.Client)
+// owns the worker pool, the deadline (atcc.Config.HandlerTimeout), panic
+// recovery and the one answer the coordinator gets.
 func (m *Manager) HandleRequest(ctx context.Context, req protocol.Message) protocol.Message {
 	switch r := req.(type) {
 	case *protocol.BranchCommitRequest:
@@ -95,143 +94,67 @@ func (m *Manager) HandleRequest(ctx context.Context, req protocol.Message) proto
 	return nil
 }
 
-// outcome is what a handler goroutine reports.
-type outcome struct {
-	status protocol.BranchStatus
-	err    error
-	panic  any    // the panic value, when it panicked
-	stack  []byte // the stack of the panic
-}
-
-// errGoexit stands for a handler that called runtime.Goexit.
-var errGoexit = errors.New("handler called runtime.Goexit")
-
-// phaseTwo runs the resource's method for p under the guards, and returns
-// the status to answer and the result prefix (Failed, with a message, when
-// the answer is not the handler's own clean result).
+// phaseTwo runs the resource's method for p and returns the status to
+// answer and the result prefix (Failed, with a message, when the answer is
+// not the resource's own clean result). It is the one place where a
+// resource's phase-two call starts and ends.
 func (m *Manager) phaseTwo(ctx context.Context, p phase, b BranchRequest, saveDays int) (protocol.BranchStatus, protocol.Result) {
-	fail := func(msg string) (protocol.BranchStatus, protocol.Result) {
-		return p.retryableFailure(), failed(msg)
-	}
 	m.mu.RLock()
-	if m.closed {
-		m.mu.RUnlock()
-		return fail("atcc/rm: resource manager closed")
-	}
-	r := m.resources[resourceKey{b.BranchType, b.ResourceID}]
-	if r == nil {
-		m.mu.RUnlock()
+	closed, r := m.closed, m.resources[resourceKey{b.BranchType, b.ResourceID}]
+	m.mu.RUnlock()
+	switch {
+	case closed:
+		return p.retryableFailure(), failed("atcc/rm: resource manager closed")
+	case r == nil:
 		m.log.Warn("atcc/rm: request for an unknown resource", "op", p, "branch_type", b.BranchType,
 			"resource", b.ResourceID, "xid", b.XID, "branch_id", b.BranchID)
-		return fail(fmt.Sprintf("atcc/rm: resource %v %s not registered", b.BranchType, b.ResourceID))
+		return p.retryableFailure(), failed(fmt.Sprintf("atcc/rm: resource %v %s not registered", b.BranchType, b.ResourceID))
 	}
-	var del UndoLogDeleter
-	if p == phaseUndoDelete {
-		if del, _ = r.(UndoLogDeleter); del == nil {
-			m.mu.RUnlock()
+	var (
+		st  protocol.BranchStatus
+		err error
+	)
+	switch p {
+	case phaseCommit:
+		st, err = r.BranchCommit(ctx, b)
+	case phaseRollback:
+		st, err = r.BranchRollback(ctx, b)
+	default:
+		del, ok := r.(UndoLogDeleter)
+		if !ok {
 			m.log.Debug("atcc/rm: resource keeps no undo logs", "resource", b.ResourceID)
 			return 0, protocol.Result{}
 		}
-	}
-	m.running.Add(1) // under the read lock: never after Close's Wait began
-	m.mu.RUnlock()
-
-	hctx, cancel := context.WithTimeout(ctx, m.cfg.HandlerTimeout)
-	defer cancel()
-	stop := context.AfterFunc(m.closing, cancel)
-	// state decides, once, whether the handler's result is used (the
-	// goroutine finished first) or dropped (the deadline came first).
-	const (
-		running int32 = iota
-		finished
-		abandoned
-	)
-	var state atomic.Int32
-	done := make(chan outcome, 1)
-	go func() {
-		defer m.running.Done()
-		defer stop()
-		o := outcome{err: errGoexit}
-		defer func() {
-			if v := recover(); v != nil {
-				o = outcome{panic: v, stack: debug.Stack()}
-			}
-			if state.CompareAndSwap(running, finished) {
-				done <- o
-			} else {
-				m.logLate(p, b, o)
-			}
-		}()
-		switch p {
-		case phaseCommit:
-			o.status, o.err = r.BranchCommit(hctx, b)
-		case phaseRollback:
-			o.status, o.err = r.BranchRollback(hctx, b)
-		default:
-			o.err = del.DeleteUndoLogs(hctx, saveDays)
-		}
-	}()
-
-	var o outcome
-	select {
-	case o = <-done:
-	case <-hctx.Done():
-		if state.CompareAndSwap(running, abandoned) {
-			cause := context.Cause(hctx)
-			m.log.Warn("atcc/rm: handler did not return in time; answered a retryable failure, it keeps running",
-				"op", p, "resource", b.ResourceID, "xid", b.XID, "branch_id", b.BranchID, "err", cause)
-			if p == phaseUndoDelete {
-				return 0, protocol.Result{}
-			}
-			return fail("atcc/rm: " + p.String() + " did not return in time: " + cause.Error())
-		}
-		o = <-done // it finished first; its result is on the way
-	}
-	return m.judge(p, b, o)
-}
-
-// judge turns a handler's outcome into the answer.
-func (m *Manager) judge(p phase, b BranchRequest, o outcome) (protocol.BranchStatus, protocol.Result) {
-	attrs := []any{"op", p, "resource", b.ResourceID, "xid", b.XID, "branch_id", b.BranchID}
-	if o.panic != nil {
-		m.log.Error("atcc/rm: handler panicked", append(attrs, "panic", o.panic, "stack", string(o.stack))...)
-		return p.retryableFailure(), failed(fmt.Sprintf("atcc/rm: %s panicked: %v", p, o.panic))
-	}
-	if p == phaseUndoDelete {
-		if o.err != nil {
-			m.log.Error("atcc/rm: undo log deletion failed", append(attrs, "err", o.err)...)
+		if err := del.DeleteUndoLogs(ctx, saveDays); err != nil {
+			m.log.Error("atcc/rm: undo log deletion failed", "resource", b.ResourceID, "err", err)
 		}
 		return 0, protocol.Result{}
 	}
-	ok, success := p.accepts(o.status)
-	switch {
-	case ok && o.err == nil:
-		return o.status, protocol.Result{Code: protocol.ResultSuccess}
-	case ok && !success:
-		m.log.Debug("atcc/rm: phase two failed", append(attrs, "status", o.status, "err", o.err)...)
-		return o.status, failed(o.err.Error())
-	case o.err == nil:
-		m.log.Error("atcc/rm: handler returned a status that does not answer its phase; answered a retryable failure",
-			append(attrs, "status", o.status)...)
-		return p.retryableFailure(), failed(fmt.Sprintf("atcc/rm: %s returned status %v", p, o.status))
-	case success:
-		m.log.Error("atcc/rm: handler returned a success status with an error; answered a retryable failure",
-			append(attrs, "status", o.status, "err", o.err)...)
-		return p.retryableFailure(), failed(o.err.Error())
-	}
-	m.log.Debug("atcc/rm: phase two failed", append(attrs, "status", o.status, "err", o.err)...)
-	return p.retryableFailure(), failed(o.err.Error())
+	return m.judge(p, b, st, err)
 }
 
-// logLate logs the result of a handler that returned after its answer was
-// sent.
-func (m *Manager) logLate(p phase, b BranchRequest, o outcome) {
-	attrs := []any{"op", p, "resource", b.ResourceID, "xid", b.XID, "branch_id", b.BranchID}
-	if o.panic != nil {
-		m.log.Error("atcc/rm: late handler panicked", append(attrs, "panic", o.panic, "stack", string(o.stack))...)
-		return
+// judge turns a resource's phase-two result into the answer.
+func (m *Manager) judge(p phase, b BranchRequest, st protocol.BranchStatus, err error) (protocol.BranchStatus, protocol.Result) {
+	ok, success := p.accepts(st)
+	if ok && err == nil {
+		return st, protocol.Result{Code: protocol.ResultSuccess}
 	}
-	m.log.Warn("atcc/rm: late handler returned; its result was dropped", append(attrs, "status", o.status, "err", o.err)...)
+	attrs := []any{"op", p, "resource", b.ResourceID, "xid", b.XID, "branch_id", b.BranchID}
+	switch {
+	case ok && !success:
+		m.log.Debug("atcc/rm: phase two failed", append(attrs, "status", st, "err", err)...)
+		return st, failed(err.Error())
+	case err == nil:
+		m.log.Error("atcc/rm: handler returned a status that does not answer its phase; answered a retryable failure",
+			append(attrs, "status", st)...)
+		return p.retryableFailure(), failed(fmt.Sprintf("atcc/rm: %s returned status %v", p, st))
+	case success:
+		m.log.Error("atcc/rm: handler returned a success status with an error; answered a retryable failure",
+			append(attrs, "status", st, "err", err)...)
+		return p.retryableFailure(), failed(err.Error())
+	}
+	m.log.Debug("atcc/rm: phase two failed", append(attrs, "status", st, "err", err)...)
+	return p.retryableFailure(), failed(err.Error())
 }
 
 // failed returns a Failed result prefix with msg cut to maxMsgLen bytes at

@@ -20,9 +20,11 @@
 //
 // In phase two the coordinator calls the resource's BranchCommit or
 // BranchRollback with the XID and branch id; see Resource for what to
-// return. The Manager answers the coordinator in every case: an unknown
-// resource, an error, a panic or a handler that runs out of time yields a
-// retryable failure status, never silence.
+// return. The Manager translates the request into the resource's call and
+// its result into the answer (an unknown resource or an error yields a
+// retryable failure status); the client's transport runs it on its worker
+// pool under a deadline and answers the coordinator exactly once, with a
+// retryable failure status when the call panics or runs out of time.
 //
 // A Manager is safe for concurrent use. It belongs to an atcc.Client,
 // which closes it.

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -26,25 +25,18 @@ type Caller interface {
 	AddResource(ctx context.Context, resourceID string) error
 }
 
-// Config configures a Manager. The zero value is valid.
+// Config configures a Manager. The zero value is valid. The deadline of
+// phase-two calls belongs to the transport that runs them (see
+// rpc.ClientConfig.HandlerTimeout, set from atcc.Config.HandlerTimeout).
 type Config struct {
-	// HandlerTimeout bounds each call of a phase-two method
-	// (BranchCommit, BranchRollback) and of DeleteUndoLogs: its context
-	// ends after this long, and the coordinator gets a retryable failure
-	// if the method has not returned by then. Keep it below the
-	// coordinator's request timeout (15 s for Java Seata), or its answer
-	// arrives too late to count. Default 10 s.
-	HandlerTimeout time.Duration
-	// Logger receives handler failures, panics (Error, with the stack)
-	// and requests for unknown resources (Warn). Default: discard.
+	// Logger receives phase-two failures, answers that are not valid for
+	// their phase (Error) and requests for unknown resources (Warn).
+	// Default: discard.
 	Logger *slog.Logger
 	// Observer, when not nil, is told of branch registrations, lock
 	// conflicts and phase-two requests (see package observe). Default nil.
 	Observer observe.Observer
 }
-
-// DefaultHandlerTimeout is the default of Config.HandlerTimeout.
-const DefaultHandlerTimeout = 10 * time.Second
 
 // resourceKey identifies a registered resource. Java keeps one registry
 // per branch type; so does the Manager, with the type in the key.
@@ -55,20 +47,17 @@ type resourceKey struct {
 
 // Manager is the resource manager of a client: it keeps the registered
 // resources (one registry per branch type), registers and reports
-// branches, queries global locks, and runs the phase-two requests the
-// coordinator sends, always answering them.
+// branches, queries global locks, and turns the phase-two requests the
+// coordinator sends into calls of the resources they name and their
+// results into answers.
 //
-// A Manager is safe for concurrent use. It starts a goroutine per
-// phase-two call only; Close waits for them.
+// A Manager is safe for concurrent use and starts no goroutine: phase-two
+// calls run on the goroutine that calls HandleRequest (a worker of the
+// rpc.Client).
 type Manager struct {
 	caller Caller
-	cfg    Config
 	log    *slog.Logger
 	obs    observe.Observer // nil: none
-
-	closing context.Context // canceled by Close
-	cancel  context.CancelFunc
-	running sync.WaitGroup // handler goroutines
 
 	inflight *inflight // branches registered here awaiting phase two
 
@@ -80,17 +69,12 @@ type Manager struct {
 // NewManager returns a Manager that reaches the coordinator through c. It
 // does no I/O.
 func NewManager(c Caller, cfg Config) *Manager {
-	if cfg.HandlerTimeout <= 0 {
-		cfg.HandlerTimeout = DefaultHandlerTimeout
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		caller: c, cfg: cfg, log: log, obs: cfg.Observer,
-		closing: ctx, cancel: cancel,
+		caller: c, log: log, obs: cfg.Observer,
 		inflight:  newInflight(),
 		resources: make(map[resourceKey]Resource),
 	}
@@ -172,15 +156,15 @@ func (m *Manager) lookup(typ protocol.BranchType, id string) Resource {
 	return m.resources[resourceKey{typ, id}]
 }
 
-// Close cancels the contexts of running phase-two calls, waits for them to
-// return, and makes further Register calls fail with ErrClosed; requests
-// that arrive afterwards are answered with a retryable failure.
-// atcc.Client.Close calls it. It is safe to call more than once.
+// Close makes further Register calls fail with ErrClosed; phase-two
+// requests that arrive afterwards are answered with a retryable failure.
+// It does not wait for phase-two calls under way: the transport that runs
+// them cancels them and waits for them when it closes (atcc.Client.Close
+// closes its rpc.Client first, then the Manager). It is safe to call more
+// than once.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	m.closed = true
 	m.mu.Unlock()
-	m.cancel()
-	m.running.Wait()
 	return nil
 }

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 	"unicode/utf8"
 
-	"github.com/atcc-go/atcc/internal/testgate"
 	"github.com/atcc-go/atcc/internal/testlog"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -176,16 +173,6 @@ func TestPhaseTwoAnswers(t *testing.T) {
 		}},
 		{name: "error without status", handler: status(0, errBoom),
 			commit: protocol.PhaseTwoCommitFailedRetryable, rollback: protocol.PhaseTwoRollbackFailedRetryable, failedCode: true},
-		{name: "panic", handler: func(context.Context, BranchRequest) (protocol.BranchStatus, error) { panic("kaboom") },
-			commit: protocol.PhaseTwoCommitFailedRetryable, rollback: protocol.PhaseTwoRollbackFailedRetryable, failedCode: true,
-			log: "kaboom"},
-		{name: "panic with error value", handler: func(context.Context, BranchRequest) (protocol.BranchStatus, error) { panic(errBoom) },
-			commit: protocol.PhaseTwoCommitFailedRetryable, rollback: protocol.PhaseTwoRollbackFailedRetryable, failedCode: true,
-			log: "manager_test.go"}, // the stack is logged
-		{name: "goexit", handler: func(context.Context, BranchRequest) (protocol.BranchStatus, error) {
-			runtime.Goexit()
-			return 0, nil
-		}, commit: protocol.PhaseTwoCommitFailedRetryable, rollback: protocol.PhaseTwoRollbackFailedRetryable, failedCode: true},
 		{name: "zero status, no error", handler: status(0, nil),
 			commit: protocol.PhaseTwoCommitFailedRetryable, rollback: protocol.PhaseTwoRollbackFailedRetryable, failedCode: true,
 			log: "does not answer its phase"},
@@ -310,81 +297,55 @@ func TestUnknownResourceIsAnsweredWithRetryableFailure(t *testing.T) {
 	}
 }
 
-func TestHandlerTimeoutFreesTheWorker(t *testing.T) {
-	m, _, logs := newTestManager(t, Config{HandlerTimeout: 50 * time.Millisecond})
-	release := testgate.New(t)
-	ctxErr := make(chan error, 1)
-	var returned atomic.Bool
-	stuck := answer(func(ctx context.Context, _ BranchRequest) (protocol.BranchStatus, error) {
-		<-ctx.Done()
-		ctxErr <- ctx.Err()
-		release.Wait() // ignores its context from here on
-		returned.Store(true)
-		return protocol.PhaseTwoRollbacked, nil
+// The Manager calls the resource on the caller's goroutine, under the
+// caller's context, and lets a panic through to the transport, which
+// recovers it and answers (rpc's TestEveryBranchRequestAnsweredOnce).
+func TestHandleRequestRunsOnTheCallersGoroutine(t *testing.T) {
+	m, _, _ := newTestManager(t, Config{})
+	type key struct{}
+	var sawValue atomic.Bool
+	r := answer(func(ctx context.Context, b BranchRequest) (protocol.BranchStatus, error) {
+		sawValue.Store(ctx.Value(key{}) == "caller")
+		if b.BranchID == 7 && b.XID == "127.0.0.1:8091:1" {
+			panic("kaboom")
+		}
+		return protocol.PhaseTwoCommitted, nil
 	})
-	if err := m.Register(t.Context(), stuck); err != nil {
+	if err := m.Register(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
-	rr := m.HandleRequest(t.Context(), rollbackReq(protocol.BranchAT, "db1")).(*protocol.BranchRollbackResponse)
-	checkAnswer(t, "rollback", rr.Result, rr.XID, rr.BranchID, rr.BranchStatus, protocol.PhaseTwoRollbackFailedRetryable, true)
-	if !strings.Contains(rr.Msg, "did not return in time") {
-		t.Errorf("msg %q", rr.Msg)
-	}
-	if err := <-ctxErr; !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("the handler's context ended with %v, want its deadline", err)
-	}
-
-	closed := make(chan bool, 1)
-	go func() { m.Close(); closed <- returned.Load() }()
-	// Close has begun once registrations are refused; only then may the
-	// handler return.
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; ; i++ {
-		err := m.Register(t.Context(), &fakeResource{id: fmt.Sprintf("probe%d", i), typ: protocol.BranchTCC})
-		if errors.Is(err, ErrClosed) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !time.Now().Before(deadline) {
-			t.Fatal("Close never began refusing registrations")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	release.Open()
-	if !<-closed {
-		t.Fatal("Close returned while a handler was still running")
-	}
-	if !strings.Contains(logs.String(), "late handler returned") {
-		t.Fatalf("late result not logged:\n%s", logs)
+	ctx := context.WithValue(t.Context(), key{}, "caller")
+	func() {
+		defer func() {
+			if p := recover(); p != "kaboom" {
+				t.Fatalf("recovered %v, want the resource's panic", p)
+			}
+		}()
+		m.HandleRequest(ctx, commitReq(protocol.BranchAT, "db1"))
+		t.Fatal("the panic did not reach the caller")
+	}()
+	if !sawValue.Load() {
+		t.Fatal("the resource did not get the caller's context")
 	}
 }
 
-func TestCloseCancelsHandlers(t *testing.T) {
-	m, _, _ := newTestManager(t, Config{HandlerTimeout: time.Hour})
-	started := make(chan struct{})
-	res := answer(func(ctx context.Context, _ BranchRequest) (protocol.BranchStatus, error) {
-		close(started)
-		<-ctx.Done()
-		return protocol.PhaseTwoCommitFailedRetryable, ctx.Err()
-	})
-	if err := m.Register(t.Context(), res); err != nil {
+func TestRequestsAfterCloseAnsweredRetryable(t *testing.T) {
+	m, _, _ := newTestManager(t, Config{})
+	var calls atomic.Int32
+	if err := m.Register(t.Context(), answer(func(context.Context, BranchRequest) (protocol.BranchStatus, error) {
+		calls.Add(1)
+		return protocol.PhaseTwoCommitted, nil
+	})); err != nil {
 		t.Fatal(err)
 	}
-	answered := make(chan *protocol.BranchCommitResponse)
-	go func() {
-		answered <- m.HandleRequest(t.Context(), commitReq(protocol.BranchAT, "db1")).(*protocol.BranchCommitResponse)
-	}()
-	<-started
 	m.Close()
-	cr := <-answered
-	if cr.BranchStatus != protocol.PhaseTwoCommitFailedRetryable {
-		t.Fatalf("status %v", cr.BranchStatus)
-	}
-	// After Close every request gets a retryable failure.
-	cr = m.HandleRequest(t.Context(), commitReq(protocol.BranchAT, "db1")).(*protocol.BranchCommitResponse)
+	cr := m.HandleRequest(t.Context(), commitReq(protocol.BranchAT, "db1")).(*protocol.BranchCommitResponse)
 	checkAnswer(t, "commit", cr.Result, cr.XID, cr.BranchID, cr.BranchStatus, protocol.PhaseTwoCommitFailedRetryable, true)
+	rr := m.HandleRequest(t.Context(), rollbackReq(protocol.BranchAT, "db1")).(*protocol.BranchRollbackResponse)
+	checkAnswer(t, "rollback", rr.Result, rr.XID, rr.BranchID, rr.BranchStatus, protocol.PhaseTwoRollbackFailedRetryable, true)
+	if calls.Load() != 0 {
+		t.Fatal("a closed Manager called its resource")
+	}
 }
 
 func TestUndoLogDelete(t *testing.T) {
@@ -545,7 +506,7 @@ func TestBranchCalls(t *testing.T) {
 }
 
 // BenchmarkHandleRequest measures the dispatch of a phase-two request to
-// a resource that answers at once: lookup, guards, handler goroutine.
+// a resource that answers at once: lookup, guards, call, answer.
 func BenchmarkHandleRequest(b *testing.B) {
 	m := NewManager(&fakeCaller{}, Config{})
 	defer m.Close()

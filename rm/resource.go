@@ -11,10 +11,10 @@ import (
 // Manager.Register and identified by its branch type and resource id.
 //
 // The coordinator calls BranchCommit or BranchRollback (phase two) once
-// the launcher has decided; the Manager runs them on its worker pool.
+// the launcher has decided; the client runs them on its worker pool.
 // Both must be idempotent: the coordinator resends them until it gets a
 // final answer, after a lost answer, after a coordinator restart, or when
-// a previous call ran out of time (see Config.HandlerTimeout), and a
+// a previous call ran out of time (see atcc.Config.HandlerTimeout), and a
 // resend may even overlap with a previous call that is still running. They
 // may be called for a branch this process did not register (another
 // instance of the same service registered it and went away), and, for
@@ -46,13 +46,15 @@ import (
 // an error with a success status (an error always wins: phase two is
 // idempotent, so a retry is safe while a false success is not), an error
 // with no status, a status of the other phase or of phase one, and a panic
-// (recovered, logged with its stack).
+// (recovered by the client, logged with its stack).
 //
-// The ctx of a call ends after Config.HandlerTimeout or when the Manager
-// closes; a call should return soon after. One that does not is answered
-// as a retryable failure when its time is up and keeps running in its
-// goroutine; its late result is logged and dropped, and Manager.Close
-// waits for it.
+// The ctx of a call ends at the request's deadline
+// (atcc.Config.HandlerTimeout after it arrived) or when the client closes;
+// a call should return soon after. One that does not is answered as a retryable
+// failure at the deadline, and keeps its worker until it returns: the pool
+// does not grow, so such calls hold up the requests behind them, and
+// atcc.Client.Close waits for them. Their late result is logged and
+// dropped.
 type Resource interface {
 	// ResourceID identifies the resource at the coordinator: the same id
 	// across every instance of a service, so that the coordinator can

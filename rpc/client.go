@@ -512,10 +512,12 @@ func (c *Client) isClosed() bool {
 
 // Close closes every session, fails the pending calls with ErrConnectionLost
 // (wrapping ErrClientClosed), and waits until every goroutine the client
-// started has returned, RequestHandler calls included (their context is
-// cancelled). A connection attempt in progress may hold it up to the end of
-// getty's current dial, at most about 3s. Close returns nil; calling it
-// again does nothing.
+// started has returned, RequestHandler calls included: their context is
+// cancelled first, so a handler that honours it ends at once, while one that
+// ignores it holds Close up until it returns (at most Workers run). Requests
+// still queued are dropped; the coordinator sends them again. A connection
+// attempt in progress may hold Close up to the end of getty's current dial,
+// at most about 3s. Close returns nil; calling it again does nothing.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {

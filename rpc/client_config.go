@@ -97,6 +97,16 @@ type ClientConfig struct {
 	// failure. Defaults 16 and 1024.
 	Workers, QueueSize int
 
+	// HandlerTimeout is the time the client has to answer a coordinator
+	// request, counted from its arrival (time in the queue included).
+	// Handler's context ends then; a branch request whose handler has not
+	// returned is answered at that moment with a retryable failure, and
+	// the handler's later result is dropped. The handler keeps its worker
+	// until it returns, so at most Workers handlers run, even when they
+	// ignore their context. Keep it below the coordinator's timeout for
+	// the answer (15s for Java Seata). Default 10s.
+	HandlerTimeout time.Duration
+
 	// Batch merges the requests sent on a session within BatchWindow into
 	// MergedWarpMessages (§8.7). Default off.
 	Batch bool
@@ -116,19 +126,29 @@ type ClientConfig struct {
 
 // RequestHandler answers the requests a coordinator sends to a resource
 // manager.
+//
+// The client answers every branch request exactly once, and is the only
+// one that does: with the handler's response when it returns one in time,
+// else with a failed result and the retryable status of the phase
+// (PhaseTwo_CommitFailed_Retryable, PhaseTwo_RollbackFailed_Retryable),
+// which makes the coordinator send the request again later. That happens
+// when the queue is full, when the handler panics, calls runtime.Goexit or
+// returns nil or the wrong type, and when HandlerTimeout passes first.
+// When the client closes, the requests being handled are answered so too,
+// as far as their sessions still carry it; those still queued go with
+// their sessions, which the coordinator retries as a failure to send.
 type RequestHandler interface {
 	// HandleRequest runs on the client's worker pool, never on a read
-	// goroutine, and may block; ctx is cancelled when the client closes.
-	// req is a *protocol.BranchCommitRequest, *protocol.BranchRollbackRequest
-	// or *protocol.UndoLogDeleteRequest.
+	// goroutine, and may block. ctx ends HandlerTimeout after the request
+	// arrived or when the client closes; a handler should return soon
+	// after, as it holds its worker (and Client.Close) until it does.
+	// req is a *protocol.BranchCommitRequest,
+	// *protocol.BranchRollbackRequest or *protocol.UndoLogDeleteRequest.
 	//
 	// It returns the *protocol.BranchCommitResponse or
 	// *protocol.BranchRollbackResponse for a branch request (the transport
 	// sets its XID and BranchID from the request), and nil for
-	// UndoLogDelete, which is oneway. Whatever happens, the coordinator
-	// gets an answer to a branch request: if HandleRequest panics or returns
-	// nil or the wrong type, the client answers with a failed result and a
-	// retryable branch status.
+	// UndoLogDelete, which is oneway.
 	HandleRequest(ctx context.Context, req protocol.Message) protocol.Message
 }
 
@@ -173,11 +193,12 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 	setDefault(&c.RequestTimeout, 30*time.Second)
 	setDefault(&c.Workers, 16)
 	setDefault(&c.QueueSize, 1024)
+	setDefault(&c.HandlerTimeout, 10*time.Second)
 	setDefault(&c.BatchWindow, time.Millisecond)
 	switch {
 	case c.PoolSize < 0, c.Workers < 0, c.QueueSize < 0:
 		return c, fmt.Errorf("%w: negative PoolSize, Workers or QueueSize", ErrInvalidConfig)
-	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.RequestTimeout < 0, c.BatchWindow < 0:
+	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.RequestTimeout < 0, c.BatchWindow < 0, c.HandlerTimeout < 0:
 		return c, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	case c.ReconnectMin > c.ReconnectMax:
 		return c, fmt.Errorf("%w: ReconnectMin %v > ReconnectMax %v", ErrInvalidConfig, c.ReconnectMin, c.ReconnectMax)

@@ -26,9 +26,10 @@
 // never be confused.
 //
 // Requests from the coordinator (BranchCommit, BranchRollback,
-// UndoLogDelete) run on a bounded worker pool with the RequestHandler; a
-// branch request always gets an answer, a retryable failure when the queue
-// is full or the handler fails.
+// UndoLogDelete) run on a bounded worker pool with the RequestHandler,
+// under a deadline of HandlerTimeout from their arrival; a branch request
+// gets exactly one answer, a retryable failure when the queue is full, the
+// handler fails or the deadline passes first (see RequestHandler).
 //
 // # Server
 //

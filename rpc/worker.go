@@ -3,14 +3,16 @@ package rpc
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
 // task is a request from the peer, waiting for a worker.
 type task struct {
-	cn *conn
-	f  *protocol.Frame
+	cn       *conn
+	f        *protocol.Frame
+	deadline time.Time // when the answer is due (the client's HandlerTimeout); zero on the server
 }
 
 // workerPool runs requests from peers off the read goroutines: a fixed set
@@ -37,12 +39,20 @@ func newWorkerPool(workers, queue int, handle func(context.Context, task)) *work
 }
 
 func (p *workerPool) work() {
-	defer p.wg.Done()
+	stopped := false
+	defer func() {
+		if !stopped { // handle called runtime.Goexit: keep the pool's size
+			p.wg.Add(1)
+			go p.work()
+		}
+		p.wg.Done()
+	}()
 	for {
 		select {
 		case t := <-p.tasks:
 			p.handle(p.ctx, t)
 		case <-p.ctx.Done():
+			stopped = true
 			return
 		}
 	}
