@@ -422,12 +422,15 @@ func (s *Server) onClosed(ss *ServerSession) {
 // calls non-blocking at once too, everything else on the worker pool.
 //
 // The rule that keeps one session from stalling the others: a read
-// goroutine never waits for a store, an RM or a peer's socket. It runs only
-// handlers declared non-blocking, whose work is bounded by the frame limits,
-// and it queues their answers on the connection's bounded control lane
-// (sendAsync), whose flusher does the write; a peer that stops reading its
-// answers is closed as a slow peer. Requests that may block share the
-// worker pool and its bounded queue as before.
+// goroutine never waits for a store or an RM. It runs only handlers declared
+// non-blocking, whose work is bounded by the frame limits, and writes their
+// answer itself, as a worker would: the one wait left is on its own peer's
+// socket, bounded by the write deadline (IdleTimeout), after which that
+// session is closed. Each session has its own read goroutine, so a slow
+// store or a slow peer delays no other session's frames; requests that may
+// block share the worker pool and its bounded queue as before. (Answers are
+// not queued on the control lane: that costs a flusher goroutine and more
+// allocations than the hand-off it saves.)
 func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 	switch m := f.Body.(type) {
 	case *protocol.RegisterTMRequest:
@@ -460,7 +463,7 @@ func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 		return
 	}
 	if s.inlineable(f.Body) {
-		ss.cn.sendAsync(s.respond(s.work.ctx, ss, f))
+		s.handle(s.work.ctx, task{cn: ss.cn, f: f})
 		return
 	}
 	if s.work.submit(task{cn: ss.cn, f: f}) {
