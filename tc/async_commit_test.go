@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/internal/testgate"
+	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -165,4 +166,66 @@ func TestAsyncCommitShutdown(t *testing.T) {
 			}
 		})
 	})
+}
+
+// Java's TM (TransactionalTemplate.commitTransaction) fails a commit whose
+// answer is Finished, TimeoutRollbacking/Rollbacked or heuristic and takes
+// any other status as success; the Java TC answers an asynchronous commit
+// with Committed, never AsyncCommitting, and so does this one, over the
+// wire, for every store, while GlobalStatus shows AsyncCommitting until
+// phase two is over.
+func TestAsyncCommitAnswersCommittedOnTheWire(t *testing.T) {
+	for _, kind := range []string{"memory", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := Config{}
+			if kind == "mysql" {
+				cfg.DB = mysqlTables(t).DB
+			}
+			s := startServer(t, cfg)
+			const res = "jdbc:mysql://127.0.0.1:3306/java"
+			release := testgate.New(t)
+			rm := newClient(t, "java-app", rpc.RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
+				release.Wait()
+				return commitAll(ctx, req)
+			}), []string{res}, s.Addr())
+			tm := newClient(t, "java-app", nil, nil, s.Addr())
+			ctx := context.Background()
+			resp, err := tm.Call(ctx, rpc.RoleTM, &protocol.GlobalBeginRequest{TimeoutMillis: 60000, TransactionName: "java"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			xid := resp.(*protocol.GlobalBeginResponse).XID
+			resp, err = rm.Call(ctx, rpc.RoleRM, &protocol.BranchRegisterRequest{XID: xid, BranchType: protocol.BranchAT, ResourceID: res, LockKey: "t:1"})
+			if err != nil || resp.(*protocol.BranchRegisterResponse).Code != protocol.ResultSuccess {
+				t.Fatal(resp, err)
+			}
+			resp, err = tm.Call(ctx, rpc.RoleTM, &protocol.GlobalCommitRequest{XID: xid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := resp.(*protocol.GlobalCommitResponse); r.Code != protocol.ResultSuccess || r.GlobalStatus != protocol.GlobalCommitted {
+				t.Fatalf("GlobalCommit answered %+v, want Committed (9)", r)
+			}
+			status := func() protocol.GlobalStatus {
+				resp, err := tm.Call(ctx, rpc.RoleTM, &protocol.GlobalStatusRequest{XID: xid})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.(*protocol.GlobalStatusResponse).GlobalStatus
+			}
+			if st := status(); st != protocol.GlobalAsyncCommitting {
+				t.Fatalf("status during phase two: %v", st)
+			}
+			// A second GlobalCommit (a TM retrying) reads Committed too.
+			resp, err = tm.Call(ctx, rpc.RoleTM, &protocol.GlobalCommitRequest{XID: xid})
+			if err != nil || resp.(*protocol.GlobalCommitResponse).GlobalStatus != protocol.GlobalCommitted {
+				t.Fatalf("second GlobalCommit: %+v, %v", resp, err)
+			}
+			release.Open()
+			eventually(t, func() bool {
+				st := status()
+				return st == protocol.GlobalCommitted || st == protocol.GlobalFinished
+			}, "phase two of %s did not end", xid)
+		})
+	}
 }
