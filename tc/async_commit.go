@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -45,6 +46,11 @@ type asyncCommitter struct {
 	c    *coordinator
 	wake chan struct{} // one token: the queue is no longer empty
 	done chan struct{} // closed when run returns
+
+	// Buffers reused from batch to batch by run.
+	spare []globalTx
+	txs   []asyncTx
+	calls []asyncCall
 
 	mu      sync.Mutex
 	queue   []globalTx // guarded by mu
@@ -120,7 +126,7 @@ func (a *asyncCommitter) run() {
 		}
 		a.mu.Lock()
 		batch := a.queue
-		a.queue = nil
+		a.queue, a.spare = a.spare[:0], nil
 		last := len(batch) == 0 && closing
 		if last {
 			a.stopped = true
@@ -130,6 +136,8 @@ func (a *asyncCommitter) run() {
 			return
 		}
 		a.commit(c.ctx, batch)
+		clear(batch)
+		a.spare = batch[:0]
 	}
 }
 
@@ -175,17 +183,23 @@ type asyncCall struct {
 
 // asyncTx is one transaction of a batch.
 type asyncTx struct {
-	g  globalTx
-	bs []branchTx
-	ok bool // branches loaded and lease kept: its calls are made
+	g      globalTx
+	bs     []branchTx
+	ok     bool         // branches loaded and lease kept: its calls are made
+	failed []*asyncCall // the calls that did not commit their branch
 }
 
 // commit sends BranchCommit for every branch of batch, then ends each
 // transaction, or leaves it for a retry.
 func (a *asyncCommitter) commit(ctx context.Context, batch []globalTx) {
 	c := a.c
-	txs := make([]asyncTx, len(batch))
-	var calls []asyncCall
+	txs := slices.Grow(a.txs[:0], len(batch))[:len(batch)]
+	calls := a.calls[:0]
+	defer func() {
+		clear(txs)
+		clear(calls)
+		a.txs, a.calls = txs[:0], calls[:0]
+	}()
 	for i := range batch {
 		tx := &txs[i]
 		tx.g = batch[i]
@@ -208,45 +222,39 @@ func (a *asyncCommitter) commit(ctx context.Context, batch []globalTx) {
 	slices.SortStableFunc(calls, func(x, y asyncCall) int { return strings.Compare(x.b.resourceID, y.b.resourceID) })
 	a.call(ctx, calls)
 
-	failed := make(map[*asyncTx][]*asyncCall)
 	for i := range calls {
 		if k := &calls[i]; k.err != nil || k.st != protocol.PhaseTwoCommitted {
-			failed[k.g] = append(failed[k.g], k)
+			k.g.failed = append(k.g.failed, k)
 		}
 	}
 	for i := range txs {
 		tx := &txs[i]
 		if tx.ok {
-			a.finish(ctx, tx, failed[tx])
+			a.finish(ctx, tx, tx.failed)
 		}
 		c.leave(tx.g.xid)
 	}
 }
 
-// call makes calls with at most asyncCommitCallers in flight.
+// call makes calls with at most asyncCommitCallers in flight, the
+// committer's goroutine being one of the callers.
 func (a *asyncCommitter) call(ctx context.Context, calls []asyncCall) {
-	n := min(len(calls), asyncCommitCallers)
-	if n == 0 {
-		return
-	}
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(calls) {
-					return
-				}
-				k := &calls[i]
-				k.st, k.err = a.c.calls.phaseTwo(ctx, true, &k.g.g, k.b)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(calls) {
+				return
 			}
-		})
+			k := &calls[i]
+			k.st, k.err = a.c.calls.phaseTwo(ctx, true, &k.g.g, k.b)
+		}
 	}
+	var wg sync.WaitGroup
+	for range min(len(calls), asyncCommitCallers) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 
