@@ -186,6 +186,7 @@ type asyncTx struct {
 	g      globalTx
 	bs     []branchTx
 	ok     bool         // branches loaded and lease kept: its calls are made
+	ended  bool         // ended by endCommitted
 	failed []*asyncCall // the calls that did not commit their branch
 }
 
@@ -227,12 +228,47 @@ func (a *asyncCommitter) commit(ctx context.Context, batch []globalTx) {
 			k.g.failed = append(k.g.failed, k)
 		}
 	}
+	a.endCommitted(ctx, txs)
 	for i := range txs {
 		tx := &txs[i]
-		if tx.ok {
+		if tx.ok && (len(tx.failed) > 0 || !tx.ended) {
 			a.finish(ctx, tx, tx.failed)
 		}
 		c.leave(tx.g.xid)
+	}
+}
+
+// endCommitted ends, with one store write, the transactions of the batch
+// whose branches all committed, and marks them ended. On a store error
+// nothing is marked: finish ends them one by one.
+func (a *asyncCommitter) endCommitted(ctx context.Context, txs []asyncTx) {
+	c := a.c
+	var xids []string
+	for i := range txs {
+		if tx := &txs[i]; tx.ok && len(tx.failed) == 0 {
+			xids = append(xids, tx.g.xid)
+		}
+	}
+	if len(xids) == 0 {
+		return
+	}
+	ended, err := c.st.endAll(ctx, xids, protocol.GlobalAsyncCommitting, c.cfg.owner, c.endChange(protocol.GlobalCommitted, c.nowMs()))
+	if err != nil {
+		return
+	}
+	// Both lists follow txs' order; a transaction missing from ended was
+	// taken over by another coordinator, which finishes it.
+	for i, j := 0, 0; i < len(txs); i++ {
+		tx := &txs[i]
+		if !tx.ok || len(tx.failed) > 0 {
+			continue
+		}
+		tx.ended = true
+		if j < len(ended) && ended[j] == tx.g.xid {
+			j++
+		} else {
+			tx.ok = false // not ours any more
+		}
 	}
 }
 
