@@ -51,6 +51,7 @@ type asyncCommitter struct {
 	spare []globalTx
 	txs   []asyncTx
 	calls []asyncCall
+	xids  []string
 
 	mu      sync.Mutex
 	queue   []globalTx // guarded by mu
@@ -243,7 +244,11 @@ func (a *asyncCommitter) commit(ctx context.Context, batch []globalTx) {
 // nothing is marked: finish ends them one by one.
 func (a *asyncCommitter) endCommitted(ctx context.Context, txs []asyncTx) {
 	c := a.c
-	var xids []string
+	xids := a.xids[:0]
+	defer func() {
+		clear(xids)
+		a.xids = xids[:0]
+	}()
 	for i := range txs {
 		if tx := &txs[i]; tx.ok && len(tx.failed) == 0 {
 			xids = append(xids, tx.g.xid)

@@ -21,7 +21,7 @@ import (
 func (s *memStore) endAll(_ context.Context, xids []string, from protocol.GlobalStatus, owner string, c change) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ended := xids[:0:0]
+	ended := make([]string, 0, len(xids))
 	for _, xid := range xids {
 		mg := s.globals[xid]
 		if mg == nil || mg.g.status != from || mg.g.owner != owner {
