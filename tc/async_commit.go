@@ -254,8 +254,8 @@ func (a *asyncCommitter) endCommitted(ctx context.Context, txs []asyncTx) {
 			xids = append(xids, tx.g.xid)
 		}
 	}
-	if len(xids) == 0 {
-		return
+	if len(xids) < 2 {
+		return // finish ends a lone transaction with transition, a statement fewer
 	}
 	ended, err := c.st.endAll(ctx, xids, protocol.GlobalAsyncCommitting, c.cfg.owner, c.endChange(protocol.GlobalCommitted, c.nowMs()))
 	if err != nil {
