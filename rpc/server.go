@@ -69,7 +69,8 @@ type ServerConfig struct {
 type ServerHandler interface {
 	// HandleRequest answers a client's request. It runs on the server's
 	// worker pool, may block, and receives a context that is cancelled when
-	// the server closes. req is one of the requests a coordinator handles:
+	// the server closes (requests an InlineHandler calls non-blocking run
+	// on the session's read goroutine instead). req is one of the requests a coordinator handles:
 	// GlobalBegin, GlobalCommit, GlobalRollback, GlobalStatus, GlobalReport,
 	// BranchRegister, BranchReport or GlobalLockQuery (pointers to the
 	// protocol types). The inner requests of a MergedWarpMessage are passed
@@ -90,18 +91,36 @@ type ServerHandler interface {
 	SessionClosed(s *ServerSession)
 }
 
+// InlineHandler is a ServerHandler that can tell, per request, that
+// HandleRequest will answer it without blocking: no I/O, no wait on another
+// peer, only short critical sections (a coordinator answering from memory).
+// The Server then runs such requests on the session's read goroutine instead
+// of handing them to the worker pool, which saves a goroutine hand-off per
+// request; every other request still goes to the pool.
+//
+// Inline is called on the read goroutine for every request after
+// registration; it must be cheap and must not block. A request it wrongly
+// reports as non-blocking stalls the reading of its own session only (each
+// session has its own read goroutine), never another session's.
+type InlineHandler interface {
+	ServerHandler
+	Inline(req protocol.Message) bool
+}
+
 // Server is the coordinator side of the Seata RPC protocol: it accepts client
 // sessions, handles their registrations and heartbeats itself, hands their
 // requests to a ServerHandler, and lets the coordinator send branch requests
 // down a chosen session (ServerSession.Call).
 //
 // SessionRegistered and SessionClosed are called in order, one at a time,
-// from one goroutine; HandleRequest runs on the worker pool. A Server is
+// from one goroutine; HandleRequest runs on the worker pool, or on the
+// session's read goroutine for requests an InlineHandler calls non-blocking. A Server is
 // safe for concurrent use; NewServer does no I/O, Start listens, and Close
 // must be called to release the listener and the sessions.
 type Server struct {
 	cfg    ServerConfig  // immutable, defaults applied
 	h      ServerHandler // immutable
+	inline InlineHandler // h, when it implements InlineHandler; immutable
 	log    *slog.Logger
 	pend   *pendingTable
 	reject atomic.Uint64
@@ -140,7 +159,8 @@ func NewServer(cfg ServerConfig, h ServerHandler) *Server {
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	rlog := newRateLog(cfg.Logger, time.Second)
-	return &Server{cfg: cfg, h: h, log: cfg.Logger, pend: newPendingTable(true),
+	inline, _ := h.(InlineHandler)
+	return &Server{cfg: cfg, h: h, inline: inline, log: cfg.Logger, pend: newPendingTable(true),
 		adm: newAdmission(cfg.Limits, rlog), rlog: rlog,
 		closing: make(chan struct{}), sessions: make(map[*ServerSession]struct{})}
 }
@@ -403,8 +423,19 @@ func (s *Server) onClosed(ss *ServerSession) {
 
 // onRequest handles a client's request on the read goroutine: registrations
 // at once (so that a request sent right after a oneway registration, as
-// seata-go does, finds the session registered), everything else on the
-// worker pool.
+// seata-go does, finds the session registered), requests the InlineHandler
+// calls non-blocking at once too, everything else on the worker pool.
+//
+// The rule that keeps one session from stalling the others: a read
+// goroutine never waits for a store or an RM. It runs only handlers declared
+// non-blocking, whose work is bounded by the frame limits, and writes their
+// answer itself, as a worker would: the one wait left is on its own peer's
+// socket, bounded by the write deadline (IdleTimeout), after which that
+// session is closed. Each session has its own read goroutine, so a slow
+// store or a slow peer delays no other session's frames; requests that may
+// block share the worker pool and its bounded queue as before. (Answers are
+// not queued on the control lane: that costs a flusher goroutine and more
+// allocations than the hand-off it saves.)
 func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 	switch m := f.Body.(type) {
 	case *protocol.RegisterTMRequest:
@@ -436,6 +467,10 @@ func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 		ss.cn.close(errNotRegistered)
 		return
 	}
+	if s.inlineable(f.Body) {
+		s.handle(s.work.ctx, task{cn: ss.cn, f: f})
+		return
+	}
 	if s.work.submit(task{cn: ss.cn, f: f}) {
 		return
 	}
@@ -461,28 +496,51 @@ func (s *Server) announce(ss *ServerSession) {
 	s.events.push(event{ss: ss})
 }
 
+// inlineable reports whether the handler answers req, or every request a
+// MergedWarpMessage carries, without blocking.
+func (s *Server) inlineable(req protocol.Message) bool {
+	if s.inline == nil {
+		return false
+	}
+	if m, ok := req.(*protocol.MergedWarpMessage); ok {
+		for _, in := range m.Messages {
+			if !s.inline.Inline(in) {
+				return false
+			}
+		}
+		return len(m.Messages) > 0
+	}
+	return s.inline.Inline(req)
+}
+
 // handle runs a client request on a worker and sends the answer.
 func (s *Server) handle(ctx context.Context, t task) {
-	ss := t.cn.owner.(*ServerSession)
-	frame := &protocol.Frame{Type: protocol.Response, Codec: t.f.Codec, Compressor: t.f.Compressor, RequestID: t.f.RequestID}
-	if m, ok := t.f.Body.(*protocol.MergedWarpMessage); ok {
+	frame := s.respond(ctx, t.cn.owner.(*ServerSession), t.f)
+	if _, err := t.cn.writeFrame(frame); err != nil {
+		s.log.Debug("atcc/rpc: answer not sent", "session", t.cn.owner.(*ServerSession).id, "type", frame.Body.TypeCode(), "err", err)
+	}
+}
+
+// respond calls the handler for the request f carries and returns the
+// answer's frame.
+func (s *Server) respond(ctx context.Context, ss *ServerSession, f *protocol.Frame) *protocol.Frame {
+	frame := &protocol.Frame{Type: protocol.Response, Codec: f.Codec, Compressor: f.Compressor, RequestID: f.RequestID}
+	if m, ok := f.Body.(*protocol.MergedWarpMessage); ok {
 		results := make([]protocol.Message, len(m.Messages))
 		for i, in := range m.Messages {
 			results[i] = s.answer(ctx, ss, in)
 		}
 		if s.cfg.BatchResults && len(m.MsgIDs) == len(m.Messages) && versionAtLeast(ss.Version(), 1, 5) {
 			// Java sends BatchResultMessage with the request's head map (§2.1).
-			frame.HeadMap = t.f.HeadMap
+			frame.HeadMap = f.HeadMap
 			frame.Body = &protocol.BatchResultMessage{Results: results, MsgIDs: m.MsgIDs}
 		} else {
 			frame.Body = &protocol.MergeResultMessage{Results: results}
 		}
 	} else {
-		frame.Body = s.answer(ctx, ss, t.f.Body)
+		frame.Body = s.answer(ctx, ss, f.Body)
 	}
-	if _, err := t.cn.writeFrame(frame); err != nil {
-		s.log.Debug("atcc/rpc: answer not sent", "session", ss.id, "type", frame.Body.TypeCode(), "err", err)
-	}
+	return frame
 }
 
 // answer calls the handler for one request and makes sure the result is a

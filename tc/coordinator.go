@@ -105,6 +105,8 @@ type coordinator struct {
 	// they are (tests of the core).
 	xidKey atomic.Pointer[xidPermutation]
 
+	async *asyncCommitter // background commits of AT transactions, batched
+
 	open     *openTxs         // open transactions begun here, for the limits
 	warn     *rateWarn        // refusals, rate-limited
 	refusals refusals         // refusals by reason, for Stats
@@ -139,6 +141,7 @@ func newCoordinator(cfg coreConfig, st store, calls branchCaller) *coordinator {
 		inflight: make(map[string]struct{}),
 		waiting:  make(map[string]map[string]struct{}),
 	}
+	c.async = newAsyncCommitter(c)
 	if cfg.advertise != "" {
 		c.setAdvertise(cfg.advertise)
 	}
@@ -448,7 +451,7 @@ func (c *coordinator) commitApp(ctx context.Context, app, xid string) (protocol.
 	}
 	switch g.status {
 	case protocol.GlobalAsyncCommitting:
-		c.driveInBackground(g)
+		c.commitInBackground(g)
 		return protocol.GlobalCommitted, nil
 	case protocol.GlobalCommitting, protocol.GlobalTimeoutRollbacking:
 		return c.driveNow(g), nil

@@ -41,9 +41,14 @@
 //   - A GlobalCommit that arrives after the transaction's timeout rolls it
 //     back (and answers a TimeoutRollback status) instead of committing.
 //   - A commit is asynchronous, as in Java, when every branch is AT: the
-//     row locks are released and Committed answered, then BranchCommit is
-//     sent in the background. With any other branch, the branches are
-//     committed before the answer. Rollback always runs before the answer,
+//     row locks are released and Committed answered (never AsyncCommitting,
+//     which GlobalStatus reports meanwhile), then BranchCommit is sent in
+//     the background, in batches: one committer takes the transactions of
+//     a short period, calls their branches ordered by resource, and ends
+//     those that committed with one store write. An RM acknowledges an AT
+//     BranchCommit once its undo_log delete is queued; rows a crashed RM
+//     did not delete are harmless and go with the periodic UndoLogDelete.
+//     With any other branch, the branches are committed before the answer. Rollback always runs before the answer,
 //     branch by branch in reverse registration order, stopping at the first
 //     failure.
 //   - Failed phase two is retried with a backoff that doubles from

@@ -61,6 +61,22 @@ func (c *coordinator) driveInBackground(g globalTx) {
 	}()
 }
 
+// commitInBackground commits g, an AT transaction in status AsyncCommitting
+// that this coordinator owns, with the next batch of the async committer;
+// when the committer cannot take it, as any background phase two.
+func (c *coordinator) commitInBackground(g globalTx) {
+	if !c.enter(g.xid, true) {
+		if c.isClosing() {
+			c.release(g)
+		}
+		return
+	}
+	if !c.async.add(g) {
+		c.leave(g.xid)
+		c.driveInBackground(g)
+	}
+}
+
 // enter marks xid as driven by this process; false if it already is, or if
 // background is set and the coordinator is closing.
 func (c *coordinator) enter(xid string, background bool) bool {

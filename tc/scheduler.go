@@ -11,6 +11,7 @@ import (
 // transactions, retries, and phase two abandoned by a coordinator that
 // died) and drives them in the background, then forgets old ends.
 func (c *coordinator) start() {
+	c.async.start()
 	c.loop.Add(1)
 	go func() {
 		defer c.loop.Done()
@@ -134,6 +135,7 @@ func (c *coordinator) drain(ctx context.Context) error {
 	c.closing = true
 	c.mu.Unlock()
 	c.wake()
+	c.async.poke() // commits what it holds, then returns
 	c.loop.Wait()
 	return c.waitIdle(ctx)
 }
@@ -144,6 +146,7 @@ func (c *coordinator) drain(ctx context.Context) error {
 // once no request can arrive.
 func (c *coordinator) stop() {
 	c.cancel()
+	c.async.wait()
 	_ = c.waitIdle(context.Background()) // cancelled drives return promptly
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

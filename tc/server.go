@@ -273,6 +273,24 @@ func (h rpcHandler) HandleRequest(ctx context.Context, ss *rpc.ServerSession, re
 	return resp
 }
 
+// Inline implements rpc.InlineHandler: with the memory store, every request
+// but GlobalCommit and GlobalRollback is answered from memory, under the
+// store's mutex, and so may run on the session's read goroutine.
+// GlobalCommit and GlobalRollback can wait for phase two (TCC branches, a
+// rollback) and the MySQL store waits for its database: those go to the
+// worker pool.
+func (h rpcHandler) Inline(req protocol.Message) bool {
+	if h.s.cfg.DB != nil {
+		return false
+	}
+	switch req.(type) {
+	case *protocol.GlobalBeginRequest, *protocol.BranchRegisterRequest, *protocol.BranchReportRequest,
+		*protocol.GlobalLockQueryRequest, *protocol.GlobalStatusRequest, *protocol.GlobalReportRequest:
+		return true
+	}
+	return false
+}
+
 func (h rpcHandler) SessionRegistered(ss *rpc.ServerSession) {
 	if ss.Roles()&rpc.RoleRM == 0 {
 		return

@@ -130,6 +130,12 @@ type store interface {
 	// by owner; ok is false (and nothing changes) otherwise.
 	transition(ctx context.Context, xid string, from protocol.GlobalStatus, owner string, c change) (ok bool, err error)
 
+	// endAll applies c, a successful end, to every transaction of xids
+	// that is in status from and owned by owner, as transition does for
+	// one, atomically, and returns the xids it ended, in the order of xids
+	// (store_end_all.go).
+	endAll(ctx context.Context, xids []string, from protocol.GlobalStatus, owner string, c change) (ended []string, err error)
+
 	// removeBranch deletes a finished branch and, if locked, releases its
 	// row locks (locked is false when the branch can hold none: not AT, or
 	// the transaction's locks were released when its commit was decided).

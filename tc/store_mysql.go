@@ -712,7 +712,7 @@ func allQueries() []string {
 			batchSQL(sqlLockOwners, "?", ", ", n),
 			batchSQL(sqlDeleteLocks, "?", ", ", n))
 	}
-	return qs
+	return append(qs, endAllQueries()...)
 }
 
 // stmtCache holds the store's prepared statements. They are all prepared

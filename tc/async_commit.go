@@ -1,0 +1,338 @@
+package tc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/atcc-go/atcc/rpc/protocol"
+)
+
+// Asynchronous commit. GlobalCommit of a transaction whose branches are all
+// AT is answered at once (Committed, as the Java TC answers; the store says
+// AsyncCommitting) and its branches are committed in the background, as the
+// Java TC's asyncCommitting loop does. Here one committer goroutine takes
+// every transaction queued during a period and commits them as one batch:
+// the BranchCommit calls of the batch, ordered by resource so that each
+// RM's undo-log deleter gets a run of its own rows, go out over a few
+// goroutines, and a transaction whose branches all answered Committed ends
+// with one store write (which deletes its branches) instead of one per
+// branch. A transaction with a failed branch keeps the branches that
+// failed and is retried by the scan loop, like any phase two.
+//
+// Protocol v1 has no batched BranchCommit, and Java RMs take none, so each
+// branch still gets its own request; the RM batches the undo_log deletes
+// (undo.Manager.Commit).
+
+const (
+	// asyncCommitPeriod is how long the committer collects transactions
+	// before it commits them.
+	asyncCommitPeriod = 2 * time.Millisecond
+	// maxAsyncQueue bounds the transactions waiting for the committer;
+	// more go the way of any background phase two (driveInBackground).
+	maxAsyncQueue = 4096
+	// asyncCommitCallers bounds the BranchCommit calls in flight per batch.
+	asyncCommitCallers = 32
+)
+
+// asyncCommitter batches the background commit of AT transactions. Its
+// queue holds transactions this coordinator owns and has entered (inflight),
+// so drain waits for them.
+type asyncCommitter struct {
+	c    *coordinator
+	wake chan struct{} // one token: the queue is no longer empty
+	done chan struct{} // closed when run returns
+
+	// Buffers reused from batch to batch by run.
+	spare []globalTx
+	txs   []asyncTx
+	calls []asyncCall
+	xids  []string
+
+	mu      sync.Mutex
+	queue   []globalTx // guarded by mu
+	running bool       // run was started; guarded by mu
+	stopped bool       // run returned or will not start; guarded by mu
+}
+
+func newAsyncCommitter(c *coordinator) *asyncCommitter {
+	return &asyncCommitter{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// start launches the committer.
+func (a *asyncCommitter) start() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running || a.stopped {
+		return
+	}
+	a.running = true
+	go a.run()
+}
+
+// add queues g, which this coordinator owns and has entered; false when the
+// committer does not run or its queue is full (the caller drives g another
+// way, and still holds the entry).
+func (a *asyncCommitter) add(g globalTx) bool {
+	a.mu.Lock()
+	if !a.running || a.stopped || len(a.queue) >= maxAsyncQueue {
+		a.mu.Unlock()
+		return false
+	}
+	a.queue = append(a.queue, g)
+	first := len(a.queue) == 1
+	a.mu.Unlock()
+	if first {
+		a.poke()
+	}
+	return true
+}
+
+// run commits batches until the coordinator's context ends, or until it is
+// closing and the queue is empty.
+func (a *asyncCommitter) run() {
+	defer close(a.done)
+	c := a.c
+	t := time.NewTimer(asyncCommitPeriod)
+	t.Stop()
+	for {
+		if c.ctx.Err() != nil {
+			a.abandon()
+			return
+		}
+		closing := c.isClosing()
+		if !closing {
+			select {
+			case <-a.wake:
+			case <-c.ctx.Done():
+				a.abandon()
+				return
+			}
+			closing = c.isClosing()
+		}
+		if !closing {
+			// Let the period's transactions join the batch.
+			t.Reset(asyncCommitPeriod)
+			select {
+			case <-t.C:
+			case <-c.ctx.Done():
+				t.Stop()
+				a.abandon()
+				return
+			}
+		}
+		a.mu.Lock()
+		batch := a.queue
+		a.queue, a.spare = a.spare[:0], nil
+		last := len(batch) == 0 && closing
+		if last {
+			a.stopped = true
+		}
+		a.mu.Unlock()
+		if last {
+			return
+		}
+		a.commit(c.ctx, batch)
+		clear(batch)
+		a.spare = batch[:0]
+	}
+}
+
+// poke wakes the committer (drain: to finish the queue and return).
+func (a *asyncCommitter) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// abandon stops the committer and leaves what is queued: its transactions
+// stay owned by this coordinator, and stop hands them back to the store.
+func (a *asyncCommitter) abandon() {
+	a.mu.Lock()
+	batch := a.queue
+	a.queue, a.stopped = nil, true
+	a.mu.Unlock()
+	for _, g := range batch {
+		a.c.leave(g.xid)
+	}
+}
+
+// wait waits for run to return, after the coordinator's context is
+// cancelled.
+func (a *asyncCommitter) wait() {
+	a.mu.Lock()
+	running := a.running
+	a.stopped = true
+	a.mu.Unlock()
+	if running {
+		<-a.done
+	}
+}
+
+// asyncCall is one BranchCommit of a batch.
+type asyncCall struct {
+	g   *asyncTx
+	b   *branchTx
+	st  protocol.BranchStatus
+	err error
+}
+
+// asyncTx is one transaction of a batch.
+type asyncTx struct {
+	g      globalTx
+	bs     []branchTx
+	ok     bool         // branches loaded and lease kept: its calls are made
+	ended  bool         // ended by endCommitted
+	failed []*asyncCall // the calls that did not commit their branch
+}
+
+// commit sends BranchCommit for every branch of batch, then ends each
+// transaction, or leaves it for a retry.
+func (a *asyncCommitter) commit(ctx context.Context, batch []globalTx) {
+	c := a.c
+	txs := slices.Grow(a.txs[:0], len(batch))[:len(batch)]
+	calls := a.calls[:0]
+	defer func() {
+		clear(txs)
+		clear(calls)
+		a.txs, a.calls = txs[:0], calls[:0]
+	}()
+	for i := range batch {
+		tx := &txs[i]
+		tx.g = batch[i]
+		bs, err := c.st.branches(ctx, tx.g.xid)
+		if err != nil {
+			c.retryLater(ctx, &tx.g, tx.g.status, fmt.Errorf("load branches: %w", err))
+			continue
+		}
+		if !c.keepLease(ctx, &tx.g) {
+			continue
+		}
+		tx.bs, tx.ok = bs, true
+		for j := range tx.bs {
+			if needsPhaseTwo(&tx.bs[j]) {
+				calls = append(calls, asyncCall{g: tx, b: &tx.bs[j]})
+			}
+		}
+	}
+	// One resource's branches go out together, in registration order.
+	slices.SortStableFunc(calls, func(x, y asyncCall) int { return strings.Compare(x.b.resourceID, y.b.resourceID) })
+	a.call(ctx, calls)
+
+	for i := range calls {
+		if k := &calls[i]; k.err != nil || k.st != protocol.PhaseTwoCommitted {
+			k.g.failed = append(k.g.failed, k)
+		}
+	}
+	a.endCommitted(ctx, txs)
+	for i := range txs {
+		tx := &txs[i]
+		if tx.ok && (len(tx.failed) > 0 || !tx.ended) {
+			a.finish(ctx, tx, tx.failed)
+		}
+		c.leave(tx.g.xid)
+	}
+}
+
+// endCommitted ends, with one store write, the transactions of the batch
+// whose branches all committed, and marks them ended. On a store error
+// nothing is marked: finish ends them one by one.
+func (a *asyncCommitter) endCommitted(ctx context.Context, txs []asyncTx) {
+	c := a.c
+	xids := a.xids[:0]
+	defer func() {
+		clear(xids)
+		a.xids = xids[:0]
+	}()
+	for i := range txs {
+		if tx := &txs[i]; tx.ok && len(tx.failed) == 0 {
+			xids = append(xids, tx.g.xid)
+		}
+	}
+	if len(xids) < 2 {
+		return // finish ends a lone transaction with transition, a statement fewer
+	}
+	ended, err := c.st.endAll(ctx, xids, protocol.GlobalAsyncCommitting, c.cfg.owner, c.endChange(protocol.GlobalCommitted, c.nowMs()))
+	if err != nil {
+		return
+	}
+	// Both lists follow txs' order; a transaction missing from ended was
+	// taken over by another coordinator, which finishes it.
+	for i, j := 0, 0; i < len(txs); i++ {
+		tx := &txs[i]
+		if !tx.ok || len(tx.failed) > 0 {
+			continue
+		}
+		tx.ended = true
+		if j < len(ended) && ended[j] == tx.g.xid {
+			j++
+			c.noteEnd(tx.g.xid, tx.g.name, protocol.GlobalCommitted, tx.g.beginTime)
+		} else {
+			tx.ok = false // not ours any more
+		}
+	}
+}
+
+// call makes calls with at most asyncCommitCallers in flight, the
+// committer's goroutine being one of the callers.
+func (a *asyncCommitter) call(ctx context.Context, calls []asyncCall) {
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(calls) {
+				return
+			}
+			k := &calls[i]
+			k.st, k.err = a.c.calls.phaseTwo(ctx, true, &k.g.g, k.b)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(len(calls), asyncCommitCallers) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// finish ends tx when all its branches committed; otherwise it removes the
+// branches that did and schedules a retry for the others (or ends the
+// transaction CommitFailed when a branch cannot be committed).
+func (a *asyncCommitter) finish(ctx context.Context, tx *asyncTx, failed []*asyncCall) {
+	c := a.c
+	g := &tx.g
+	if len(failed) == 0 {
+		c.end(ctx, g, protocol.GlobalCommitted, nil, "") // deletes the branches
+		return
+	}
+	for _, k := range failed {
+		if k.err == nil && k.st == protocol.PhaseTwoCommitFailedUnretryable {
+			c.end(ctx, g, protocol.GlobalCommitFailed, k.b, "a branch cannot be committed (PhaseTwo_CommitFailed_Unretryable)")
+			return
+		}
+	}
+	var pending error
+	for i := range tx.bs {
+		b := &tx.bs[i]
+		if slices.ContainsFunc(failed, func(k *asyncCall) bool { return k.b == b }) {
+			continue
+		}
+		if err := c.st.removeBranch(ctx, g.xid, b.branchID, false); err != nil {
+			pending = fmt.Errorf("remove branch %d: %w", b.branchID, err)
+		}
+	}
+	for _, k := range failed {
+		if k.err != nil {
+			c.noteWaiting(g.xid, k.err)
+			pending = fmt.Errorf("branch %d: %w", k.b.branchID, k.err)
+		} else {
+			pending = fmt.Errorf("branch %d: the RM answered %v", k.b.branchID, k.st)
+		}
+	}
+	c.retryLater(ctx, g, g.status, pending)
+}
