@@ -543,11 +543,23 @@ func (c *Client) Close() error {
 	if work != nil {
 		work.stop()
 	}
+	// A getty dial under way when its getty client closed still ends, up to
+	// getty's 3s dial timeout later, and logs its failure: the routes stay
+	// that long, so its line reaches this client's logger, not the fallback.
 	c.mu.Lock()
-	for a, unroute := range c.routes {
-		unroute()
-		delete(c.routes, a)
-	}
+	routes := c.routes
+	c.routes = nil
 	c.mu.Unlock()
+	if len(routes) > 0 {
+		time.AfterFunc(gettyDialLinger, func() {
+			for _, unroute := range routes {
+				unroute()
+			}
+		})
+	}
 	return nil
 }
+
+// gettyDialLinger is how long a closed client's getty lines still reach its
+// logger: getty's fixed dial timeout (3s) and a margin.
+const gettyDialLinger = 4 * time.Second
