@@ -148,7 +148,7 @@ func plainValues(args []driver.NamedValue) ([]driver.Value, error) {
 
 // undoConn is the connection handed to undo.Manager.Insert: it runs the
 // insert through the connection's statement cache, in its open
-// transaction. Only ExecContext is meant to be used.
+// transaction.
 type undoConn struct{ c *conn }
 
 // ExecContext runs an undo log statement, with the data source's default
@@ -156,12 +156,3 @@ type undoConn struct{ c *conn }
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return u.c.inDefaultDB(ctx, func() (driver.Result, error) { return u.c.execCached(ctx, query, args) })
 }
-
-func (u undoConn) Prepare(query string) (driver.Stmt, error) {
-	return u.c.prepareTarget(context.Background(), query)
-}
-
-var errUndoConn = errors.New("atcc/datasource: the undo log connection only executes statements")
-
-func (u undoConn) Close() error              { return errUndoConn }
-func (u undoConn) Begin() (driver.Tx, error) { return nil, errUndoConn }

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 	"github.com/atcc-go/atcc/internal/schema"
 )
 
@@ -146,11 +145,12 @@ func setDefault[T int | time.Duration](p *T, def T) {
 // local transaction back. Logs encoding to more than Config.MaxPayload bytes
 // fail with ErrPayloadTooLarge.
 //
-// conn is used as database/sql would: ExecContext when it implements
-// driver.ExecerContext and does not answer driver.ErrSkip (go-sql-driver/mysql
-// answers ErrSkip unless interpolateParams=true), otherwise a prepared
-// statement.
-func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) error {
+// Insert runs one statement through conn.ExecContext. When that answers
+// driver.ErrSkip (go-sql-driver/mysql's connection does unless
+// interpolateParams=true), it prepares the statement instead, as
+// database/sql would, which needs conn to implement
+// driver.ConnPrepareContext as well.
+func (m *Manager) Insert(ctx context.Context, conn driver.ExecerContext, l *BranchLog) error {
 	if l == nil {
 		return fmt.Errorf("%w: nil BranchLog", ErrInvalid)
 	}
@@ -168,10 +168,10 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 		{Ordinal: 4, Value: payload},
 	}
 	if err := execDriver(ctx, conn, m.sql.insert, args); err != nil {
-		if isMySQLError(err, errDupEntry) {
+		if mysqlerr.Is(err, mysqlerr.DupEntry) {
 			return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
 		}
-		if isMySQLError(err, errNoSuchTable) {
+		if mysqlerr.Is(err, mysqlerr.NoSuchTable) {
 			return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): the undo log table is missing in this database: "+
 				"create it with undo.CreateTable(ctx, db, \"\") or apply undo.DDL (go doc github.com/atcc-go/atcc/undo.DDL prints it): %w",
 				l.XID, l.BranchID, err)
@@ -181,23 +181,18 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 	return nil
 }
 
-// execDriver runs query on a driver connection the way database/sql does.
-func execDriver(ctx context.Context, conn driver.Conn, query string, args []driver.NamedValue) error {
-	if ec, ok := conn.(driver.ExecerContext); ok {
-		_, err := ec.ExecContext(ctx, query, args)
-		if !errors.Is(err, driver.ErrSkip) {
-			return err
-		}
+// execDriver runs query on a driver connection the way database/sql does:
+// ExecContext, or a prepared statement when the driver answers ErrSkip.
+func execDriver(ctx context.Context, conn driver.ExecerContext, query string, args []driver.NamedValue) error {
+	_, err := conn.ExecContext(ctx, query, args)
+	if !errors.Is(err, driver.ErrSkip) {
+		return err
 	}
-	var (
-		stmt driver.Stmt
-		err  error
-	)
-	if pc, ok := conn.(driver.ConnPrepareContext); ok {
-		stmt, err = pc.PrepareContext(ctx, query)
-	} else {
-		stmt, err = conn.Prepare(query)
+	pc, ok := conn.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("atcc/undo: the connection skipped ExecContext and cannot prepare (driver.ConnPrepareContext): %w", err)
 	}
+	stmt, err := pc.PrepareContext(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -210,32 +205,6 @@ func execDriver(ctx context.Context, conn driver.Conn, query string, args []driv
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	_, err = stmt.Exec(vals) // drivers without StmtExecContext
+	_, err = stmt.Exec(vals) //nolint:staticcheck // drivers without StmtExecContext
 	return err
-}
-
-// MySQL server error numbers.
-const (
-	errConCount         = 1040 // ER_CON_COUNT_ERROR
-	errServerShutdown   = 1053 // ER_SERVER_SHUTDOWN
-	errBadField         = 1054 // ER_BAD_FIELD_ERROR: unknown column
-	errDupEntry         = 1062 // ER_DUP_ENTRY
-	errDiskFull         = 1021 // ER_DISK_FULL
-	errTableFull        = 1114 // ER_RECORD_FILE_FULL
-	errNoSuchTable      = 1146 // ER_NO_SUCH_TABLE
-	errLockWaitTimeout  = 1205 // ER_LOCK_WAIT_TIMEOUT
-	errDeadlock         = 1213 // ER_LOCK_DEADLOCK
-	errNoReferencedRow  = 1216 // ER_NO_REFERENCED_ROW
-	errRowIsReferenced  = 1217 // ER_ROW_IS_REFERENCED
-	errReadOnly         = 1290 // ER_OPTION_PREVENTS_STATEMENT
-	errQueryInterrupted = 1317 // ER_QUERY_INTERRUPTED
-	errRowIsReferenced2 = 1451 // ER_ROW_IS_REFERENCED_2
-	errNoReferencedRow2 = 1452 // ER_NO_REFERENCED_ROW_2
-	errDupEntryWithKey  = 1586 // ER_DUP_ENTRY_WITH_KEY_NAME
-	errConnectionKilled = 1927 // ER_CONNECTION_KILLED (MariaDB)
-)
-
-func isMySQLError(err error, number uint16) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == number
 }
