@@ -42,6 +42,18 @@ type Config struct {
 // DefaultHandlerTimeout is the default of Config.HandlerTimeout.
 const DefaultHandlerTimeout = 10 * time.Second
 
+// withDefaults returns a copy of c with every zero field set to its
+// default.
+func (c Config) withDefaults() Config {
+	if c.HandlerTimeout <= 0 {
+		c.HandlerTimeout = DefaultHandlerTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // resourceKey identifies a registered resource. Java keeps one registry
 // per branch type; so does the Manager, with the type in the key.
 type resourceKey struct {
@@ -75,16 +87,10 @@ type Manager struct {
 // NewManager returns a Manager that reaches the coordinator through c. It
 // does no I/O.
 func NewManager(c Caller, cfg Config) *Manager {
-	if cfg.HandlerTimeout <= 0 {
-		cfg.HandlerTimeout = DefaultHandlerTimeout
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		caller: c, cfg: cfg, log: log,
+		caller: c, cfg: cfg, log: cfg.Logger,
 		closing: ctx, cancel: cancel,
 		inflight:  newInflight(),
 		resources: make(map[resourceKey]Resource),

@@ -95,26 +95,13 @@ func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalid)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
 	q, err := checkTableName(cfg.Table)
 	if err != nil {
 		return nil, err
-	}
-	if err := checkSerializer(&cfg); err != nil {
-		return nil, err
-	}
-	if cfg.Table == "" {
-		cfg.Table = DefaultTable
-	}
-	setDefault(&cfg.CompressThreshold, 32<<10)
-	setDefault(&cfg.MaxPayload, 64<<20)
-	setDefault(&cfg.DeleteBatchSize, 100)
-	setDefault(&cfg.DeleteMaxDelay, 100*time.Millisecond)
-	setDefault(&cfg.DeleteQueueSize, 10000)
-	setDefault(&cfg.DeleteRetryBackoff, 100*time.Millisecond)
-	setDefault(&cfg.DeleteMaxBackoff, 10*time.Second)
-	if cfg.MaxPayload < 0 || cfg.DeleteBatchSize < 0 || cfg.DeleteQueueSize < 0 ||
-		cfg.DeleteMaxDelay < 0 || cfg.DeleteRetryBackoff < 0 || cfg.DeleteMaxBackoff < 0 {
-		return nil, fmt.Errorf("%w: negative size or duration in Config", ErrInvalid)
 	}
 	// One batch statement carries 2 placeholders per row; keep it modest.
 	cfg.DeleteBatchSize = min(cfg.DeleteBatchSize, schema.MaxKeysPerStatement)
@@ -122,17 +109,68 @@ func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
 	if m.tables == nil {
 		m.tables = schema.NewCache(db)
 	}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
-	}
 	m.del.init(m)
 	return m, nil
 }
 
-func setDefault[T int | time.Duration](p *T, def T) {
-	if *p == 0 {
-		*p = def
+// Defaults of Config.
+const (
+	defaultCompressThreshold  = 32 << 10
+	defaultMaxPayload         = 64 << 20
+	defaultDeleteBatchSize    = 100
+	defaultDeleteMaxDelay     = 100 * time.Millisecond
+	defaultDeleteQueueSize    = 10000
+	defaultDeleteRetryBackoff = 100 * time.Millisecond
+	defaultDeleteMaxBackoff   = 10 * time.Second
+)
+
+// withDefaults returns a copy of c with every zero field set to its
+// default (Tables excepted: NewManager makes a cache over its *sql.DB).
+func (c Config) withDefaults() Config {
+	if c.Table == "" {
+		c.Table = DefaultTable
 	}
+	if c.CompressThreshold == 0 {
+		c.CompressThreshold = defaultCompressThreshold
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = defaultMaxPayload
+	}
+	if c.Serializer == "" {
+		c.Serializer = SerializerATCC
+	}
+	if c.DeleteBatchSize == 0 {
+		c.DeleteBatchSize = defaultDeleteBatchSize
+	}
+	if c.DeleteMaxDelay == 0 {
+		c.DeleteMaxDelay = defaultDeleteMaxDelay
+	}
+	if c.DeleteQueueSize == 0 {
+		c.DeleteQueueSize = defaultDeleteQueueSize
+	}
+	if c.DeleteRetryBackoff == 0 {
+		c.DeleteRetryBackoff = defaultDeleteRetryBackoff
+	}
+	if c.DeleteMaxBackoff == 0 {
+		c.DeleteMaxBackoff = defaultDeleteMaxBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// check reports the first setting of c that NewManager cannot use. Zero
+// values are valid: they take the defaults.
+func (c Config) check() error {
+	if err := checkSerializer(&c); err != nil {
+		return err
+	}
+	if c.MaxPayload < 0 || c.DeleteBatchSize < 0 || c.DeleteQueueSize < 0 ||
+		c.DeleteMaxDelay < 0 || c.DeleteRetryBackoff < 0 || c.DeleteMaxBackoff < 0 {
+		return fmt.Errorf("%w: negative size or duration in Config", ErrInvalid)
+	}
+	return nil
 }
 
 // Insert writes l as the branch's undo log through conn, the driver-level
