@@ -525,8 +525,8 @@ func TestRouteByXID(t *testing.T) {
 
 // TestFrequentRestartsDoNotGrowTheBackoff is a regression test: the
 // reconnect delay used to start over only after a session had stayed up
-// for ReconnectMax, so a coordinator restarted every few seconds made each
-// reconnection wait twice as long as the one before (up to ReconnectMax).
+// for the backoff maximum, so a coordinator restarted every few seconds made each
+// reconnection wait twice as long as the one before (up to the maximum).
 func TestFrequentRestartsDoNotGrowTheBackoff(t *testing.T) {
 	checkLeaks(t)
 	srv := newTestServer(t, ServerConfig{}, &tc{})
