@@ -48,6 +48,7 @@ func New(cfg Config) (*Client, error) {
 		PoolSize:          cfg.PoolSize,
 		DialTimeout:       cfg.DialTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
+		IdleTimeout:       cfg.IdleTimeout,
 		RequestTimeout:    cfg.RequestTimeout,
 		TLS:               cfg.TLS,
 		AccessKey:         cfg.AccessKey,
@@ -55,6 +56,7 @@ func New(cfg Config) (*Client, error) {
 		Workers:           cfg.Workers,
 		QueueSize:         cfg.QueueSize,
 		HandlerTimeout:    cfg.HandlerTimeout,
+		Batch:             cfg.BatchRequests,
 		Logger:            cfg.Logger,
 		Handler:           c.rm,
 	})

@@ -646,3 +646,33 @@ func TestCloseWaitsForPhaseTwo(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 	_ = tx
 }
+
+// A client with BatchRequests sends its calls in MergedWarpMessages; many
+// transactions at once still each begin, register and commit.
+func TestBatchRequests(t *testing.T) {
+	srv := startTC(t, "127.0.0.1:0", tc.Config{})
+	c, err := atcc.New(atcc.Config{ApplicationID: "batching", Coordinators: []string{srv.Addr().String()},
+		BatchRequests: true, IdleTimeout: time.Minute, RequestTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	res := newRecorder("batched")
+	ctx := t.Context()
+	require.NoError(t, c.RM().Register(ctx, res))
+	const n = 16
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- c.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "batched"}, func(ctx context.Context) error {
+				xid, _ := tm.XID(ctx)
+				_, err := c.RM().BranchRegister(ctx, rm.Branch{XID: xid, BranchType: protocol.BranchTCC, ResourceID: res.id})
+				return err
+			})
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	for range n {
+		require.True(t, res.next(t).commit)
+	}
+}

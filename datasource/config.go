@@ -66,18 +66,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// withDefaults returns cfg with defaults applied, or an error naming a bad
-// field.
-func (cfg Config) withDefaults() (Config, error) {
-	if cfg.ResourceID == "" {
-		return cfg, fmt.Errorf("%w: ResourceID is empty", ErrInvalidConfig)
-	}
-	if strings.Contains(cfg.ResourceID, ",") {
-		return cfg, fmt.Errorf("%w: ResourceID %q contains a comma", ErrInvalidConfig, cfg.ResourceID)
-	}
-	if cfg.LockRetryInterval < 0 {
-		return cfg, fmt.Errorf("%w: LockRetryInterval is negative", ErrInvalidConfig)
-	}
+// withDefaults returns a copy of cfg with every zero field set to its
+// default, and negative LockRetries and SchemaRefreshInterval set to 0
+// (no retry, no refresh).
+func (cfg Config) withDefaults() Config {
 	if cfg.LockRetryInterval == 0 {
 		cfg.LockRetryInterval = DefaultLockRetryInterval
 	}
@@ -106,5 +98,19 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Undo.Logger == nil {
 		cfg.Undo.Logger = cfg.Logger
 	}
-	return cfg, nil
+	return cfg
+}
+
+// check reports the first setting of cfg that a Connector cannot use. Zero
+// values are valid (ResourceID excepted): they take the defaults.
+func (cfg Config) check() error {
+	switch {
+	case cfg.ResourceID == "":
+		return fmt.Errorf("%w: ResourceID is empty", ErrInvalidConfig)
+	case strings.Contains(cfg.ResourceID, ","):
+		return fmt.Errorf("%w: ResourceID %q contains a comma", ErrInvalidConfig, cfg.ResourceID)
+	case cfg.LockRetryInterval < 0:
+		return fmt.Errorf("%w: LockRetryInterval is negative", ErrInvalidConfig)
+	}
+	return nil
 }

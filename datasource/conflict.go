@@ -4,25 +4,9 @@ import (
 	"database/sql/driver"
 	"errors"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 	"github.com/atcc-go/atcc/tm"
 )
-
-// MySQL (and MariaDB) error numbers this package acts on.
-const (
-	errLockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement was rolled back
-	errDeadlock        = 1213 // ER_LOCK_DEADLOCK: the whole transaction was rolled back
-)
-
-// mysqlNumber returns the server's error number of err, or 0.
-func mysqlNumber(err error) uint16 {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number
-	}
-	return 0
-}
 
 // conflictError is a server error of a statement that ran for a global
 // transaction (or in GlobalLock mode) and lost a race with another
@@ -44,8 +28,8 @@ func markConflict(err error) error {
 	if err == nil {
 		return nil
 	}
-	switch mysqlNumber(err) {
-	case errDeadlock, errLockWaitTimeout:
+	switch mysqlerr.Number(err) {
+	case mysqlerr.Deadlock, mysqlerr.LockWaitTimeout:
 		if !errors.Is(err, tm.ErrConflict) {
 			return &conflictError{err}
 		}
@@ -62,5 +46,5 @@ func conflictResult[T any](v T, err error) (T, error) {
 // back (a deadlock) or the connection is gone, so that the local
 // transaction can only roll back.
 func endsTx(err error) bool {
-	return errors.Is(err, driver.ErrBadConn) || mysqlNumber(err) == errDeadlock
+	return errors.Is(err, driver.ErrBadConn) || mysqlerr.Is(err, mysqlerr.Deadlock)
 }

@@ -44,10 +44,10 @@ func NewConnector(target driver.Connector, client *atcc.Client, cfg Config) (*Co
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil client", ErrInvalidConfig)
 	}
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	raw := sql.OpenDB(target)
 	res, err := newResource(raw, client, cfg)
 	if err != nil {

@@ -40,7 +40,7 @@ func Register(client *atcc.Client, name string, cfg Config) error {
 	if check.ResourceID == "" {
 		check.ResourceID = "mysql://placeholder"
 	}
-	if _, err := check.withDefaults(); err != nil {
+	if err := check.check(); err != nil {
 		return err
 	}
 	registerMu.Lock()
@@ -84,10 +84,10 @@ func (d *namedDriver) OpenConnector(dsn string) (driver.Connector, error) {
 	if cfg.ResourceID == "" {
 		cfg.ResourceID = "mysql://" + mcfg.Addr + "/" + mcfg.DBName
 	}
-	cfg, err = cfg.withDefaults()
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	res, release, err := d.acquire(target, cfg)
 	if err != nil {
 		return nil, err

@@ -100,8 +100,8 @@ func unsupported(sql, reason string, err error) *UnsupportedError {
 
 // LockConflictError reports global row locks that another global
 // transaction held through every retry. It matches ErrLockConflict and
-// unwraps to the coordinator's error (rpc.ErrLockKeyConflict,
-// rpc.ErrLockKeyConflictFailFast), which is nil when the conflict was seen by a
+// unwraps to the resource manager's error (matching rm.ErrLockConflict or
+// rm.ErrLockConflictFailFast), which is nil when the conflict was seen by a
 // lock query (SELECT ... FOR UPDATE, GlobalLock mode).
 type LockConflictError struct {
 	LockKeys string // the rows asked for: "table:pk1,pk2;table2:pk"

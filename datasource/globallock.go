@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/rm"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -106,10 +105,10 @@ func (r *resource) register(ctx context.Context, xid, keys string) (int64, error
 			return id, nil
 		}
 		switch {
-		case errors.Is(err, rpc.ErrLockKeyConflictFailFast):
+		case errors.Is(err, rm.ErrLockConflictFailFast):
 			// The holder is rolling back and needs rows we hold.
 			return 0, &LockConflictError{LockKeys: keys, Err: err}
-		case errors.Is(err, rpc.ErrLockKeyConflict):
+		case errors.Is(err, rm.ErrLockConflict):
 			if attempt >= r.cfg.LockRetries {
 				return 0, &LockConflictError{LockKeys: keys, Err: err}
 			}

@@ -11,7 +11,7 @@ import (
 
 // insertUndo writes a branch's undo log in its local transaction on conn,
 // reported as an UndoWrite operation when the client has an Observer.
-func (r *resource) insertUndo(ctx context.Context, conn driver.Conn, l *undo.BranchLog) error {
+func (r *resource) insertUndo(ctx context.Context, conn driver.ExecerContext, l *undo.BranchLog) error {
 	o := r.client.Observer()
 	if o == nil {
 		return r.undo.Insert(ctx, conn, l)

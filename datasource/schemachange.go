@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // Table metadata follows the live schema (see Config.SchemaRefreshInterval).
@@ -25,14 +24,10 @@ import (
 // metadata the statement was planned with.
 var errStaleSchema = errors.New("atcc/datasource: table changed since its metadata was read")
 
-// erUnknownColumn is MySQL's ER_BAD_FIELD_ERROR.
-const erUnknownColumn = 1054
-
 // staleSchema reports whether err, from a before image, may mean the
 // metadata is out of date.
 func staleSchema(err error) bool {
-	var me *mysql.MySQLError
-	return errors.Is(err, errStaleSchema) || (errors.As(err, &me) && me.Number == erUnknownColumn)
+	return errors.Is(err, errStaleSchema) || mysqlerr.Is(err, mysqlerr.BadField)
 }
 
 // sameColumns reports whether an image's columns are the planned ones.

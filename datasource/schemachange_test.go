@@ -65,10 +65,10 @@ func TestSchemaRefreshInterval(t *testing.T) {
 	})
 	requireRows(t, before, snapshot(t, e.d.DB, "t"), "after rollback")
 
-	cfg, err := Config{ResourceID: "x"}.withDefaults()
-	require.NoError(t, err)
+	cfg := Config{ResourceID: "x"}.withDefaults()
+	require.NoError(t, cfg.check())
 	require.Equal(t, DefaultSchemaRefreshInterval, cfg.SchemaRefreshInterval)
-	cfg, err = Config{ResourceID: "x", SchemaRefreshInterval: -1}.withDefaults()
-	require.NoError(t, err)
+	cfg = Config{ResourceID: "x", SchemaRefreshInterval: -1}.withDefaults()
+	require.NoError(t, cfg.check())
 	require.Zero(t, cfg.SchemaRefreshInterval)
 }

@@ -111,18 +111,12 @@ func plainValues(args []driver.NamedValue) ([]driver.Value, error) {
 
 // undoConn is the connection handed to undo.Manager.Insert: it runs the
 // insert through the session's statement cache, in its open transaction,
-// with the data source's default database current. Only ExecContext is
-// meant to be used. It holds a pointer, so that making it a driver.Conn
-// does not allocate.
+// with the data source's default database current: the undo log table is
+// that database's. It holds a pointer, so that passing it as a
+// driver.ExecerContext does not allocate.
 type undoConn struct{ e *executor }
 
 // ExecContext runs an undo log statement.
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return u.e.q.execDefault(ctx, statement{text: query, args: args})
 }
-
-var errUndoConn = errors.New("atcc/datasource: the undo log connection only executes statements")
-
-func (u undoConn) Prepare(string) (driver.Stmt, error) { return nil, errUndoConn }
-func (u undoConn) Close() error                        { return errUndoConn }
-func (u undoConn) Begin() (driver.Tx, error)           { return nil, errUndoConn }

@@ -45,9 +45,9 @@ type BranchStatusReport struct {
 // returns its branch id. The resource must be registered with the Manager
 // (else ErrUnknownResource). For AT the coordinator takes the global locks
 // of b.LockKeys at the same time; when another global transaction holds
-// one it fails with an error matching rpc.ErrLockKeyConflict (or
-// rpc.ErrLockKeyConflictFailFast when the holder is itself waiting), and
-// the caller may retry after a pause. Other coordinator failures match
+// one it fails with an error matching ErrLockConflict (or
+// ErrLockConflictFailFast when the holder is itself waiting), and the
+// caller may retry after a pause. Other coordinator failures match
 // the rpc sentinels (rpc.ErrGlobalTransactionNotActive when the
 // transaction has already ended or timed out, ...).
 //
@@ -71,7 +71,7 @@ func (m *Manager) BranchRegister(ctx context.Context, b Branch) (id int64, err e
 		LockKey: b.LockKeys, ApplicationData: b.ApplicationData,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("atcc/rm: register branch of %s on %s: %w", b.XID, b.ResourceID, err)
+		return 0, fmt.Errorf("atcc/rm: register branch of %s on %s: %w", b.XID, b.ResourceID, lockConflict(err))
 	}
 	m.inflight.add(resp.BranchID)
 	return resp.BranchID, nil

@@ -2,6 +2,8 @@ package rm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
@@ -14,4 +16,18 @@ var _ rpc.RequestHandler = (*Manager)(nil)
 func call[R protocol.Message](ctx context.Context, c Caller, req protocol.Message) (R, error) {
 	resp, err := c.Call(ctx, req)
 	return rpc.Expect[R](req, resp, err)
+}
+
+// lockConflict marks the coordinator's lock conflicts with this package's
+// sentinels (ErrLockConflict, ErrLockConflictFailFast), so that the data
+// source tells them apart without knowing the transport's errors; the
+// coordinator's error stays in the chain.
+func lockConflict(err error) error {
+	switch {
+	case errors.Is(err, rpc.ErrLockKeyConflictFailFast):
+		return fmt.Errorf("%w: %w", ErrLockConflictFailFast, err)
+	case errors.Is(err, rpc.ErrLockKeyConflict):
+		return fmt.Errorf("%w: %w", ErrLockConflict, err)
+	}
+	return err
 }

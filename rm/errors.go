@@ -21,6 +21,16 @@ var (
 	// arguments that cannot be sent (an empty resource id, an empty XID
 	// where one is required, a string too long for the wire).
 	ErrInvalidBranch = errors.New("atcc/rm: invalid branch")
+	// ErrLockConflict: BranchRegister could not take the global locks of
+	// Branch.LockKeys because another global transaction holds one of
+	// them. The caller may retry after a pause. The error also matches the
+	// coordinator's rpc.ErrLockKeyConflict.
+	ErrLockConflict = errors.New("atcc/rm: global lock held by another transaction")
+	// ErrLockConflictFailFast: as ErrLockConflict, but the holder is rolling
+	// back and waits for rows the caller's local transaction holds, so
+	// waiting cannot help: the caller should give up at once. The error
+	// also matches the coordinator's rpc.ErrLockKeyConflictFailFast.
+	ErrLockConflictFailFast = errors.New("atcc/rm: global lock held by a transaction that is rolling back")
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("atcc/rm: manager closed")
 )

@@ -38,6 +38,15 @@ type Config struct {
 	Observer observe.Observer
 }
 
+// withDefaults returns a copy of c with every zero field set to its
+// default.
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // resourceKey identifies a registered resource. Java keeps one registry
 // per branch type; so does the Manager, with the type in the key.
 type resourceKey struct {
@@ -69,12 +78,9 @@ type Manager struct {
 // NewManager returns a Manager that reaches the coordinator through c. It
 // does no I/O.
 func NewManager(c Caller, cfg Config) *Manager {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	return &Manager{
-		caller: c, log: log, obs: cfg.Observer,
+		caller: c, log: cfg.Logger, obs: cfg.Observer,
 		inflight:  newInflight(),
 		resources: make(map[resourceKey]Resource),
 	}

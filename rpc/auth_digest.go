@@ -41,17 +41,13 @@ func hmacSHA256(key []byte, data string) []byte {
 // signedExtraData returns the extraData lines that authenticate a
 // registration with accessKey/secretKey at now, for a client whose address
 // is ip, in the order and format of Seata's Java TM (ak, digest, timestamp,
-// authVersion, vgroup, ip), appended to extra (the configured extraData).
-func signedExtraData(extra, accessKey, secretKey, group, ip string, now time.Time) string {
+// authVersion, vgroup, ip).
+func signedExtraData(accessKey, secretKey, group, ip string, now time.Time) string {
 	if ip == "" {
 		ip = "127.0.0.1" // what Java signs when it has no address
 	}
 	ts := now.UnixMilli()
 	var b strings.Builder
-	b.WriteString(extra)
-	if extra != "" && !strings.HasSuffix(extra, "\n") {
-		b.WriteByte('\n')
-	}
 	for _, kv := range [][2]string{
 		{"ak", accessKey},
 		{"digest", seataDigest(group, ip, ts, secretKey)},
@@ -80,13 +76,13 @@ func parseExtraData(s string) map[string]string {
 	return m
 }
 
-// extraData is the extraData of a RegisterTM on cn: the configured lines,
-// signed when an access key is configured.
+// extraData is the extraData of a RegisterTM on cn: empty, or signed when
+// an access key is configured.
 func (c *Client) extraData(cn *conn) string {
 	if c.cfg.AccessKey == "" {
-		return c.cfg.ExtraData
+		return ""
 	}
-	return signedExtraData(c.cfg.ExtraData, c.cfg.AccessKey, c.cfg.SecretKey, c.cfg.TxServiceGroup, localIP(cn), time.Now())
+	return signedExtraData(c.cfg.AccessKey, c.cfg.SecretKey, c.cfg.TxServiceGroup, localIP(cn), time.Now())
 }
 
 // rmExtraData is the extraData of a RegisterRM on cn: empty, as Java's RM

@@ -28,7 +28,7 @@ func TestBatchingEndToEnd(t *testing.T) {
 		srv := newTestServer(t, ServerConfig{BatchResults: batchResults}, &tc{})
 		cfg := testClientConfig(srv.Addr().String())
 		cfg.Batch = true
-		cfg.BatchWindow = 2 * time.Millisecond
+		cfg.batchWindow = 2 * time.Millisecond
 		c := newTestClient(t, cfg)
 		if err := c.Ping(context.Background()); err != nil {
 			t.Fatal(err)
@@ -79,7 +79,7 @@ func TestBatchResultSplitAndReordered(t *testing.T) {
 	})
 	cfg := testClientConfig(f.addr())
 	cfg.Batch = true
-	cfg.BatchWindow = 5 * time.Millisecond
+	cfg.batchWindow = 5 * time.Millisecond
 	c := newTestClient(t, cfg)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestMergeResultShort(t *testing.T) {
 	})
 	cfg := testClientConfig(f.addr())
 	cfg.Batch = true
-	cfg.BatchWindow = 20 * time.Millisecond
+	cfg.batchWindow = 20 * time.Millisecond
 	c := newTestClient(t, cfg)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestUnencodableRequestFailsAlone(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		cfg := testClientConfig(srv.Addr().String())
 		cfg.Batch = batch
-		cfg.BatchWindow = 20 * time.Millisecond
+		cfg.batchWindow = 20 * time.Millisecond
 		c := newTestClient(t, cfg)
 		if err := c.Ping(context.Background()); err != nil {
 			t.Fatal(err)
@@ -185,7 +185,7 @@ func TestQueuedRequestRetriedAfterSessionLoss(t *testing.T) {
 	srv := newTestServer(t, ServerConfig{}, h)
 	cfg := testClientConfig(srv.Addr().String())
 	cfg.Batch = true
-	cfg.BatchWindow = 500 * time.Millisecond
+	cfg.batchWindow = 500 * time.Millisecond
 	c := newTestClient(t, cfg)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestAbandonedBatchedCallNotSent(t *testing.T) {
 	})
 	cfg := testClientConfig(ftc.addr())
 	cfg.Batch = true
-	cfg.BatchWindow = 500 * time.Millisecond
+	cfg.batchWindow = 500 * time.Millisecond
 	c := newTestClient(t, cfg)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)

@@ -83,10 +83,10 @@ type Client struct {
 
 // NewClient validates cfg and returns a client. It does no I/O.
 func NewClient(cfg ClientConfig) (*Client, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	return &Client{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -448,7 +448,7 @@ func (c *Client) registerResources(ctx context.Context, timerC <-chan time.Time,
 }
 
 func (c *Client) registerRM(cn *conn, ids []string) *protocol.RegisterRMRequest {
-	return &protocol.RegisterRMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
+	return &protocol.RegisterRMRequest{Version: clientVersion, ApplicationID: c.cfg.ApplicationID,
 		TxServiceGroup: c.cfg.TxServiceGroup, ResourceIDs: strings.Join(ids, ","), ExtraData: c.rmExtraData(cn)}
 }
 

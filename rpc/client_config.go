@@ -32,24 +32,11 @@ type ClientConfig struct {
 	// "default_tx_group".
 	TxServiceGroup string
 
-	// Version is the Seata version announced at registration. Default
-	// "2.2.0". A coordinator answers batches with BatchResultMessage only
-	// to clients that announce 1.5.0 or later; the client understands both
-	// answers. Keep it at 2.0.0 or later: the client reads exception codes
-	// in the numbering of the coordinator's version, and an atcc
-	// coordinator numbers them for the client's version (§7.7).
-	Version string
-
-	// ExtraData is sent as RegisterTMRequest.extraData: "key=value\n" lines
-	// (§8.2), e.g. an access key for a coordinator that checks them.
-	// Default empty, which every coordinator accepts by default.
-	ExtraData string
-
 	// AccessKey and SecretKey, when AccessKey is set, sign every
 	// registration (RegisterTM and RegisterRM) with Seata's digest: the
 	// extraData gets "ak", "digest", "timestamp", "authVersion", "vgroup"
 	// and "ip" lines, as Seata's Java TM sends them. Default empty: no
-	// signature.
+	// signature, and an empty extraData.
 	AccessKey, SecretKey string
 
 	// PoolSize is the number of sessions per coordinator address and role.
@@ -61,7 +48,9 @@ type ClientConfig struct {
 	// failed dial ends the attempt with its cause (getty would redial every
 	// 500ms; see gettyRouter); a peer that answers with something other
 	// than Seata frames ends it with ErrNotCoordinator. Between attempts
-	// the slot backs off (ReconnectMin, ReconnectMax). Default 3s.
+	// the slot backs off, from 100ms doubling up to 10s, randomised by up
+	// to -50%, and starts over after every session that registered.
+	// Default 3s.
 	DialTimeout time.Duration
 
 	// HeartbeatInterval: a session that has written nothing for this long
@@ -73,13 +62,6 @@ type ClientConfig struct {
 	// coordinator triggers it. It also bounds a blocked write. Default 15s;
 	// negative disables the check.
 	IdleTimeout time.Duration
-
-	// ReconnectMin and ReconnectMax bound the delay between connection
-	// attempts of a session slot: it starts at ReconnectMin, doubles after
-	// each failure up to ReconnectMax, and is randomised by up to -50%.
-	// It starts over after every session that registered successfully. Defaults
-	// 100ms and 10s.
-	ReconnectMin, ReconnectMax time.Duration
 
 	// RequestTimeout bounds Call, Ping and AddResource when their context
 	// has no deadline (waiting for a session and for the answer), and the
@@ -107,12 +89,10 @@ type ClientConfig struct {
 	// the answer (15s for Java Seata). Default 10s.
 	HandlerTimeout time.Duration
 
-	// Batch merges the requests sent on a session within BatchWindow into
-	// MergedWarpMessages (§8.7). Default off.
+	// Batch merges the requests sent on a session within 1ms into
+	// MergedWarpMessages (§8.7), as Java clients do with
+	// transport.enableClientBatchSendRequest. Default off.
 	Batch bool
-
-	// BatchWindow is how long a batch gathers requests. Default 1ms.
-	BatchWindow time.Duration
 
 	// Logger receives the client's logs. Default: discard.
 	Logger *slog.Logger
@@ -122,7 +102,36 @@ type ClientConfig struct {
 	// only begins and ends global transactions: branch requests are then
 	// answered with a retryable failure.
 	Handler RequestHandler
+
+	// Set by tests only: the reconnection backoff (default 100ms doubling
+	// up to 10s) and the batch window (default 1ms).
+	reconnectMin, reconnectMax time.Duration
+	batchWindow                time.Duration
 }
+
+// Defaults of ClientConfig.
+const (
+	defaultTxServiceGroup    = "default_tx_group"
+	defaultPoolSize          = 1
+	defaultDialTimeout       = 3 * time.Second
+	defaultHeartbeatInterval = 5 * time.Second
+	defaultIdleTimeout       = 15 * time.Second
+	defaultRequestTimeout    = 30 * time.Second
+	defaultWorkers           = 16
+	defaultQueueSize         = 1024
+	defaultHandlerTimeout    = 10 * time.Second
+	defaultReconnectMin      = 100 * time.Millisecond
+	defaultReconnectMax      = 10 * time.Second
+	defaultBatchWindow       = time.Millisecond
+)
+
+// clientVersion is the Seata version the client announces at registration.
+// A coordinator answers batches with BatchResultMessage only to clients
+// that announce 1.5.0 or later (the client understands both answers), and
+// an atcc coordinator numbers exception codes for the client's version
+// while the client reads them in the numbering of the coordinator's
+// version (§7.7): it must stay 2.0.0 or later.
+const clientVersion = "2.2.0"
 
 // RequestHandler answers the requests a coordinator sends to a resource
 // manager.
@@ -160,53 +169,82 @@ func (f RequestHandlerFunc) HandleRequest(ctx context.Context, req protocol.Mess
 	return f(ctx, req)
 }
 
-// withDefaults validates c and returns a copy with the defaults filled in.
-func (c ClientConfig) withDefaults() (ClientConfig, error) {
-	switch {
-	case len(c.Addresses) == 0 && c.Resolver == nil:
-		return c, fmt.Errorf("%w: no coordinator address and no Resolver", ErrInvalidConfig)
-	case len(c.Addresses) > 0 && c.Resolver != nil:
-		return c, fmt.Errorf("%w: both Addresses and Resolver set", ErrInvalidConfig)
-	}
+// withDefaults returns a copy of c with every zero field set to its
+// default.
+func (c ClientConfig) withDefaults() ClientConfig {
 	c.Addresses = append([]string(nil), c.Addresses...)
-	seen := make(map[string]bool, len(c.Addresses))
-	for _, a := range c.Addresses {
-		if err := checkAddr(a); err != nil {
-			return c, err
-		}
-		if seen[a] {
-			return c, fmt.Errorf("%w: address %q listed twice", ErrInvalidConfig, a)
-		}
-		seen[a] = true
+	if c.TxServiceGroup == "" {
+		c.TxServiceGroup = defaultTxServiceGroup
 	}
-	if c.ApplicationID == "" {
-		return c, fmt.Errorf("%w: ApplicationID is required", ErrInvalidConfig)
+	if c.PoolSize == 0 {
+		c.PoolSize = defaultPoolSize
 	}
-	setDefault(&c.TxServiceGroup, "default_tx_group")
-	setDefault(&c.Version, "2.2.0")
-	setDefault(&c.PoolSize, 1)
-	setDefault(&c.DialTimeout, 3*time.Second)
-	setDefault(&c.HeartbeatInterval, 5*time.Second)
-	setDefault(&c.IdleTimeout, 15*time.Second)
-	setDefault(&c.ReconnectMin, 100*time.Millisecond)
-	setDefault(&c.ReconnectMax, 10*time.Second)
-	setDefault(&c.RequestTimeout, 30*time.Second)
-	setDefault(&c.Workers, 16)
-	setDefault(&c.QueueSize, 1024)
-	setDefault(&c.HandlerTimeout, 10*time.Second)
-	setDefault(&c.BatchWindow, time.Millisecond)
-	switch {
-	case c.PoolSize < 0, c.Workers < 0, c.QueueSize < 0:
-		return c, fmt.Errorf("%w: negative PoolSize, Workers or QueueSize", ErrInvalidConfig)
-	case c.DialTimeout < 0, c.ReconnectMin < 0, c.ReconnectMax < 0, c.RequestTimeout < 0, c.BatchWindow < 0, c.HandlerTimeout < 0:
-		return c, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
-	case c.ReconnectMin > c.ReconnectMax:
-		return c, fmt.Errorf("%w: ReconnectMin %v > ReconnectMax %v", ErrInvalidConfig, c.ReconnectMin, c.ReconnectMax)
+	if c.DialTimeout == 0 {
+		c.DialTimeout = defaultDialTimeout
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = defaultHeartbeatInterval
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = defaultIdleTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = defaultRequestTimeout
+	}
+	if c.Workers == 0 {
+		c.Workers = defaultWorkers
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = defaultQueueSize
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = defaultHandlerTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c, nil
+	if c.reconnectMin == 0 {
+		c.reconnectMin = defaultReconnectMin
+	}
+	if c.reconnectMax == 0 {
+		c.reconnectMax = defaultReconnectMax
+	}
+	if c.batchWindow == 0 {
+		c.batchWindow = defaultBatchWindow
+	}
+	return c
+}
+
+// check reports the first setting of c that NewClient cannot use. Zero
+// values are valid: they take the defaults.
+func (c ClientConfig) check() error {
+	switch {
+	case len(c.Addresses) == 0 && c.Resolver == nil:
+		return fmt.Errorf("%w: no coordinator address and no Resolver", ErrInvalidConfig)
+	case len(c.Addresses) > 0 && c.Resolver != nil:
+		return fmt.Errorf("%w: both Addresses and Resolver set", ErrInvalidConfig)
+	}
+	seen := make(map[string]bool, len(c.Addresses))
+	for _, a := range c.Addresses {
+		if err := checkAddr(a); err != nil {
+			return err
+		}
+		if seen[a] {
+			return fmt.Errorf("%w: address %q listed twice", ErrInvalidConfig, a)
+		}
+		seen[a] = true
+	}
+	switch {
+	case c.ApplicationID == "":
+		return fmt.Errorf("%w: ApplicationID is required", ErrInvalidConfig)
+	case c.PoolSize < 0, c.Workers < 0, c.QueueSize < 0:
+		return fmt.Errorf("%w: negative PoolSize, Workers or QueueSize", ErrInvalidConfig)
+	case c.DialTimeout < 0, c.RequestTimeout < 0, c.HandlerTimeout < 0, c.reconnectMin < 0, c.reconnectMax < 0, c.batchWindow < 0:
+		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	case c.reconnectMin > 0 && c.reconnectMax > 0 && c.reconnectMin > c.reconnectMax:
+		return fmt.Errorf("%w: reconnection backoff %v > %v", ErrInvalidConfig, c.reconnectMin, c.reconnectMax)
+	}
+	return nil
 }
 
 // checkAddr accepts "host:port" with a numeric port.
@@ -224,11 +262,4 @@ func checkAddr(a string) error {
 		return fmt.Errorf("%w: address %q: %v", ErrInvalidConfig, a, err)
 	}
 	return nil
-}
-
-func setDefault[T comparable](p *T, v T) {
-	var zero T
-	if *p == zero {
-		*p = v
-	}
 }

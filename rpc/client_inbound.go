@@ -20,7 +20,7 @@ func (c *Client) newConn(gs getty.Session, addr string, onEnded func()) *conn {
 	if c.closed {
 		return nil
 	}
-	batch := c.cfg.BatchWindow
+	batch := c.cfg.batchWindow
 	if !c.cfg.Batch {
 		batch = 0
 	}

@@ -468,7 +468,7 @@ func TestNewClientValidates(t *testing.T) {
 		"duplicate":      func(c *ClientConfig) { c.Addresses = []string{"a:1", "a:1"} },
 		"no application": func(c *ClientConfig) { c.ApplicationID = "" },
 		"negative pool":  func(c *ClientConfig) { c.PoolSize = -1 },
-		"backoff":        func(c *ClientConfig) { c.ReconnectMin, c.ReconnectMax = time.Second, time.Millisecond },
+		"backoff":        func(c *ClientConfig) { c.reconnectMin, c.reconnectMax = time.Second, time.Millisecond },
 	} {
 		cfg := good
 		mutate(&cfg)
@@ -480,7 +480,7 @@ func TestNewClientValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.cfg.TxServiceGroup != "default_tx_group" || c.cfg.Version != "2.2.0" || c.cfg.PoolSize != 1 ||
+	if c.cfg.TxServiceGroup != "default_tx_group" || clientVersion != "2.2.0" || c.cfg.PoolSize != 1 ||
 		c.cfg.HeartbeatInterval != 5*time.Second || c.cfg.IdleTimeout != 15*time.Second || c.cfg.RequestTimeout != 30*time.Second {
 		t.Errorf("defaults: %+v", c.cfg)
 	}
@@ -525,15 +525,15 @@ func TestRouteByXID(t *testing.T) {
 
 // TestFrequentRestartsDoNotGrowTheBackoff is a regression test: the
 // reconnect delay used to start over only after a session had stayed up
-// for ReconnectMax, so a coordinator restarted every few seconds made each
-// reconnection wait twice as long as the one before (up to ReconnectMax).
+// for the backoff maximum, so a coordinator restarted every few seconds made each
+// reconnection wait twice as long as the one before (up to the maximum).
 func TestFrequentRestartsDoNotGrowTheBackoff(t *testing.T) {
 	checkLeaks(t)
 	srv := newTestServer(t, ServerConfig{}, &tc{})
 	addr := srv.Addr().String()
 	cfg := testClientConfig(addr)
-	cfg.ReconnectMin = 20 * time.Millisecond
-	cfg.ReconnectMax = time.Minute
+	cfg.reconnectMin = 20 * time.Millisecond
+	cfg.reconnectMax = time.Minute
 	c := newTestClient(t, cfg)
 	if err := c.Ping(t.Context()); err != nil {
 		t.Fatal(err)

@@ -96,7 +96,7 @@ func TestConnectFailsFastWithTheCause(t *testing.T) {
 			addr := tt.addr(t)
 			cfg := testClientConfig(addr)
 			cfg.DialTimeout = dialTimeout
-			cfg.ReconnectMin, cfg.ReconnectMax = time.Second, time.Second
+			cfg.reconnectMin, cfg.reconnectMax = time.Second, time.Second
 			cfg.RequestTimeout = time.Minute // fail fast must not wait for it
 			if tt.tls {
 				cfg.TLS = &tls.Config{InsecureSkipVerify: true}
@@ -137,7 +137,7 @@ func TestBeginWaitsForReconnectAfterLoss(t *testing.T) {
 	srv := newTestServer(t, ServerConfig{}, h)
 	addr := srv.Addr().String()
 	cfg := testClientConfig(addr)
-	cfg.ReconnectMin, cfg.ReconnectMax = 200*time.Millisecond, 200*time.Millisecond
+	cfg.reconnectMin, cfg.reconnectMax = 200*time.Millisecond, 200*time.Millisecond
 	c := newTestClient(t, cfg)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)

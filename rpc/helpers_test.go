@@ -103,8 +103,8 @@ func testClientConfig(addrs ...string) ClientConfig {
 		ApplicationID:     "test-app",
 		DialTimeout:       2 * time.Second,
 		HeartbeatInterval: -1,
-		ReconnectMin:      5 * time.Millisecond,
-		ReconnectMax:      50 * time.Millisecond,
+		reconnectMin:      5 * time.Millisecond,
+		reconnectMax:      50 * time.Millisecond,
 		RequestTimeout:    10 * time.Second,
 	}
 }

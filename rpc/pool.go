@@ -101,7 +101,7 @@ func (s *slot) run() {
 			c.dropSlot(s)
 		}
 	}()
-	delay := c.cfg.ReconnectMin
+	delay := c.cfg.reconnectMin
 	for {
 		s.failed.Store(false)
 		cn, err := s.connect()
@@ -117,7 +117,7 @@ func (s *slot) run() {
 			// the next attempt starts from the shortest delay again. A
 			// coordinator that restarts often must not make every
 			// restart cost more than the last one.
-			delay = c.cfg.ReconnectMin
+			delay = c.cfg.reconnectMin
 		} else {
 			if errors.Is(err, ErrClientClosed) || errors.Is(err, ErrDrained) {
 				return
@@ -145,7 +145,7 @@ func (s *slot) run() {
 			t.Stop()
 			return
 		}
-		delay = min(2*delay, c.cfg.ReconnectMax)
+		delay = min(2*delay, c.cfg.reconnectMax)
 	}
 }
 
@@ -360,7 +360,7 @@ func (s *slot) register(cn *conn, deadline time.Time) error {
 	)
 	switch s.role {
 	case RoleTM:
-		req = &protocol.RegisterTMRequest{Version: c.cfg.Version, ApplicationID: c.cfg.ApplicationID,
+		req = &protocol.RegisterTMRequest{Version: clientVersion, ApplicationID: c.cfg.ApplicationID,
 			TxServiceGroup: c.cfg.TxServiceGroup, ExtraData: c.extraData(cn)}
 	default:
 		c.mu.Lock()

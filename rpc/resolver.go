@@ -69,7 +69,7 @@ func (c *Client) follow() {
 		}
 	}()
 	r, group := c.cfg.Resolver, c.cfg.TxServiceGroup
-	delay := c.cfg.ReconnectMin
+	delay := c.cfg.reconnectMin
 	for {
 		rctx, rcancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 		addrs, err := r.Resolve(rctx, group)
@@ -78,7 +78,7 @@ func (c *Client) follow() {
 			err = c.setAddresses(addrs)
 		}
 		if err == nil {
-			delay = c.cfg.ReconnectMin
+			delay = c.cfg.reconnectMin
 			err = r.Watch(ctx, group, func(addrs []string) {
 				if err := c.setAddresses(addrs); err != nil {
 					c.log.Warn("atcc/rpc: resolver update ignored", "group", group, "err", err)
@@ -99,7 +99,7 @@ func (c *Client) follow() {
 			t.Stop()
 			return
 		}
-		delay = min(2*delay, c.cfg.ReconnectMax)
+		delay = min(2*delay, c.cfg.reconnectMax)
 	}
 }
 

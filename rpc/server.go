@@ -32,9 +32,9 @@ type ServerConfig struct {
 	// blocked write. Default 15s; negative disables the check.
 	IdleTimeout time.Duration
 
-	// DefaultTimeout bounds ServerSession.Call when its context has no
+	// RequestTimeout bounds ServerSession.Call when its context has no
 	// deadline. Default 15s (the Java TC's timeout for branch requests).
-	DefaultTimeout time.Duration
+	RequestTimeout time.Duration
 
 	// Workers is the number of goroutines that run the handler; QueueSize
 	// is the number of requests that may wait for one. A request that finds
@@ -63,6 +63,40 @@ type ServerConfig struct {
 	// Auth says who may register; the zero value accepts everyone, as
 	// Seata does (see ServerAuth).
 	Auth ServerAuth
+}
+
+// Defaults of ServerConfig.
+const (
+	defaultServerVersion        = "2.2.0"
+	defaultServerIdleTimeout    = 15 * time.Second
+	defaultServerRequestTimeout = 15 * time.Second
+	defaultServerWorkers        = 32
+	defaultServerQueueSize      = 1024
+)
+
+// withDefaults returns a copy of c with every zero field set to its
+// default, Limits included.
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.Version == "" {
+		c.Version = defaultServerVersion
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = defaultServerIdleTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = defaultServerRequestTimeout
+	}
+	if c.Workers == 0 {
+		c.Workers = defaultServerWorkers
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = defaultServerQueueSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	c.Limits = c.Limits.withDefaults()
+	return c
 }
 
 // ServerHandler is what a coordinator plugs into a Server.
@@ -149,15 +183,7 @@ type Server struct {
 // NewServer returns a server that passes requests to h. It does no I/O.
 // Invalid settings in cfg are reported by Start.
 func NewServer(cfg ServerConfig, h ServerHandler) *Server {
-	setDefault(&cfg.Version, "2.2.0")
-	setDefault(&cfg.IdleTimeout, 15*time.Second)
-	setDefault(&cfg.DefaultTimeout, 15*time.Second)
-	setDefault(&cfg.Workers, 32)
-	setDefault(&cfg.QueueSize, 1024)
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	cfg.Limits = cfg.Limits.withDefaults()
+	cfg = cfg.withDefaults()
 	rlog := newRateLog(cfg.Logger, time.Second)
 	inline, _ := h.(InlineHandler)
 	return &Server{cfg: cfg, h: h, inline: inline, log: cfg.Logger, pend: newPendingTable(true),
@@ -177,8 +203,8 @@ func (s *Server) Start(addr string) error {
 	if s.h == nil {
 		return fmt.Errorf("%w: nil ServerHandler", ErrInvalidConfig)
 	}
-	if s.cfg.Workers < 0 || s.cfg.QueueSize < 0 || s.cfg.DefaultTimeout < 0 {
-		return fmt.Errorf("%w: negative Workers, QueueSize or DefaultTimeout", ErrInvalidConfig)
+	if s.cfg.Workers < 0 || s.cfg.QueueSize < 0 || s.cfg.RequestTimeout < 0 {
+		return fmt.Errorf("%w: negative Workers, QueueSize or RequestTimeout", ErrInvalidConfig)
 	}
 	if _, port, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("%w: listen address %q: %v", ErrInvalidConfig, addr, err)
@@ -242,13 +268,13 @@ func runGettyServer(gs getty.Server, newSession getty.NewSessionCallback) (err e
 	return nil
 }
 
-// defaultTimer returns a timer that fires after DefaultTimeout when ctx has
+// defaultTimer returns a timer that fires after RequestTimeout when ctx has
 // no deadline, or nil. Release it with putTimer.
 func (s *Server) defaultTimer(ctx context.Context) *time.Timer {
 	if _, ok := ctx.Deadline(); ok {
 		return nil
 	}
-	return getTimer(s.cfg.DefaultTimeout)
+	return getTimer(s.cfg.RequestTimeout)
 }
 
 // Addr returns the listener's address, or nil before Start.

@@ -53,15 +53,30 @@ type ServerLimits struct {
 	MaxResourceIDs, MaxResourceIDBytes int
 }
 
-// withDefaults applies the defaults.
+// withDefaults returns a copy of l with every zero field set to its
+// default.
 func (l ServerLimits) withDefaults() ServerLimits {
-	setDefault(&l.MaxConnections, min(10_000, fdBudget()))
-	setDefault(&l.MaxConnectionsPerHost, 1_000)
-	setDefault(&l.RegisterTimeout, 5*time.Second)
-	setDefault(&l.MaxFrameBytes, protocol.MaxFrameLength)
-	setDefault(&l.MaxBufferedBytes, 64<<20)
-	setDefault(&l.MaxResourceIDs, 1_000)
-	setDefault(&l.MaxResourceIDBytes, 256)
+	if l.MaxConnections == 0 {
+		l.MaxConnections = min(10_000, fdBudget())
+	}
+	if l.MaxConnectionsPerHost == 0 {
+		l.MaxConnectionsPerHost = 1_000
+	}
+	if l.RegisterTimeout == 0 {
+		l.RegisterTimeout = 5 * time.Second
+	}
+	if l.MaxFrameBytes == 0 {
+		l.MaxFrameBytes = protocol.MaxFrameLength
+	}
+	if l.MaxBufferedBytes == 0 {
+		l.MaxBufferedBytes = 64 << 20
+	}
+	if l.MaxResourceIDs == 0 {
+		l.MaxResourceIDs = 1_000
+	}
+	if l.MaxResourceIDBytes == 0 {
+		l.MaxResourceIDBytes = 256
+	}
 	l.MaxFrameBytes = min(l.MaxFrameBytes, protocol.MaxFrameLength)
 	return l
 }

@@ -141,7 +141,7 @@ func (ss *ServerSession) register(role Role, appID, group, version, resourceIDs 
 // (the coordinator acts on BranchStatus, §8.9), with Result.ExceptionCode in
 // the Seata 2.x numbering.
 //
-// Call waits until ctx ends, or for DefaultTimeout when ctx has no deadline.
+// Call waits until ctx ends, or for ServerConfig.RequestTimeout when ctx has no deadline.
 // Errors are *CallError values as for Client.Call: ErrConnectionLost when
 // the session ends first, the context's error on timeout (the request was
 // sent: the branch may have been committed or rolled back).

@@ -47,7 +47,7 @@ func TestServerAuthCheck(t *testing.T) {
 	now := time.UnixMilli(1733443200123)
 	a := &ServerAuth{AccessKeys: []AccessKey{{Key: "ak1", Secret: "sk1"}, {Key: "ak2", Secret: "sk2", ApplicationID: "orders"}}}
 	sign := func(ak, sk, group, ip string, at time.Time) string {
-		return signedExtraData("", ak, sk, group, ip, at)
+		return signedExtraData(ak, sk, group, ip, at)
 	}
 	ok := []struct{ app, extra string }{
 		{"any", sign("ak1", "sk1", "g", "10.0.0.7", now)},
@@ -117,7 +117,7 @@ func TestServerAuthRegistration(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the connection closed", f, err)
 	}
 	r = dialRaw(t, srv.Addr().String())
-	wrong := signedExtraData("", "ak", "not-sk", "g", "127.0.0.1", time.Now())
+	wrong := signedExtraData("ak", "not-sk", "g", "127.0.0.1", time.Now())
 	r.send(seata(protocol.RequestSync, 1, &protocol.RegisterRMRequest{Version: "2.2.0", ApplicationID: "x", TxServiceGroup: "g", ExtraData: wrong, ResourceIDs: "r1"}))
 	if resp, ok := mustRecv(t, r).Body.(*protocol.RegisterRMResponse); !ok || resp.Identified {
 		t.Fatal("RegisterRM with a wrong digest accepted")

@@ -190,8 +190,9 @@ var rules = []rule{
 	}},
 	{"transport.rpctmrequesttimeout", func(l *loader, e entry, _ []string) { l.requestTimeout(e, &l.tmTimeout) }},
 	{"transport.rpcrmrequesttimeout", func(l *loader, e entry, _ []string) { l.requestTimeout(e, &l.rmTimeout) }},
-	{"transport.enabletmclientbatchsendrequest", ignore}, // batching changes throughput, not outcomes
-	{"transport.enablermclientbatchsendrequest", ignore},
+	{"transport.enableclientbatchsendrequest", func(l *loader, e entry, _ []string) { l.batchKey(e, &l.batch.all) }},
+	{"transport.enabletmclientbatchsendrequest", func(l *loader, e entry, _ []string) { l.batchKey(e, &l.batch.tm) }},
+	{"transport.enablermclientbatchsendrequest", func(l *loader, e entry, _ []string) { l.batchKey(e, &l.batch.rm) }},
 	{"transport.server", ignore},
 	{"transport.shutdown.**", ignore},
 	{"transport.threadfactory.**", ignore},
@@ -511,6 +512,37 @@ func (l *loader) requestTimeout(e entry, dst *timeoutKey) {
 	if l.duration(e, time.Millisecond, &d) {
 		*dst = timeoutKey{d: d, e: e}
 	}
+}
+
+// batchKey records a client batching key's value.
+func (l *loader) batchKey(e entry, dst **bool) {
+	var v bool
+	if l.boolean(e, &v) {
+		*dst = &v
+	}
+}
+
+// batchKeys are the client batching keys the files set (nil: not set):
+// Seata 1.4's enableClientBatchSendRequest and the per-role keys that
+// replaced it in 1.5.
+type batchKeys struct{ all, tm, rm *bool }
+
+// enabled reports whether atcc, which batches the TM's and the RM's
+// requests alike, should batch: when the per-role keys are set, only if
+// both roles batch (Java's defaults, TM off and RM on, leave it off);
+// else as the 1.4 key says. Batching changes throughput, not outcomes.
+func (b batchKeys) enabled() bool {
+	if b.tm != nil || b.rm != nil {
+		tm, rm := false, true // Java's defaults
+		if b.tm != nil {
+			tm = *b.tm
+		}
+		if b.rm != nil {
+			rm = *b.rm
+		}
+		return tm && rm
+	}
+	return b.all != nil && *b.all
 }
 
 // timeoutKey is a duration and where it was set.

@@ -136,6 +136,7 @@ type loader struct {
 	etcdAddrs     []string
 	tmTimeout     timeoutKey
 	rmTimeout     timeoutKey
+	batch         batchKeys
 	registryEntry *entry // where registry.type was set, for errors
 	tls           struct {
 		enabled       bool
@@ -224,6 +225,7 @@ func (l *loader) finish(opt Options) (*Settings, error) {
 				tm.e.key(), tm.d, s.Client.RequestTimeout)
 		}
 	}
+	s.Client.BatchRequests = l.batch.enabled()
 	if l.fenceOn {
 		s.FenceDSN = l.fenceURL
 	}

@@ -48,7 +48,8 @@ type Settings struct {
 	// Client holds application-id, tx-service-group, the coordinators
 	// (from the grouplist of the tx service group's cluster when the
 	// registry type is file), global transaction timeout, commit and
-	// rollback retries, request timeout, heartbeat, pool size and TLS.
+	// rollback retries, request timeout, heartbeat, pool size, client
+	// batching and TLS.
 	// Java's registry.conf and file.conf carry no application id: set
 	// Client.ApplicationID in code.
 	Client atcc.Config

@@ -123,48 +123,87 @@ type Config struct {
 	RPC rpc.ServerConfig
 }
 
-// resolved is a Config with its defaults applied.
-func (cfg Config) resolved() (Config, error) {
-	durations := []struct {
+// Defaults of Config.
+const (
+	defaultRetryPeriod         = time.Second
+	defaultMaxRetryBackoff     = time.Minute
+	defaultBranchTimeout       = 15 * time.Second
+	defaultLeaseTimeout        = time.Minute
+	defaultEndedRetention      = 10 * time.Minute
+	defaultUndoLogDeletePeriod = 24 * time.Hour
+	defaultUndoLogSaveDays     = 7
+	// defaultRPCWorkers replaces rpc's default of RPC.Workers: a
+	// GlobalCommit with a TCC branch, or a GlobalRollback, holds a worker
+	// while phase two runs.
+	defaultRPCWorkers = 128
+)
+
+// check reports the first setting of cfg that New cannot use. Zero values
+// are valid: they take the defaults.
+func (cfg Config) check() error {
+	for _, d := range []struct {
 		name string
-		d    *time.Duration
-		def  time.Duration
+		d    time.Duration
 	}{
-		{"RetryPeriod", &cfg.RetryPeriod, time.Second},
-		{"MaxRetryBackoff", &cfg.MaxRetryBackoff, time.Minute},
-		{"BranchTimeout", &cfg.BranchTimeout, 15 * time.Second},
-		{"LeaseTimeout", &cfg.LeaseTimeout, time.Minute},
-		{"EndedRetention", &cfg.EndedRetention, 10 * time.Minute},
-		{"UndoLogDeletePeriod", &cfg.UndoLogDeletePeriod, 24 * time.Hour},
-	}
-	for _, d := range durations {
-		if *d.d == 0 {
-			*d.d = d.def
+		{"RetryPeriod", cfg.RetryPeriod},
+		{"MaxRetryBackoff", cfg.MaxRetryBackoff},
+		{"BranchTimeout", cfg.BranchTimeout},
+		{"LeaseTimeout", cfg.LeaseTimeout},
+	} {
+		if d.d < 0 {
+			return fmt.Errorf("atcc/tc: Config.%s is negative (%v)", d.name, d.d)
 		}
-	}
-	for _, d := range durations[:4] {
-		if *d.d < 0 {
-			return cfg, fmt.Errorf("atcc/tc: Config.%s is negative (%v)", d.name, *d.d)
-		}
-	}
-	cfg.MaxRetryBackoff = max(cfg.MaxRetryBackoff, cfg.RetryPeriod)
-	cfg.LeaseTimeout = max(cfg.LeaseTimeout, 2*cfg.BranchTimeout)
-	if cfg.UndoLogSaveDays == 0 {
-		cfg.UndoLogSaveDays = 7
 	}
 	if cfg.UndoLogSaveDays < 0 || cfg.UndoLogSaveDays > 32767 {
-		return cfg, fmt.Errorf("atcc/tc: Config.UndoLogSaveDays is out of range (%d)", cfg.UndoLogSaveDays)
+		return fmt.Errorf("atcc/tc: Config.UndoLogSaveDays is out of range (%d)", cfg.UndoLogSaveDays)
 	}
 	if cfg.AdvertiseAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.AdvertiseAddr); err != nil {
-			return cfg, fmt.Errorf("atcc/tc: Config.AdvertiseAddr: %w", err)
+			return fmt.Errorf("atcc/tc: Config.AdvertiseAddr: %w", err)
 		}
+	}
+	return nil
+}
+
+// withDefaults returns a copy of cfg with every zero field set to its
+// default, Limits and the RPC fields the coordinator decides (Logger,
+// Workers) included; MaxRetryBackoff is raised to RetryPeriod and
+// LeaseTimeout to twice BranchTimeout.
+func (cfg Config) withDefaults() Config {
+	if cfg.RetryPeriod == 0 {
+		cfg.RetryPeriod = defaultRetryPeriod
+	}
+	if cfg.MaxRetryBackoff == 0 {
+		cfg.MaxRetryBackoff = defaultMaxRetryBackoff
+	}
+	if cfg.BranchTimeout == 0 {
+		cfg.BranchTimeout = defaultBranchTimeout
+	}
+	if cfg.LeaseTimeout == 0 {
+		cfg.LeaseTimeout = defaultLeaseTimeout
+	}
+	if cfg.EndedRetention == 0 {
+		cfg.EndedRetention = defaultEndedRetention
+	}
+	if cfg.UndoLogDeletePeriod == 0 {
+		cfg.UndoLogDeletePeriod = defaultUndoLogDeletePeriod
+	}
+	if cfg.UndoLogSaveDays == 0 {
+		cfg.UndoLogSaveDays = defaultUndoLogSaveDays
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.RPC.Logger == nil {
+		cfg.RPC.Logger = cfg.Logger
+	}
+	if cfg.RPC.Workers == 0 {
+		cfg.RPC.Workers = defaultRPCWorkers
+	}
+	cfg.MaxRetryBackoff = max(cfg.MaxRetryBackoff, cfg.RetryPeriod)
+	cfg.LeaseTimeout = max(cfg.LeaseTimeout, 2*cfg.BranchTimeout)
 	cfg.Limits = cfg.Limits.withDefaults()
-	return cfg, nil
+	return cfg
 }
 
 // coreConfig derives the coordinator's configuration.

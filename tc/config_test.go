@@ -7,16 +7,17 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := Config{}.resolved()
-	if err != nil {
+	if err := (Config{}).check(); err != nil {
 		t.Fatal(err)
 	}
+	cfg := Config{}.withDefaults()
 	if cfg.RetryPeriod != time.Second || cfg.MaxRetryBackoff != time.Minute || cfg.BranchTimeout != 15*time.Second ||
 		cfg.LeaseTimeout != time.Minute || cfg.EndedRetention != 10*time.Minute || cfg.UndoLogDeletePeriod != 24*time.Hour ||
-		cfg.UndoLogSaveDays != 7 || cfg.Logger == nil || cfg.MaxCommitRetryTimeout != 0 {
+		cfg.UndoLogSaveDays != 7 || cfg.Logger == nil || cfg.MaxCommitRetryTimeout != 0 ||
+		cfg.RPC.Workers != 128 || cfg.RPC.Logger != cfg.Logger || cfg.Limits.MaxTimeout != 10*time.Minute {
 		t.Fatalf("%+v", cfg)
 	}
-	cfg, _ = Config{BranchTimeout: time.Minute, RetryPeriod: 2 * time.Minute}.resolved()
+	cfg = Config{BranchTimeout: time.Minute, RetryPeriod: 2 * time.Minute}.withDefaults()
 	if cfg.LeaseTimeout != 2*time.Minute || cfg.MaxRetryBackoff != 2*time.Minute {
 		t.Fatalf("lease %v, backoff %v", cfg.LeaseTimeout, cfg.MaxRetryBackoff)
 	}
@@ -24,11 +25,11 @@ func TestConfigDefaults(t *testing.T) {
 		{RetryPeriod: -1}, {BranchTimeout: -1}, {LeaseTimeout: -1}, {MaxRetryBackoff: -1},
 		{UndoLogSaveDays: -1}, {AdvertiseAddr: "no-port"},
 	} {
-		if _, err := bad.resolved(); err == nil {
+		if err := bad.check(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
-	if _, err := (Config{EndedRetention: -1, UndoLogDeletePeriod: -1}).resolved(); err != nil {
+	if err := (Config{EndedRetention: -1, UndoLogDeletePeriod: -1}).check(); err != nil {
 		t.Fatal(err)
 	}
 }

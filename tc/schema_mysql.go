@@ -3,11 +3,10 @@ package tc
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // DDL is the DDL of the MySQL store (MySQL 5.7+, 8.x, MariaDB 10.3+):
@@ -132,8 +131,7 @@ var addedColumns = []struct{ table, column, def string }{
 func hasBranchAudit(ctx context.Context, db *sql.DB) (bool, error) {
 	rows, err := db.QueryContext(ctx, "SELECT attempts, last_error FROM branch_table WHERE 1 = 0")
 	if err != nil {
-		var me *mysql.MySQLError
-		if errors.As(err, &me) && me.Number == 1054 { // no such column
+		if mysqlerr.Is(err, mysqlerr.BadField) {
 			return false, nil
 		}
 		return false, fmt.Errorf("atcc/tc: check schema: %w", err)
@@ -153,9 +151,8 @@ func checkSchema(ctx context.Context, db *sql.DB) error {
 	for _, q := range probes {
 		rows, err := db.QueryContext(ctx, q)
 		if err != nil {
-			var me *mysql.MySQLError
-			if errors.As(err, &me) && (me.Number == 1146 || me.Number == 1054) { // no such table / column
-				return fmt.Errorf("%w: %s (CreateTables, or the binary's -init-schema, creates the tables)", ErrSchema, me.Message)
+			if mysqlerr.Is(err, mysqlerr.NoSuchTable, mysqlerr.BadField) {
+				return fmt.Errorf("%w: %s (CreateTables, or the binary's -init-schema, creates the tables)", ErrSchema, mysqlerr.Server(err).Message)
 			}
 			return fmt.Errorf("atcc/tc: check schema: %w", err)
 		}

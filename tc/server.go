@@ -43,19 +43,15 @@ const (
 	stateClosed
 )
 
-// defaultWorkers is the default of Config.RPC.Workers: a GlobalCommit with
-// a TCC branch, or a GlobalRollback, holds a worker while phase two runs.
-const defaultWorkers = 128
-
 // maxATResources bounds the resource ids remembered for UndoLogDelete.
 const maxATResources = 10_000
 
 // New returns a server configured by cfg. It does no I/O; Start does.
 func New(cfg Config) (*Server, error) {
-	cfg, err := cfg.resolved()
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	var st store
 	if cfg.DB != nil {
 		st = newMySQLStore(cfg.DB)
@@ -78,14 +74,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		s.core.xidKey.Store(newXIDPermutation(randomXIDKey()))
 	}
-	rcfg := cfg.RPC
-	if rcfg.Logger == nil {
-		rcfg.Logger = cfg.Logger
-	}
-	if rcfg.Workers == 0 {
-		rcfg.Workers = defaultWorkers
-	}
-	s.rpc = rpc.NewServer(rcfg, rpcHandler{s})
+	s.rpc = rpc.NewServer(cfg.RPC, rpcHandler{s})
 	return s, nil
 }
 

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -666,8 +665,7 @@ func (s *mysqlStore) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func isLockContention(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	return mysqlerr.IsLockConflict(err)
 }
 
 func (s *mysqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {

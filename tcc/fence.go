@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // DefaultFenceTable is the default of Config.FenceTable, Seata's name.
@@ -143,8 +143,7 @@ func newFence(db *sql.DB, table, action string) (*fence, error) {
 
 // isDuplicate reports whether err is MySQL's duplicate key error (1062).
 func isDuplicate(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
+	return mysqlerr.Is(err, mysqlerr.DupEntry)
 }
 
 // now is the timestamp written to gmt_create and gmt_modified.
@@ -295,8 +294,7 @@ func (f *fence) cleanOlder(ctx context.Context, t time.Time) (int64, error) {
 // missingFenceHint adds to a "table doesn't exist" error (MySQL 1146) how
 // to create the fence table.
 func missingFenceHint(err error) error {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1146 {
+	if mysqlerr.Is(err, mysqlerr.NoSuchTable) {
 		return fmt.Errorf("the fence table is missing: create it with tcc.CreateTable(ctx, db, \"\") or apply tcc.DDL "+
 			"(go doc github.com/atcc-go/atcc/tcc.DDL prints it): %w", err)
 	}

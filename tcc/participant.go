@@ -69,6 +69,24 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// withDefaults returns a copy of c with every zero field set to its
+// default. A negative FenceCleanupAfter stays negative (no cleanup).
+func (c Config) withDefaults() Config {
+	if c.FenceTable == "" {
+		c.FenceTable = DefaultFenceTable
+	}
+	if c.FenceCleanupAfter == 0 {
+		c.FenceCleanupAfter = DefaultFenceCleanupAfter
+	}
+	if c.FenceCleanupPeriod <= 0 {
+		c.FenceCleanupPeriod = DefaultFenceCleanupPeriod
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // Participant is a registered Action: it runs Try inside global
 // transactions and answers the coordinator's phase-two requests for the
 // action's branches by calling Confirm or Cancel. It is the rm.Resource of
@@ -120,10 +138,7 @@ func Register(client *atcc.Client, a Action, cfg Config) (*Participant, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: empty action name", ErrInvalidAction)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	host, err := os.Hostname()
 	if err != nil {
 		host = ""
@@ -133,7 +148,7 @@ func Register(client *atcc.Client, a Action, cfg Config) (*Participant, error) {
 		action:   a,
 		name:     name,
 		codec:    newContextCodec(name, host),
-		log:      log.With("action", name),
+		log:      cfg.Logger.With("action", name),
 		attempts: newAttempts(),
 	}
 	if cfg.Fence != nil {
@@ -151,16 +166,9 @@ func Register(client *atcc.Client, a Action, cfg Config) (*Participant, error) {
 		return nil, fmt.Errorf("atcc/tcc: register action %q: %w", name, err)
 	}
 	if p.fence != nil && cfg.FenceCleanupAfter >= 0 {
-		after, period := cfg.FenceCleanupAfter, cfg.FenceCleanupPeriod
-		if after == 0 {
-			after = DefaultFenceCleanupAfter
-		}
-		if period <= 0 {
-			period = DefaultFenceCleanupPeriod
-		}
 		ctx, cancel := context.WithCancel(context.Background())
 		p.stop, p.done = cancel, make(chan struct{})
-		go p.cleanLoop(ctx, after, period)
+		go p.cleanLoop(ctx, cfg.FenceCleanupAfter, cfg.FenceCleanupPeriod)
 	}
 	return p, nil
 }

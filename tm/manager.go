@@ -77,30 +77,38 @@ type Manager struct {
 	retryable func(err error, idempotent bool) bool // retryable, replaced in tests
 }
 
+// withDefaults returns a copy of c with every zero field set to its
+// default, and negative retry counts set to 0 (no retry).
+func (c Config) withDefaults() Config {
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = defaultTimeout
+	}
+	switch {
+	case c.CommitRetries == 0:
+		c.CommitRetries = defaultRetries
+	case c.CommitRetries < 0:
+		c.CommitRetries = 0
+	}
+	switch {
+	case c.RollbackRetries == 0:
+		c.RollbackRetries = defaultRetries
+	case c.RollbackRetries < 0:
+		c.RollbackRetries = 0
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = defaultRetryBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // NewManager returns a Manager that reaches the coordinator through c. It
 // does no I/O.
 func NewManager(c Caller, cfg Config) *Manager {
-	if cfg.DefaultTimeout <= 0 {
-		cfg.DefaultTimeout = defaultTimeout
-	}
-	if cfg.CommitRetries == 0 {
-		cfg.CommitRetries = defaultRetries
-	} else if cfg.CommitRetries < 0 {
-		cfg.CommitRetries = 0
-	}
-	if cfg.RollbackRetries == 0 {
-		cfg.RollbackRetries = defaultRetries
-	} else if cfg.RollbackRetries < 0 {
-		cfg.RollbackRetries = 0
-	}
-	if cfg.RetryBackoff <= 0 {
-		cfg.RetryBackoff = defaultRetryBackoff
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Manager{caller: c, cfg: cfg, log: log, obs: cfg.Observer, retryable: retryable}
+	cfg = cfg.withDefaults()
+	return &Manager{caller: c, cfg: cfg, log: cfg.Logger, obs: cfg.Observer, retryable: retryable}
 }
 
 // TxOptions are the options of Begin and WithGlobalTx. The zero value

@@ -204,7 +204,7 @@ func (b *branch) commit() error {
 	b.t.Helper()
 	var ierr error
 	b.raw(func(c driver.Conn) error {
-		ierr = b.e.m.Insert(b.ctx, c, &b.log)
+		ierr = b.e.m.Insert(b.ctx, c.(driver.ExecerContext), &b.log)
 		return nil
 	})
 	if ierr != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 var (
@@ -71,9 +71,8 @@ func IsRetryable(err error) bool {
 			return false
 		}
 	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return retryableServerError(me.Number)
+	if n := mysqlerr.Number(err); n != 0 {
+		return retryableServerError(n)
 	}
 	return true // the connection, the driver or the context failed
 }
@@ -82,13 +81,13 @@ func IsRetryable(err error) bool {
 // condition that passes by itself.
 func retryableServerError(n uint16) bool {
 	switch n {
-	case errConCount, // too many connections
-		errServerShutdown,
-		errDiskFull, errTableFull,
-		errLockWaitTimeout, errDeadlock,
-		errReadOnly,         // --read-only, as during a failover
-		errQueryInterrupted, // KILL QUERY, max_statement_time
-		errConnectionKilled:
+	case mysqlerr.ConCount, // too many connections
+		mysqlerr.ServerShutdown,
+		mysqlerr.DiskFull, mysqlerr.TableFull,
+		mysqlerr.LockWaitTimeout, mysqlerr.Deadlock,
+		mysqlerr.ReadOnly,         // --read-only, as during a failover
+		mysqlerr.QueryInterrupted, // KILL QUERY, max_statement_time
+		mysqlerr.ConnectionKilled:
 		return true
 	}
 	return false

@@ -51,7 +51,7 @@ func ExampleManager_Insert() {
 		l := &undo.BranchLog{XID: "10.0.0.1:8091:123", BranchID: 456, Records: []undo.Record{
 			{Op: undo.OpUpdate, Table: "account", Before: before, After: after},
 		}}
-		return m.Insert(ctx, c, l)
+		return m.Insert(ctx, c.(driver.ExecerContext), l)
 	})
 	if errors.Is(err, undo.ErrGlobalFinished) {
 		conn.ExecContext(ctx, "ROLLBACK") // the global transaction is already rolled back

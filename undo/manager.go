@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 	"github.com/atcc-go/atcc/internal/schema"
 )
 
@@ -96,26 +95,13 @@ func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalid)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
 	q, err := checkTableName(cfg.Table)
 	if err != nil {
 		return nil, err
-	}
-	if err := checkSerializer(&cfg); err != nil {
-		return nil, err
-	}
-	if cfg.Table == "" {
-		cfg.Table = DefaultTable
-	}
-	setDefault(&cfg.CompressThreshold, 32<<10)
-	setDefault(&cfg.MaxPayload, 64<<20)
-	setDefault(&cfg.DeleteBatchSize, 100)
-	setDefault(&cfg.DeleteMaxDelay, 100*time.Millisecond)
-	setDefault(&cfg.DeleteQueueSize, 10000)
-	setDefault(&cfg.DeleteRetryBackoff, 100*time.Millisecond)
-	setDefault(&cfg.DeleteMaxBackoff, 10*time.Second)
-	if cfg.MaxPayload < 0 || cfg.DeleteBatchSize < 0 || cfg.DeleteQueueSize < 0 ||
-		cfg.DeleteMaxDelay < 0 || cfg.DeleteRetryBackoff < 0 || cfg.DeleteMaxBackoff < 0 {
-		return nil, fmt.Errorf("%w: negative size or duration in Config", ErrInvalid)
 	}
 	// One batch statement carries 2 placeholders per row; keep it modest.
 	cfg.DeleteBatchSize = min(cfg.DeleteBatchSize, schema.MaxKeysPerStatement)
@@ -123,17 +109,68 @@ func NewManager(db *sql.DB, cfg Config) (*Manager, error) {
 	if m.tables == nil {
 		m.tables = schema.NewCache(db)
 	}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
-	}
 	m.del.init(m)
 	return m, nil
 }
 
-func setDefault[T int | time.Duration](p *T, def T) {
-	if *p == 0 {
-		*p = def
+// Defaults of Config.
+const (
+	defaultCompressThreshold  = 32 << 10
+	defaultMaxPayload         = 64 << 20
+	defaultDeleteBatchSize    = 100
+	defaultDeleteMaxDelay     = 100 * time.Millisecond
+	defaultDeleteQueueSize    = 10000
+	defaultDeleteRetryBackoff = 100 * time.Millisecond
+	defaultDeleteMaxBackoff   = 10 * time.Second
+)
+
+// withDefaults returns a copy of c with every zero field set to its
+// default (Tables excepted: NewManager makes a cache over its *sql.DB).
+func (c Config) withDefaults() Config {
+	if c.Table == "" {
+		c.Table = DefaultTable
 	}
+	if c.CompressThreshold == 0 {
+		c.CompressThreshold = defaultCompressThreshold
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = defaultMaxPayload
+	}
+	if c.Serializer == "" {
+		c.Serializer = SerializerATCC
+	}
+	if c.DeleteBatchSize == 0 {
+		c.DeleteBatchSize = defaultDeleteBatchSize
+	}
+	if c.DeleteMaxDelay == 0 {
+		c.DeleteMaxDelay = defaultDeleteMaxDelay
+	}
+	if c.DeleteQueueSize == 0 {
+		c.DeleteQueueSize = defaultDeleteQueueSize
+	}
+	if c.DeleteRetryBackoff == 0 {
+		c.DeleteRetryBackoff = defaultDeleteRetryBackoff
+	}
+	if c.DeleteMaxBackoff == 0 {
+		c.DeleteMaxBackoff = defaultDeleteMaxBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// check reports the first setting of c that NewManager cannot use. Zero
+// values are valid: they take the defaults.
+func (c Config) check() error {
+	if err := checkSerializer(&c); err != nil {
+		return err
+	}
+	if c.MaxPayload < 0 || c.DeleteBatchSize < 0 || c.DeleteQueueSize < 0 ||
+		c.DeleteMaxDelay < 0 || c.DeleteRetryBackoff < 0 || c.DeleteMaxBackoff < 0 {
+		return fmt.Errorf("%w: negative size or duration in Config", ErrInvalid)
+	}
+	return nil
 }
 
 // Insert writes l as the branch's undo log through conn, the driver-level
@@ -146,11 +183,12 @@ func setDefault[T int | time.Duration](p *T, def T) {
 // local transaction back. Logs encoding to more than Config.MaxPayload bytes
 // fail with ErrPayloadTooLarge.
 //
-// conn is used as database/sql would: ExecContext when it implements
-// driver.ExecerContext and does not answer driver.ErrSkip (go-sql-driver/mysql
-// answers ErrSkip unless interpolateParams=true), otherwise a prepared
-// statement.
-func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) error {
+// Insert runs one statement through conn.ExecContext. When that answers
+// driver.ErrSkip (go-sql-driver/mysql's connection does unless
+// interpolateParams=true), it prepares the statement instead, as
+// database/sql would, which needs conn to implement
+// driver.ConnPrepareContext as well.
+func (m *Manager) Insert(ctx context.Context, conn driver.ExecerContext, l *BranchLog) error {
 	if l == nil {
 		return fmt.Errorf("%w: nil BranchLog", ErrInvalid)
 	}
@@ -169,10 +207,10 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 		{Ordinal: 4, Value: payload},
 	}
 	if err := execDriver(ctx, conn, m.sql.insert, args); err != nil {
-		if isMySQLError(err, errDupEntry) {
+		if mysqlerr.Is(err, mysqlerr.DupEntry) {
 			return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
 		}
-		if isMySQLError(err, errNoSuchTable) {
+		if mysqlerr.Is(err, mysqlerr.NoSuchTable) {
 			return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): the undo log table is missing in this database: "+
 				"create it with undo.CreateTable(ctx, db, \"\") or apply undo.DDL (go doc github.com/atcc-go/atcc/undo.DDL prints it): %w",
 				l.XID, l.BranchID, err)
@@ -182,23 +220,18 @@ func (m *Manager) Insert(ctx context.Context, conn driver.Conn, l *BranchLog) er
 	return nil
 }
 
-// execDriver runs query on a driver connection the way database/sql does.
-func execDriver(ctx context.Context, conn driver.Conn, query string, args []driver.NamedValue) error {
-	if ec, ok := conn.(driver.ExecerContext); ok {
-		_, err := ec.ExecContext(ctx, query, args)
-		if !errors.Is(err, driver.ErrSkip) {
-			return err
-		}
+// execDriver runs query on a driver connection the way database/sql does:
+// ExecContext, or a prepared statement when the driver answers ErrSkip.
+func execDriver(ctx context.Context, conn driver.ExecerContext, query string, args []driver.NamedValue) error {
+	_, err := conn.ExecContext(ctx, query, args)
+	if !errors.Is(err, driver.ErrSkip) {
+		return err
 	}
-	var (
-		stmt driver.Stmt
-		err  error
-	)
-	if pc, ok := conn.(driver.ConnPrepareContext); ok {
-		stmt, err = pc.PrepareContext(ctx, query)
-	} else {
-		stmt, err = conn.Prepare(query)
+	pc, ok := conn.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("atcc/undo: the connection skipped ExecContext and cannot prepare (driver.ConnPrepareContext): %w", err)
 	}
+	stmt, err := pc.PrepareContext(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -211,32 +244,6 @@ func execDriver(ctx context.Context, conn driver.Conn, query string, args []driv
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	_, err = stmt.Exec(vals) // drivers without StmtExecContext
+	_, err = stmt.Exec(vals) //nolint:staticcheck // drivers without StmtExecContext
 	return err
-}
-
-// MySQL server error numbers.
-const (
-	errConCount         = 1040 // ER_CON_COUNT_ERROR
-	errServerShutdown   = 1053 // ER_SERVER_SHUTDOWN
-	errBadField         = 1054 // ER_BAD_FIELD_ERROR: unknown column
-	errDupEntry         = 1062 // ER_DUP_ENTRY
-	errDiskFull         = 1021 // ER_DISK_FULL
-	errTableFull        = 1114 // ER_RECORD_FILE_FULL
-	errNoSuchTable      = 1146 // ER_NO_SUCH_TABLE
-	errLockWaitTimeout  = 1205 // ER_LOCK_WAIT_TIMEOUT
-	errDeadlock         = 1213 // ER_LOCK_DEADLOCK
-	errNoReferencedRow  = 1216 // ER_NO_REFERENCED_ROW
-	errRowIsReferenced  = 1217 // ER_ROW_IS_REFERENCED
-	errReadOnly         = 1290 // ER_OPTION_PREVENTS_STATEMENT
-	errQueryInterrupted = 1317 // ER_QUERY_INTERRUPTED
-	errRowIsReferenced2 = 1451 // ER_ROW_IS_REFERENCED_2
-	errNoReferencedRow2 = 1452 // ER_NO_REFERENCED_ROW_2
-	errDupEntryWithKey  = 1586 // ER_DUP_ENTRY_WITH_KEY_NAME
-	errConnectionKilled = 1927 // ER_CONNECTION_KILLED (MariaDB)
-)
-
-func isMySQLError(err error, number uint16) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == number
 }

@@ -25,7 +25,7 @@ func TestInsertWithoutUndoTableSaysHowToCreateIt(t *testing.T) {
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		return m.Insert(ctx, dc.(driver.Conn), &BranchLog{XID: "10.0.0.1:8091:1", BranchID: 1})
+		return m.Insert(ctx, dc.(driver.ExecerContext), &BranchLog{XID: "10.0.0.1:8091:1", BranchID: 1})
 	})
 	if err == nil || !strings.Contains(err.Error(), "undo.CreateTable(") || !strings.Contains(err.Error(), "undo.DDL") {
 		t.Fatalf("err = %v, want how to create the table", err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 	"github.com/atcc-go/atcc/internal/schema"
 )
 
@@ -105,13 +106,8 @@ func stmtRank(o *op) restoreKind {
 
 // postponable reports a refusal that another op of the restore may lift.
 func postponable(err error) bool {
-	for _, n := range []uint16{errDupEntry, errDupEntryWithKey, errRowIsReferenced, errRowIsReferenced2,
-		errNoReferencedRow, errNoReferencedRow2} {
-		if isMySQLError(err, n) {
-			return true
-		}
-	}
-	return false
+	return mysqlerr.Is(err, mysqlerr.DupEntry, mysqlerr.DupEntryWithKey, mysqlerr.RowIsReferenced,
+		mysqlerr.RowIsReferenced2, mysqlerr.NoReferencedRow, mysqlerr.NoReferencedRow2)
 }
 
 // batch runs exec over ops in chunks; a chunk the server refuses with a

@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // maxRollbackAttempts bounds the restarts of a rollback whose transaction
@@ -56,7 +58,7 @@ func (m *Manager) Rollback(ctx context.Context, xid string, branchID int64) erro
 		var restart bool
 		// A restart reads metadata fresh: it may be why the attempt failed.
 		restart, err = m.rollbackOnce(ctx, xid, branchID, attempt > 1)
-		if restart && isMySQLError(err, errDupEntry) {
+		if restart && mysqlerr.Is(err, mysqlerr.DupEntry) {
 			// The marker insert met a row committed since: the next
 			// attempt reads it, whatever the attempts before it lost.
 			last = min(max(last, attempt+1), 2*maxRollbackAttempts)
@@ -68,7 +70,7 @@ func (m *Manager) Rollback(ctx context.Context, xid string, branchID int64) erro
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errTableMoved) || isMySQLError(err, errBadField) || isMySQLError(err, errNoSuchTable):
+	case errors.Is(err, errTableMoved) || mysqlerr.Is(err, mysqlerr.BadField, mysqlerr.NoSuchTable):
 		err = fmt.Errorf("%w: %w", ErrSchemaChanged, err)
 	}
 	return fmt.Errorf("atcc/undo: rollback xid %s branch %d: %w", xid, branchID, err)
@@ -78,8 +80,7 @@ func (m *Manager) Rollback(ctx context.Context, xid string, branchID int64) erro
 // new transaction: a deadlock, a marker insert meeting a row another
 // transaction just committed, or DDL that ran since the metadata was read.
 func restartable(err error) bool {
-	return isMySQLError(err, errDeadlock) || isMySQLError(err, errBadField) ||
-		isMySQLError(err, errNoSuchTable) || errors.Is(err, errTableMoved)
+	return mysqlerr.Is(err, mysqlerr.Deadlock, mysqlerr.BadField, mysqlerr.NoSuchTable) || errors.Is(err, errTableMoved)
 }
 
 func (m *Manager) rollbackOnce(ctx context.Context, xid string, branchID int64, refresh bool) (restart bool, err error) {
@@ -161,7 +162,7 @@ func (m *Manager) insertMarker(ctx context.Context, tx *sql.Tx, xid string, bran
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, m.sql.insertMarker, branchID, xid, contextNone, payload); err != nil {
-		return isMySQLError(err, errDupEntry) || restartable(err), err
+		return mysqlerr.Is(err, mysqlerr.DupEntry) || restartable(err), err
 	}
 	if err := tx.Commit(); err != nil {
 		return false, err

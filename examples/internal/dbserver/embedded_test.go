@@ -106,7 +106,7 @@ func TestUndoRoundTrip(t *testing.T) {
 			return errors.Join(err, tx.Rollback())
 		}
 		l.Records = []undo.Record{{Op: undo.OpUpdate, Table: "account", Before: before, After: after}}
-		if err := m.Insert(ctx, c, l); err != nil {
+		if err := m.Insert(ctx, c.(driver.ExecerContext), l); err != nil {
 			return errors.Join(err, tx.Rollback())
 		}
 		return tx.Commit()
