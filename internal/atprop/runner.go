@@ -97,7 +97,11 @@ type Env struct {
 	// after it, are no longer known. They are still compared with the
 	// mirror, which did not run the USE either.
 	useLost bool
-	Stats   Stats
+	// permissive runs the statements of both sides with an empty
+	// sql_mode (no strict mode: invalid values are converted with a
+	// warning, zero dates pass); set by Restart's caller.
+	permissive bool
+	Stats      Stats
 }
 
 // NewEnv creates the databases (dropped when tb ends) and starts a
@@ -116,17 +120,23 @@ func NewEnv(tb testing.TB) *Env {
 	if err := tc.CreateTables(context.Background(), e.tcdb.DB); err != nil {
 		tb.Fatalf("atprop: %v", err)
 	}
-	cfg := e.mirror[0].Config()
-	cfg.MultiStatements = true
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		tb.Fatalf("atprop: %v", err)
-	}
-	e.mirrorDB = sql.OpenDB(conn)
-	tb.Cleanup(func() { e.mirrorDB.Close() })
 	tb.Cleanup(e.stop)
 	e.Restart()
 	return e
+}
+
+// sessionConfig returns d's driver configuration with multiStatements and
+// the sql_mode of the run.
+func (e *Env) sessionConfig(d *testdb.Database) *mysql.Config {
+	cfg := d.Config()
+	cfg.MultiStatements = true
+	if e.permissive {
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params["sql_mode"] = "''"
+	}
+	return cfg
 }
 
 // dbName returns the name {db<i>} stands for on the AT or mirror side.
@@ -142,6 +152,10 @@ func (e *Env) subst(mirror bool, sql string) string {
 }
 
 func (e *Env) stop() {
+	if e.mirrorDB != nil {
+		e.mirrorDB.Close()
+		e.mirrorDB = nil
+	}
 	for i, p := range e.pools {
 		if p != nil {
 			p.Close()
@@ -196,10 +210,13 @@ func (e *Env) Restart() {
 		tb.Fatalf("atprop: %v", err)
 	}
 	e.client = client
+	mconn, err := mysql.NewConnector(e.sessionConfig(e.mirror[0]))
+	if err != nil {
+		tb.Fatalf("atprop: %v", err)
+	}
+	e.mirrorDB = sql.OpenDB(mconn)
 	for i := 0; i < 2; i++ {
-		cfg := e.at[i].Config()
-		cfg.MultiStatements = true
-		target, err := mysql.NewConnector(cfg)
+		target, err := mysql.NewConnector(e.sessionConfig(e.at[i]))
 		if err != nil {
 			tb.Fatalf("atprop: %v", err)
 		}
@@ -400,12 +417,16 @@ func loadSQL(t *Table, st *State) []string {
 	}
 	var names []string
 	for _, c := range t.Cols {
-		names = append(names, q(c.Name))
+		if c.Gen == "" {
+			names = append(names, q(c.Name))
+		}
 	}
 	for _, row := range st.Tables[key(t)] {
-		vals := make([]string, len(row))
+		vals := make([]string, 0, len(row))
 		for i, c := range row {
-			vals[i] = cellLiteral(t.Cols[i].Type, c)
+			if t.Cols[i].Gen == "" { // a generated column's value follows
+				vals = append(vals, cellLiteral(t.Cols[i].Type, c))
+			}
 		}
 		out = append(out, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", q(t.Name), strings.Join(names, ", "), strings.Join(vals, ", ")))
 	}

@@ -146,3 +146,24 @@ func TestRunTxKeepsAutoIncrementCountersEqual(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, f, "after the counters were set equal")
 }
+
+// TestPermissiveSeedSessions: a permissive seed's statements run with an
+// empty sql_mode on both sides, the others with the server's.
+func TestPermissiveSeedSessions(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	modes := func() (at, mirror string) {
+		require.NoError(t, e.pools[0].QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&at))
+		require.NoError(t, e.mirrorDB.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mirror))
+		return at, mirror
+	}
+	at, mirror := modes()
+	require.Contains(t, at, "STRICT_TRANS_TABLES")
+	require.Equal(t, at, mirror)
+	require.True(t, permissiveSeed(3))
+	e.permissive = true
+	e.Restart()
+	at, mirror = modes()
+	require.Equal(t, "", at)
+	require.Equal(t, "", mirror)
+}

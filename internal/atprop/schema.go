@@ -160,6 +160,10 @@ type Column struct {
 	Nullable bool
 	AutoInc  bool
 	Default  string // SQL literal, "" for none
+	// Gen is the expression of a generated column (VIRTUAL, or STORED
+	// when Stored), which statements read but never write; "" for none.
+	Gen    string
+	Stored bool
 }
 
 // Table is one generated table.
@@ -186,6 +190,10 @@ func (t *Table) DDL() string {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "`%s` %s", c.Name, c.Type.sql)
+		if c.Gen != "" {
+			fmt.Fprintf(&b, " AS (%s) %s", c.Gen, map[bool]string{false: "VIRTUAL", true: "STORED"}[c.Stored])
+			continue
+		}
 		if c.Nullable {
 			b.WriteString(" NULL")
 		} else {
@@ -353,6 +361,11 @@ func genTable(rng *rand.Rand, db int, name string, allowNoPK bool) *Table {
 			c.Default = defaultLiteral(c.Type)
 		}
 		add(c)
+	}
+	if rng.IntN(3) == 0 {
+		// a generated column over a column statements write: the
+		// rollback must bring its value back with the base column's
+		add(Column{Name: "g0", Type: intType(32, false), Nullable: true, Gen: "LENGTH(`c0`)", Stored: rng.IntN(2) == 0})
 	}
 	return t
 }
