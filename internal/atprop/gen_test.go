@@ -55,6 +55,9 @@ func TestGeneratorCoverage(t *testing.T) {
 		s, rows, txs := generate(seed, 20)
 		for _, tb := range s.Tables {
 			for _, c := range tb.Cols {
+				if c.OnUpdate {
+					shapes["on update column"] = true
+				}
 				if c.Gen != "" {
 					shapes[map[bool]string{false: "virtual column", true: "stored column"}[c.Stored]] = true
 				}
@@ -121,7 +124,7 @@ func TestGeneratorCoverage(t *testing.T) {
 		require.True(t, found, "type %s never generated", ty)
 	}
 	for _, s := range []string{"no primary key", "composite primary key", "auto-increment primary key", "string primary key",
-		"binary primary key", "nullable unique key", "autocommit branch", "local rollback", "virtual column", "stored column"} {
+		"binary primary key", "nullable unique key", "autocommit branch", "local rollback", "virtual column", "stored column", "on update column"} {
 		require.True(t, shapes[s], "%s never generated", s)
 	}
 	for _, k := range []string{"insert", "insert-ignore", "replace", "odku", "update", "delete", "shift", "swap",

@@ -125,19 +125,25 @@ func NewEnv(tb testing.TB) *Env {
 	return e
 }
 
-// sessionConfig returns d's driver configuration with multiStatements and
-// the sql_mode of the run.
+// sessionConfig returns d's driver configuration with multiStatements,
+// the sql_mode of the run, and a fixed session timestamp, so that
+// CURRENT_TIMESTAMP (ON UPDATE, DEFAULT) gives the same value on both
+// sides.
 func (e *Env) sessionConfig(d *testdb.Database) *mysql.Config {
 	cfg := d.Config()
 	cfg.MultiStatements = true
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["timestamp"] = fixedTimestamp
 	if e.permissive {
-		if cfg.Params == nil {
-			cfg.Params = map[string]string{}
-		}
 		cfg.Params["sql_mode"] = "''"
 	}
 	return cfg
 }
+
+// fixedTimestamp is the sessions' time, 2024-04-01 12:00:00.123456 UTC.
+const fixedTimestamp = "1711972800.123456"
 
 // dbName returns the name {db<i>} stands for on the AT or mirror side.
 func (e *Env) dbName(mirror bool, i int) string {

@@ -148,7 +148,8 @@ func TestRunTxKeepsAutoIncrementCountersEqual(t *testing.T) {
 }
 
 // TestPermissiveSeedSessions: a permissive seed's statements run with an
-// empty sql_mode on both sides, the others with the server's.
+// empty sql_mode on both sides, the others with the server's; the time is
+// the same on both.
 func TestPermissiveSeedSessions(t *testing.T) {
 	e := NewEnv(t)
 	ctx := context.Background()
@@ -157,6 +158,10 @@ func TestPermissiveSeedSessions(t *testing.T) {
 		require.NoError(t, e.mirrorDB.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mirror))
 		return at, mirror
 	}
+	var atNow, mirrorNow string
+	require.NoError(t, e.pools[1].QueryRowContext(ctx, "SELECT NOW(6)").Scan(&atNow))
+	require.NoError(t, e.mirrorDB.QueryRowContext(ctx, "SELECT NOW(6)").Scan(&mirrorNow))
+	require.Equal(t, atNow, mirrorNow, "ON UPDATE CURRENT_TIMESTAMP gives both sides the same time")
 	at, mirror := modes()
 	require.Contains(t, at, "STRICT_TRANS_TABLES")
 	require.Equal(t, at, mirror)

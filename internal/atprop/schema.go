@@ -164,6 +164,10 @@ type Column struct {
 	// when Stored), which statements read but never write; "" for none.
 	Gen    string
 	Stored bool
+	// OnUpdate: ON UPDATE CURRENT_TIMESTAMP(6), which the server sets on
+	// every change of the row (to the same time on both sides: the
+	// sessions' timestamp is fixed, see sessionConfig).
+	OnUpdate bool
 }
 
 // Table is one generated table.
@@ -204,6 +208,9 @@ func (t *Table) DDL() string {
 		}
 		if c.Default != "" {
 			b.WriteString(" DEFAULT " + c.Default)
+		}
+		if c.OnUpdate {
+			b.WriteString(" ON UPDATE CURRENT_TIMESTAMP(6)")
 		}
 	}
 	if len(t.PK) > 0 {
@@ -361,6 +368,10 @@ func genTable(rng *rand.Rand, db int, name string, allowNoPK bool) *Table {
 			c.Default = defaultLiteral(c.Type)
 		}
 		add(c)
+	}
+	if rng.IntN(3) == 0 {
+		// gorm's updated_at, as a schema may declare it
+		add(Column{Name: "tu", Type: colType{kind: kTimestamp, sql: "TIMESTAMP(6)", fsp: 6}, Default: "'2000-01-01 00:00:00'", OnUpdate: true})
 	}
 	if rng.IntN(3) == 0 {
 		// a generated column over a column statements write: the
