@@ -340,20 +340,25 @@ func TestUpdateOfUniqueKeyKeepsScanOrder(t *testing.T) {
 		"INSERT INTO p VALUES (1, 11), (2, 10)",
 		"ANALYZE TABLE o, p",
 	}
-	for _, stmt := range []string{
-		"UPDATE o SET uq = uq - 1 WHERE uq BETWEEN 410 AND 412",                    // unique index
-		"UPDATE o SET uq = uq - 1 WHERE w BETWEEN 97 AND 99",                       // another index
-		"UPDATE o x SET x.uq = x.uq - 1 WHERE x.d BETWEEN 1 AND 3",                 // descending, an alias
-		"UPDATE o SET uq = uq - 1 WHERE s LIKE 'w%' OR s LIKE 'x%' OR s LIKE 'y%'", // prefix
-		"UPDATE p SET uq = uq + 1",                                                 // full scan: primary key order
+	for _, tc := range []struct {
+		stmt string
+		args []any
+	}{
+		{"UPDATE o SET uq = uq - 1 WHERE uq BETWEEN 410 AND 412", nil},                    // unique index
+		{"UPDATE o SET uq = uq - ? WHERE uq BETWEEN ? AND ?", []any{1, 410, 412}},         // bound
+		{"UPDATE o SET uq = uq - 1 WHERE w BETWEEN 97 AND 99", nil},                       // another index
+		{"UPDATE o x SET x.uq = x.uq - 1 WHERE x.d BETWEEN 1 AND 3", nil},                 // descending, an alias
+		{"UPDATE o SET uq = uq - 1 WHERE s LIKE 'w%' OR s LIKE 'x%' OR s LIKE 'y%'", nil}, // prefix
+		{"UPDATE p SET uq = uq + 1", nil},                                                 // full scan: primary key order
 	} {
+		stmt := tc.stmt
 		t.Run(stmt, func(t *testing.T) {
 			e := newEnv(t, Config{}, ddl...)
 			table := strings.Fields(stmt)[1]
 			initial := snapshot(t, e.d.DB, table)
 			tx, err := e.d.DB.Begin()
 			require.NoError(t, err)
-			_, err = tx.Exec(stmt)
+			_, err = tx.Exec(stmt, tc.args...)
 			var plain [][]any
 			if err == nil {
 				plain = snapshot(t, tx, table)
@@ -362,7 +367,7 @@ func TestUpdateOfUniqueKeyKeepsScanOrder(t *testing.T) {
 			require.NoError(t, err, "as plain SQL (the statement succeeds only in the order of the index it scans)")
 			for _, commit := range []bool{false, true} {
 				e.global(t, commit, func(ctx context.Context) error {
-					_, err := e.db.ExecContext(ctx, stmt)
+					_, err := e.db.ExecContext(ctx, stmt, tc.args...)
 					return err
 				})
 				want := initial

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
 )
 
@@ -42,7 +43,8 @@ func assignsUniqueKey(tg *target) bool {
 // index that covers them.
 //
 // Keys beyond schema.MaxKeysPerStatement are written in chunks, each in
-// this order.
+// this order. When EXPLAIN reads another table first (an IN subquery
+// turned into a join), the rows go in primary key order.
 func (c *conn) scanOrder(ctx context.Context, sp *stmtPlan, all []driver.NamedValue) (string, error) {
 	lo, hi := sp.stmt.ArgRange()
 	args := make([]driver.NamedValue, hi-lo)
@@ -61,11 +63,16 @@ func (c *conn) scanOrder(ctx context.Context, sp *stmtPlan, all []driver.NamedVa
 		}
 		return -1
 	}
-	typ, key, extra := col("type"), col("key"), col("Extra")
-	if len(plan.Rows) == 0 || typ < 0 || key < 0 || extra < 0 {
+	table, typ, key, extra := col("table"), col("type"), col("key"), col("Extra")
+	if len(plan.Rows) == 0 || table < 0 || typ < 0 || key < 0 || extra < 0 {
 		return "", fmt.Errorf("atcc/datasource: the order of an UPDATE of a unique key: unexpected EXPLAIN columns %v", plan.Columns)
 	}
 	row := plan.Rows[0] // the table updated; subqueries come after it
+	if u, ok := sp.stmt.(*sqlparse.Update); !ok || row[table].String() != u.Tables[sp.targets[0].index].Ref() {
+		// another table is read first (a subquery turned into a join):
+		// its order leads, which no ORDER BY of this table reproduces
+		return "", nil
+	}
 	index := row[key].String()
 	switch {
 	case row[key].IsNull(), index == "PRIMARY", row[typ].String() == "index_merge",
