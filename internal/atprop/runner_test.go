@@ -41,6 +41,17 @@ func TestStepDoesNotCompareNondetResults(t *testing.T) {
 	if f := e.step(ctx, nil, at.DB, mirror.DB, det); f == nil || f.Class != "result-mismatch" {
 		t.Fatalf("deterministic statement with other results: failure %+v, want result-mismatch", f)
 	}
+	// seed 5026: the other pick meets a duplicate key on one side only
+	at.Exec(t, "UPDATE t SET v = id", "ALTER TABLE t ADD UNIQUE KEY (v)")
+	mirror.Exec(t, "UPDATE t SET v = IF(id = 1, 1, id + 10)", "ALTER TABLE t ADD UNIQUE KEY (v)")
+	collides := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 2 WHERE id > 0 LIMIT 1"}, Nondet: true}
+	e.diverged = false
+	if f := e.step(ctx, nil, at.DB, mirror.DB, collides); f != nil {
+		t.Fatalf("nondeterministic statement failing on one side: %s: %s", f.Class, f.Detail)
+	}
+	if !e.diverged {
+		t.Fatal("not diverged after a nondeterministic statement failing on one side")
+	}
 }
 
 // TestStepAfterLostUse: a USE that did not take effect through AT (seed
