@@ -189,6 +189,13 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 	if !w.multi {
 		tg := sp.targets[0]
 		keys := befores[0].Rows // bound from the rows: no key tuples (2 allocations less per UPDATE)
+		order := w.order
+		if w.byScan && len(keys) > 1 {
+			var err error
+			if order, err = e.scanOrder(ctx, sp, all); err != nil {
+				return nil, err
+			}
+		}
 		var res driver.Result
 		var total int64
 		var returned *returnedRows
@@ -196,7 +203,7 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 			chunk := keys[lo:min(lo+schema.MaxKeysPerStatement, len(keys))]
 			q := w.one
 			if len(chunk) != 1 {
-				q = w.single(tg.table.PrimaryKey, len(chunk))
+				q = w.single(tg.table.PrimaryKey, len(chunk), order)
 			}
 			args, err := addIdx(e.argsBuf(len(w.headArgs)+len(chunk)*len(tg.table.PrimaryKey)+len(w.orderArgs)), w.headArgs)
 			if err != nil {
@@ -336,6 +343,9 @@ func (e *executor) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all
 		br.failOn(err)
 		return nil, err
 	}
+	if len(sp.targets) > 1 {
+		total = dropRepeatedRows(sp.targets, befores)
+	}
 	if n, err := res.RowsAffected(); err == nil && n != int64(total) {
 		err := fmt.Errorf("%w: DELETE removed %d rows, its before image holds %d", ErrRowsMismatch, n, total)
 		br.fail(err)
@@ -347,6 +357,42 @@ func (e *executor) execDelete(ctx context.Context, br *branch, sp *stmtPlan, all
 			tg.lockName, before, tg.pkIdx)
 	}
 	return res, nil
+}
+
+// dropRepeatedRows removes from the image of each target the rows of an
+// earlier target's image of the same table, and returns the rows left.
+// A table a DELETE names twice (a self-join, or the same table with and
+// without its database) has its rows in both images; the statement
+// deletes each once, and its undo must insert each once. The statement
+// itself runs with the whole images: its join pairs a row of one name
+// with rows of the other.
+func dropRepeatedRows(targets []*target, imgs []undo.Image) int {
+	total := 0
+	for i, tg := range targets {
+		var seen map[string]struct{}
+		for j := range i {
+			if targets[j].table.QuotedName() != tg.table.QuotedName() {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[string]struct{})
+			}
+			for _, row := range imgs[j].Rows {
+				seen[rowKey(row, targets[j].pkIdx)] = struct{}{}
+			}
+		}
+		if seen != nil {
+			rows := make([]undo.Row, 0, len(imgs[i].Rows))
+			for _, row := range imgs[i].Rows {
+				if _, dup := seen[rowKey(row, tg.pkIdx)]; !dup {
+					rows = append(rows, row)
+				}
+			}
+			imgs[i].Rows = rows
+		}
+		total += len(imgs[i].Rows)
+	}
+	return total
 }
 
 // lockReads checks the global locks of every locking read of p.

@@ -117,7 +117,9 @@ func q(query string, args ...any) stmtArgs { return stmtArgs{query, args} }
 
 // snapshot returns every row of table (ordered by its first column) as
 // text, NULL as nil, read with the raw pool.
-func snapshot(t testing.TB, db *sql.DB, table string) [][]any {
+func snapshot(t testing.TB, db interface {
+	Query(string, ...any) (*sql.Rows, error)
+}, table string) [][]any {
 	t.Helper()
 	rows, err := db.Query("SELECT * FROM "+table+" WHERE ? ORDER BY 1", 1) // an arg: the binary protocol
 	require.NoError(t, err)

@@ -72,15 +72,19 @@ type writePlan struct {
 	order     string // single-table: the statement's ORDER BY, "" if none
 	orderArgs []int
 	multi     bool
+	// byScan: a single-table UPDATE without ORDER BY that changes a
+	// unique key column; it runs on several keys in the order the
+	// statement would scan its rows (see scanOrder).
+	byScan    bool
 	quals     []string // per target: its qualifier in the statement
 	one       string   // single-table: the SQL for one key
 	returning string   // single-table DELETE: its RETURNING list, "" if none
 }
 
 // single returns the SQL of a single-table statement for n keys (none:
-// WHERE FALSE).
-func (w *writePlan) single(pk []string, n int) string {
-	q := make([]byte, 0, len(w.head)+len(w.order)+32+n*(2*len(pk)+4)+len(w.quals[0])*len(pk))
+// WHERE FALSE), with ORDER BY order unless "".
+func (w *writePlan) single(pk []string, n int, order string) string {
+	q := make([]byte, 0, len(w.head)+len(order)+32+n*(2*len(pk)+4)+len(w.quals[0])*len(pk))
 	q = append(q, w.head...)
 	q = append(q, " WHERE "...)
 	if n == 0 {
@@ -88,9 +92,9 @@ func (w *writePlan) single(pk []string, n int) string {
 	} else {
 		q = appendKeyCondition(q, w.quals[0], pk, n)
 	}
-	if w.order != "" {
+	if order != "" {
 		q = append(q, " ORDER BY "...)
-		q = append(q, w.order...)
+		q = append(q, order...)
 	}
 	if w.returning != "" {
 		q = append(q, " RETURNING "...)
@@ -264,7 +268,8 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string
 			}
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, idx)
 			if !s.Multi {
-				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1, sp.write.order)
+				sp.write.byScan = sp.write.order == "" && assignsUniqueKey(ts[0])
 			}
 		}
 		return err
@@ -275,7 +280,7 @@ func (r *resource) planStatement(ctx context.Context, env *sessionEnv, db string
 			sp.write = newWritePlan(&s.Scope, s.Head, s.Multi, s.Targets)
 			if !s.Multi {
 				sp.write.returning = s.Returning()
-				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1)
+				sp.write.one = sp.write.single(ts[0].table.PrimaryKey, 1, sp.write.order)
 			}
 		}
 		return err

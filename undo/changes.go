@@ -21,7 +21,10 @@ import (
 
 // rowState is a row at one point of the branch: absent, or present with the
 // values of the columns some image held (vals and has are indexed by live
-// column position).
+// column position). Generated columns are left out: their values follow
+// from the others, and an image holding one goes stale when a later
+// statement changes a column it is computed from (an INSERT's after image,
+// then an UPDATE of the base column, whose image has no generated column).
 type rowState struct {
 	exists bool
 	vals   Row
@@ -294,7 +297,7 @@ func (tc *tableChanges) fold(row Row, pk, live []int, b, a Row) error {
 		// Columns no earlier image held were not changed by the branch
 		// before this statement: their value here is the original one.
 		for j, ti := range live {
-			if !rc.first.has[ti] && !rc.last.has[ti] {
+			if !rc.first.has[ti] && !rc.last.has[ti] && !tc.t.Columns[ti].Generated {
 				rc.first.vals[ti], rc.first.has[ti] = b[j], true
 			}
 		}
@@ -304,7 +307,9 @@ func (tc *tableChanges) fold(row Row, pk, live []int, b, a Row) error {
 		rc.last = rowState{}
 	case rc.last.exists:
 		for j, ti := range live {
-			rc.last.vals[ti], rc.last.has[ti] = a[j], true
+			if !tc.t.Columns[ti].Generated {
+				rc.last.vals[ti], rc.last.has[ti] = a[j], true
+			}
 		}
 	default:
 		rc.last = tc.state(a, live)
@@ -319,7 +324,9 @@ func (tc *tableChanges) state(row Row, live []int) rowState {
 	n := len(tc.t.Columns)
 	s := rowState{exists: true, vals: make(Row, n), has: make([]bool, n)}
 	for j, ti := range live {
-		s.vals[ti], s.has[ti] = row[j], true
+		if !tc.t.Columns[ti].Generated {
+			s.vals[ti], s.has[ti] = row[j], true
+		}
 	}
 	return s
 }

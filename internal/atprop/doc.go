@@ -1,9 +1,11 @@
 // Package atprop is the randomized property test of AT mode's rollback
 // fidelity (issue 11): a seeded generator of schemas of every MariaDB column
-// type and key shape, of global transactions made of random INSERT / INSERT
+// type and key shape (with VIRTUAL and STORED generated columns), of global
+// transactions made of random INSERT / INSERT
 // IGNORE / REPLACE / ON DUPLICATE KEY UPDATE / UPDATE / DELETE (with ORDER
 // BY, LIMIT, joins, RETURNING, USE, several in one Exec, prepared or not,
-// in local transactions or autocommit) on two databases, a runner that executes them through datasource connectors
+// in local transactions or autocommit; one seed in four with an empty,
+// non-strict sql_mode) on two databases, a runner that executes them through datasource connectors
 // and, in lockstep, as one plain local transaction on mirror databases, the
 // property checks, and a shrinker that reduces a failing case to a minimal
 // reproduction printed as SQL with its seed.
@@ -11,6 +13,8 @@
 // The properties checked after every global transaction:
 //
 //   - rollback: every table is byte-identical to its state before;
+//   - auto-increment counters equal the mirror's (neither side rolls them
+//     back), unless the sides ran different statements;
 //   - commit: every table equals its mirror, where the same statements ran as
 //     plain local transactions (and each statement succeeded or failed as
 //     there, with the same rows affected, last insert id and RETURNING rows);

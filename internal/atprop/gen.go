@@ -207,6 +207,7 @@ func (g *gen) insertCols(t *Table) []int {
 	explicitAI := ai >= 0 && g.chance(5)
 	for i, c := range t.Cols {
 		switch {
+		case c.Gen != "":
 		case c.AutoInc:
 			if explicitAI {
 				cols = append(cols, i)
@@ -252,7 +253,7 @@ func (g *gen) insert(cur int, t *Table, verb string) *Stmt {
 func (g *gen) odku(t *Table, cols []int) Frag {
 	var parts []Frag
 	for i, c := range t.Cols {
-		if t.isPK(i) || c.AutoInc || !g.chance(2) && len(parts) > 0 {
+		if t.isPK(i) || c.AutoInc || c.Gen != "" || !g.chance(2) && len(parts) > 0 {
 			continue
 		}
 		name := q(c.Name)
@@ -289,6 +290,10 @@ func (g *gen) assign(t *Table, col int, alias string) Frag {
 	name := alias + q(c.Name)
 	switch {
 	case c.Type.numeric() && g.chance(3):
+		if !g.inline && g.chance(2) {
+			// gorm's UpdateColumn(col, gorm.Expr("col + ?", n))
+			return Frag{SQL: fmt.Sprintf("%s = %s + ?", name, name), Args: []any{int64(1 + g.rng.IntN(2))}}
+		}
 		return Frag{SQL: fmt.Sprintf("%s = %s + %d", name, name, 1+g.rng.IntN(2))}
 	case c.Type.kind == kString && g.chance(4):
 		return Frag{SQL: fmt.Sprintf("%s = CONCAT(%s, %s)", name, name, quote(g.rng, "x"))}
@@ -311,7 +316,7 @@ func (g *gen) assign(t *Table, col int, alias string) Frag {
 func nonKeyCols(t *Table) []int {
 	var out []int
 	for i, c := range t.Cols {
-		if !t.isPK(i) && !c.AutoInc {
+		if !t.isPK(i) && !c.AutoInc && c.Gen == "" {
 			out = append(out, i)
 		}
 	}
@@ -659,7 +664,7 @@ func (g *gen) seedRows(t *Table) []*Stmt {
 	n := 4 + g.rng.IntN(8)
 	var cols []int
 	for i, c := range t.Cols {
-		if !c.AutoInc {
+		if !c.AutoInc && c.Gen == "" {
 			cols = append(cols, i)
 		}
 	}

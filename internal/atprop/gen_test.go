@@ -55,6 +55,12 @@ func TestGeneratorCoverage(t *testing.T) {
 		s, rows, txs := generate(seed, 20)
 		for _, tb := range s.Tables {
 			for _, c := range tb.Cols {
+				if c.OnUpdate {
+					shapes["on update column"] = true
+				}
+				if c.Gen != "" {
+					shapes[map[bool]string{false: "virtual column", true: "stored column"}[c.Stored]] = true
+				}
 				types[c.Type.kind] = true
 				sqlTypes[strings.Fields(c.Type.sql)[0]] = true
 			}
@@ -118,7 +124,7 @@ func TestGeneratorCoverage(t *testing.T) {
 		require.True(t, found, "type %s never generated", ty)
 	}
 	for _, s := range []string{"no primary key", "composite primary key", "auto-increment primary key", "string primary key",
-		"binary primary key", "nullable unique key", "autocommit branch", "local rollback"} {
+		"binary primary key", "nullable unique key", "autocommit branch", "local rollback", "virtual column", "stored column", "on update column"} {
 		require.True(t, shapes[s], "%s never generated", s)
 	}
 	for _, k := range []string{"insert", "insert-ignore", "replace", "odku", "update", "delete", "shift", "swap",
@@ -135,7 +141,7 @@ func TestGeneratorCoverage(t *testing.T) {
 	all := text.String()
 	for _, lit := range []string{"b'0", "0x", "X'", "_utf8mb4'", "N'", "_binary'", "_latin1 X'", `\'`, "''", `\\`, `\0`, `\Z`, `\n`,
 		"COLLATE utf8mb4_bin", "DATE'", "TIME'", "TIMESTAMP'", "000000000000000000000", "ORDER BY", "LIMIT", " IN (", "BETWEEN",
-		"IS NULL", "LIKE", " JOIN ", "ON DUPLICATE KEY UPDATE", "VALUES(", "= DEFAULT", "USE {db1}", "{db0}.", "{db1}."} {
+		"IS NULL", "LIKE", " JOIN ", "ON DUPLICATE KEY UPDATE", "VALUES(", "= DEFAULT", "USE {db1}", "{db0}.", "{db1}.", "` + ?"} {
 		require.Contains(t, all, lit, "literal or clause %s never generated", lit)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/internal/testdb"
 )
@@ -39,6 +40,17 @@ func TestStepDoesNotCompareNondetResults(t *testing.T) {
 	at.Exec(t, "UPDATE t SET v = 0")
 	if f := e.step(ctx, nil, at.DB, mirror.DB, det); f == nil || f.Class != "result-mismatch" {
 		t.Fatalf("deterministic statement with other results: failure %+v, want result-mismatch", f)
+	}
+	// seed 5026: the other pick meets a duplicate key on one side only
+	at.Exec(t, "UPDATE t SET v = id", "ALTER TABLE t ADD UNIQUE KEY (v)")
+	mirror.Exec(t, "UPDATE t SET v = IF(id = 1, 1, id + 10)", "ALTER TABLE t ADD UNIQUE KEY (v)")
+	collides := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 2 WHERE id > 0 LIMIT 1"}, Nondet: true}
+	e.diverged = false
+	if f := e.step(ctx, nil, at.DB, mirror.DB, collides); f != nil {
+		t.Fatalf("nondeterministic statement failing on one side: %s: %s", f.Class, f.Detail)
+	}
+	if !e.diverged {
+		t.Fatal("not diverged after a nondeterministic statement failing on one side")
 	}
 }
 
@@ -98,4 +110,76 @@ func TestStepFailedMultiDiverges(t *testing.T) {
 	if e.Stats.StmtErrors != 1 || !e.diverged {
 		t.Fatalf("stats %+v, diverged %v; want 1 statement error, diverged", e.Stats, e.diverged)
 	}
+}
+
+// TestRunTxKeepsAutoIncrementCountersEqual: seed 3009. A multi-statement
+// text whose first statement fails only as plain SQL (README's strict-mode
+// difference) ran its INSERT through AT alone, in a global transaction
+// that rolled back: the tables were equal again, but AT's auto-increment
+// counter had moved on, so every later statement generating keys gave
+// other keys than plain SQL (there, an UPDATE of a unique column met a
+// duplicate only through AT). RunTx now sets the mirror's counters to AT's
+// after a divergence; without one, a counter difference is a failure of
+// its own (autoinc-mismatch).
+func TestRunTxKeepsAutoIncrementCountersEqual(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	tbl := &Table{DB: 0, Name: "t", PK: []int{0}, UqInt: -1, Cols: []Column{
+		{Name: "id", Type: intType(32, false), AutoInc: true},
+		{Name: "s", Type: colType{kind: kString, sql: "VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", length: 8, charset: "utf8mb4"}},
+	}}
+	s := &Schema{Tables: []*Table{tbl}}
+	require.NoError(t, e.load(ctx, false, s, nil))
+	require.NoError(t, e.load(ctx, true, s, nil))
+	for _, d := range []*testdb.Database{e.at[0], e.mirror[0]} {
+		d.Exec(t, "INSERT INTO t (s) VALUES ('a')")
+	}
+	diverging := &GlobalTx{Branches: []*Branch{{DB: 0, Auto: true, Stmts: []*Stmt{{Kind: "multi", Via: ViaMulti,
+		Head: Frag{SQL: "UPDATE t SET s = 'b' WHERE s = 1; INSERT INTO t (s) VALUES ('c')"}}}}}}
+	_, f, err := e.RunTx(ctx, s, diverging)
+	require.NoError(t, err)
+	require.Nil(t, f, "diverging transaction")
+	require.Equal(t, 1, e.Stats.Documented, "the UPDATE fails only as plain SQL (strict mode)")
+	inserting := &GlobalTx{Commit: true, Branches: []*Branch{{DB: 0, Stmts: []*Stmt{{Kind: "insert",
+		Head: Frag{SQL: "INSERT INTO t (s) VALUES ('d')"}}}}}}
+	_, f, err = e.RunTx(ctx, s, inserting)
+	require.NoError(t, err)
+	require.Nil(t, f, "the keys generated after the divergence")
+
+	// no divergence, counters apart: reported, then equal again
+	e.mirror[0].Exec(t, "ALTER TABLE t AUTO_INCREMENT = 100")
+	_, f, err = e.RunTx(ctx, s, &GlobalTx{Branches: []*Branch{{DB: 0, Stmts: []*Stmt{{Kind: "update",
+		Head: Frag{SQL: "UPDATE t SET s = 'e' WHERE id = 1"}}}}}})
+	require.NoError(t, err)
+	require.NotNil(t, f)
+	require.Equal(t, "autoinc-mismatch", f.Class, f.Detail)
+	_, f, err = e.RunTx(ctx, s, inserting)
+	require.NoError(t, err)
+	require.Nil(t, f, "after the counters were set equal")
+}
+
+// TestPermissiveSeedSessions: a permissive seed's statements run with an
+// empty sql_mode on both sides, the others with the server's; the time is
+// the same on both.
+func TestPermissiveSeedSessions(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	modes := func() (at, mirror string) {
+		require.NoError(t, e.pools[0].QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&at))
+		require.NoError(t, e.mirrorDB.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mirror))
+		return at, mirror
+	}
+	var atNow, mirrorNow string
+	require.NoError(t, e.pools[1].QueryRowContext(ctx, "SELECT NOW(6)").Scan(&atNow))
+	require.NoError(t, e.mirrorDB.QueryRowContext(ctx, "SELECT NOW(6)").Scan(&mirrorNow))
+	require.Equal(t, atNow, mirrorNow, "ON UPDATE CURRENT_TIMESTAMP gives both sides the same time")
+	at, mirror := modes()
+	require.Contains(t, at, "STRICT_TRANS_TABLES")
+	require.Equal(t, at, mirror)
+	require.True(t, permissiveSeed(3))
+	e.permissive = true
+	e.Restart()
+	at, mirror = modes()
+	require.Equal(t, "", at)
+	require.Equal(t, "", mirror)
 }

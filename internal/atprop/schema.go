@@ -160,6 +160,14 @@ type Column struct {
 	Nullable bool
 	AutoInc  bool
 	Default  string // SQL literal, "" for none
+	// Gen is the expression of a generated column (VIRTUAL, or STORED
+	// when Stored), which statements read but never write; "" for none.
+	Gen    string
+	Stored bool
+	// OnUpdate: ON UPDATE CURRENT_TIMESTAMP(6), which the server sets on
+	// every change of the row (to the same time on both sides: the
+	// sessions' timestamp is fixed, see sessionConfig).
+	OnUpdate bool
 }
 
 // Table is one generated table.
@@ -186,6 +194,10 @@ func (t *Table) DDL() string {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "`%s` %s", c.Name, c.Type.sql)
+		if c.Gen != "" {
+			fmt.Fprintf(&b, " AS (%s) %s", c.Gen, map[bool]string{false: "VIRTUAL", true: "STORED"}[c.Stored])
+			continue
+		}
 		if c.Nullable {
 			b.WriteString(" NULL")
 		} else {
@@ -196,6 +208,9 @@ func (t *Table) DDL() string {
 		}
 		if c.Default != "" {
 			b.WriteString(" DEFAULT " + c.Default)
+		}
+		if c.OnUpdate {
+			b.WriteString(" ON UPDATE CURRENT_TIMESTAMP(6)")
 		}
 	}
 	if len(t.PK) > 0 {
@@ -353,6 +368,15 @@ func genTable(rng *rand.Rand, db int, name string, allowNoPK bool) *Table {
 			c.Default = defaultLiteral(c.Type)
 		}
 		add(c)
+	}
+	if rng.IntN(3) == 0 {
+		// gorm's updated_at, as a schema may declare it
+		add(Column{Name: "tu", Type: colType{kind: kTimestamp, sql: "TIMESTAMP(6)", fsp: 6}, Default: "'2000-01-01 00:00:00'", OnUpdate: true})
+	}
+	if rng.IntN(3) == 0 {
+		// a generated column over a column statements write: the
+		// rollback must bring its value back with the base column's
+		add(Column{Name: "g0", Type: intType(32, false), Nullable: true, Gen: "LENGTH(`c0`)", Stored: rng.IntN(2) == 0})
 	}
 	return t
 }
