@@ -370,6 +370,9 @@ func (c *coordinator) noteBranchFailure(ctx context.Context, b *branchTx, status
 }
 
 // errRMAnswered describes an RM's answer that is not a success.
-func errRMAnswered(st protocol.BranchStatus) error {
-	return errors.New("the RM answered " + st.String())
+func errRMAnswered(st protocol.BranchStatus, msg string) error {
+	if msg == "" {
+		return errors.New("the RM answered " + st.String())
+	}
+	return errors.New("the RM answered " + st.String() + ": " + msg)
 }

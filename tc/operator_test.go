@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +35,9 @@ func TestOperatorResolveRefusedRollback(t *testing.T) {
 	t.Parallel()
 	forEachServerStore(t, nil, func(t *testing.T, s *Server, logs *logSink) {
 		ctx := context.Background()
-		rmh := &recordingRM{}
+		// The RM's failure text (a refused restore names its rows) is the
+		// branch's last error.
+		rmh := &recordingRM{msg: "dirty write: stock row 1 changed since the branch"}
 		rmh.setAnswer(func(protocol.Message, int) protocol.BranchStatus { return protocol.PhaseTwoRollbackFailedUnretryable })
 		rm := newClient(t, "orders", rmh, []string{dbRes}, s.Addr())
 		tm := newClient(t, "tm-app", nil, nil, s.Addr())
@@ -55,7 +56,7 @@ func TestOperatorResolveRefusedRollback(t *testing.T) {
 		}
 		b := d.Branches[0]
 		if b.BranchID != bid || b.Type != protocol.BranchAT || b.ResourceID != dbRes || b.Status != protocol.PhaseTwoRollbackFailedUnretryable ||
-			b.Attempts != 1 || !strings.Contains(b.LastError, "PhaseTwo_RollbackFailed_Unretryable") {
+			b.Attempts != 1 || b.LastError != "the RM answered PhaseTwo_RollbackFailed_Unretryable: dirty write: stock row 1 changed since the branch" {
 			t.Fatalf("%+v", b)
 		}
 		want := []LockInfo{{bid, dbRes, "stock", "1"}, {bid, dbRes, "stock", "2"}}

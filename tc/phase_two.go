@@ -143,10 +143,10 @@ func (c *coordinator) driveCommit(ctx context.Context, g *globalTx) protocol.Glo
 				continue
 			case st == protocol.PhaseTwoCommitted:
 			case st == protocol.PhaseTwoCommitFailedUnretryable:
-				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st, b.rmMsg))
 				return c.end(ctx, g, protocol.GlobalCommitFailed, b, "a branch cannot be committed (PhaseTwo_CommitFailed_Unretryable)")
 			default:
-				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st, b.rmMsg))
 				pending = fmt.Errorf("branch %d: the RM answered %v", b.branchID, st)
 				continue
 			}
@@ -188,10 +188,10 @@ func (c *coordinator) driveRollback(ctx context.Context, g *globalTx) protocol.G
 				return c.retryLater(ctx, g, next, fmt.Errorf("branch %d: %w", b.branchID, err))
 			case st == protocol.PhaseTwoRollbacked:
 			case st == protocol.PhaseTwoRollbackFailedUnretryable:
-				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st, b.rmMsg))
 				return c.end(ctx, g, failed, b, "a branch cannot be rolled back (PhaseTwo_RollbackFailed_Unretryable); its row locks and those of the branches before it are kept")
 			default:
-				c.noteBranchFailure(ctx, b, st, errRMAnswered(st))
+				c.noteBranchFailure(ctx, b, st, errRMAnswered(st, b.rmMsg))
 				return c.retryLater(ctx, g, next, fmt.Errorf("branch %d: the RM answered %v", b.branchID, st))
 			}
 		}

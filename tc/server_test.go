@@ -76,6 +76,7 @@ type recordingRM struct {
 	answer func(req protocol.Message, n int) protocol.BranchStatus // n: deliveries of this kind to the branch, this one included
 	got    map[int64][]bool                                        // branch id -> phases delivered (true: commit)
 	undo   []*protocol.UndoLogDeleteRequest
+	msg    string // when set, every answer is a Failed result with this text (an RM's failure)
 }
 
 func (r *recordingRM) HandleRequest(ctx context.Context, req protocol.Message) protocol.Message {
@@ -106,7 +107,7 @@ func (r *recordingRM) HandleRequest(ctx context.Context, req protocol.Message) p
 			n++
 		}
 	}
-	answer := r.answer
+	answer, msg := r.answer, r.msg
 	r.mu.Unlock()
 	st := protocol.PhaseTwoRollbacked
 	if commit {
@@ -115,10 +116,14 @@ func (r *recordingRM) HandleRequest(ctx context.Context, req protocol.Message) p
 	if answer != nil {
 		st = answer(req, n)
 	}
-	if commit {
-		return &protocol.BranchCommitResponse{Result: protocol.Result{Code: protocol.ResultSuccess}, XID: xid, BranchID: id, BranchStatus: st}
+	res := protocol.Result{Code: protocol.ResultSuccess}
+	if msg != "" { // Seata sends a message only with a Failed result
+		res = protocol.Result{Code: protocol.ResultFailed, Msg: msg}
 	}
-	return &protocol.BranchRollbackResponse{Result: protocol.Result{Code: protocol.ResultSuccess}, XID: xid, BranchID: id, BranchStatus: st}
+	if commit {
+		return &protocol.BranchCommitResponse{Result: res, XID: xid, BranchID: id, BranchStatus: st}
+	}
+	return &protocol.BranchRollbackResponse{Result: res, XID: xid, BranchID: id, BranchStatus: st}
 }
 
 func (r *recordingRM) setAnswer(a func(req protocol.Message, n int) protocol.BranchStatus) {

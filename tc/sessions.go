@@ -147,8 +147,10 @@ func (x *sessionIndex) phaseTwo(ctx context.Context, commit bool, g *globalTx, b
 	}
 	switch r := resp.(type) {
 	case *protocol.BranchCommitResponse:
+		b.rmMsg = r.Msg
 		return r.BranchStatus, nil
 	case *protocol.BranchRollbackResponse:
+		b.rmMsg = r.Msg
 		return r.BranchStatus, nil
 	}
 	return 0, fmt.Errorf("atcc/tc: %s answered %T", ss.ClientID(), resp)

@@ -51,6 +51,11 @@ type branchTx struct {
 	// MySQL schema that predates them they stay empty.
 	attempts  int32
 	lastError string
+
+	// rmMsg is the text the RM sent with its latest phase-two answer (a
+	// failed restore names the rows there); kept in memory only, for
+	// lastError.
+	rmMsg string
 }
 
 // A change is what a store writes to a global transaction in a status
