@@ -1,3 +1,5 @@
+//go:build unix
+
 package admin
 
 // A minimal Chrome DevTools Protocol client for the browser test: it
@@ -19,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,21 +62,36 @@ var devtoolsURL = regexp.MustCompile(`DevTools listening on (ws://[^\s]+)`)
 // connects to its first tab.
 func newPage(t testing.TB) *page {
 	t.Helper()
-	profile := t.TempDir()
+	// Not t.TempDir: Chromium's helper processes may still write to the
+	// profile while TempDir's cleanup removes it. The whole process group
+	// is killed and waited for, then the profile removed.
+	profile, err := os.MkdirTemp("", "atcc-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(chromiumPath(t), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--no-default-browser-check", "--disable-extensions", "--disable-background-networking", "--disable-sync",
 		"--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=http://127.0.0.1",
 		"--user-data-dir="+profile, "--window-size=1280,860", "--hide-scrollbars", "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(profile)
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
+		for range 50 { // a helper outside the group may still be exiting
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("chromium profile %s left behind", profile)
 	})
 	found := make(chan string, 1)
 	go func() {
