@@ -114,7 +114,7 @@ func (s *memStore) registerBranch(_ context.Context, b *branchTx, locks []rowLoc
 	if mg.g.status != protocol.GlobalBegin {
 		return &notActiveError{status: mg.g.status}
 	}
-	var keys []string
+	keys := make([]string, 0, len(locks)) // one allocation, not one per append: 1 per AT transaction fewer (atcc-bench)
 	for _, l := range locks {
 		h, held := s.locks[l.key]
 		if !held {
