@@ -177,8 +177,10 @@ func (c *coordinator) begin(ctx context.Context, p peer, timeoutMs int32, name s
 		return "", &txError{code: protocol.CodeBeginFailed, msg: "allocate transaction id", err: err}
 	}
 	now := c.nowMs()
+	var buf [96]byte // one allocation for the XID, not two (atcc-bench)
+	xid := string(strconv.AppendInt(append(append(buf[:0], *prefix...), ':'), id, 10))
 	g := globalTx{
-		xid:       *prefix + ":" + strconv.FormatInt(id, 10),
+		xid:       xid,
 		txID:      id,
 		status:    protocol.GlobalBegin,
 		appID:     truncate(p.appID, maxAppIDLen),

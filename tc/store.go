@@ -103,7 +103,9 @@ type store interface {
 	// or nothing, atomically with the check that the transaction is in
 	// status Begin. Errors: errNoGlobal, *notActiveError,
 	// *lockConflictError. A lock held by the same transaction (another of
-	// its branches) is not a conflict and stays with that branch.
+	// its branches) is not a conflict and stays with that branch. The store
+	// may keep locks (the memory store does): the caller does not use it
+	// afterwards.
 	registerBranch(ctx context.Context, b *branchTx, locks []rowLock) error
 
 	// reportBranch sets a branch's status, and its application data when
