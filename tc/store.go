@@ -119,7 +119,7 @@ type store interface {
 	// endGlobal reads the transaction and its branches under an exclusive
 	// lock, calls decide, and applies its decision. It returns the
 	// transaction as it is afterwards, and the branches decide saw.
-	// decide must be quick and must not call the store.
+	// decide must be quick, must not call the store and must not change g.
 	endGlobal(ctx context.Context, xid string, decide func(g *globalTx, bs []branchTx) decision) (globalTx, []branchTx, error)
 
 	// endEmpty applies c, a successful end, if the transaction is in status

@@ -188,8 +188,9 @@ func (s *memStore) endGlobal(_ context.Context, xid string, decide func(*globalT
 		return globalTx{}, nil, errNoGlobal
 	}
 	bs := mg.branchList()
-	g := mg.g
-	d := decide(&g, bs)
+	// decide reads the stored transaction itself rather than a copy, which
+	// would escape: 1 allocation per commit fewer (atcc-bench).
+	d := decide(&mg.g, bs)
 	if !d.apply {
 		return mg.g, bs, nil
 	}
