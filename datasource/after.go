@@ -38,7 +38,8 @@ func (e *executor) completeAfterImages(ctx context.Context, br *branch) error {
 		return nil
 	}
 	later := sightingsOf(br)
-	var reads []holeRead // one per table, in the order first needed
+	reads := br.reads // one per table, in the order first needed
+	defer func() { br.keepScratch(reads, later) }()
 	for _, p := range br.pending {
 		reads = fillAfter(br, p, later, reads)
 	}
@@ -49,6 +50,30 @@ func (e *executor) completeAfterImages(ctx context.Context, br *branch) error {
 	}
 	br.pending = br.pending[:0]
 	return nil
+}
+
+// keepScratch keeps the storage of completeAfterImages' reads and later
+// for its next call, dropping what they point at: 7 allocations per AT
+// transaction of two UPDATEs fewer (atcc-bench).
+func (br *branch) keepScratch(reads []holeRead, later []sighting) {
+	for i := range reads {
+		rd := &reads[i]
+		clear(rd.rows)
+		clear(rd.holes)
+		clear(rd.keys)
+		clear(rd.vals[:cap(rd.vals)]) // readHoles leaves its length 0
+		clear(rd.now)
+		*rd = holeRead{rows: rd.rows[:0], cols: rd.cols[:0], holes: rd.holes[:0],
+			keys: rd.keys[:0], vals: rd.vals[:0], now: rd.now[:0]}
+	}
+	clear(later)
+	br.reads, br.later = nil, nil
+	if cap(reads) <= keepRecords {
+		br.reads = reads[:0]
+	}
+	if cap(later) <= keepRecords {
+		br.later = later[:0]
+	}
 }
 
 // tableName names a table across metadata reloads, which give it a new
@@ -89,7 +114,10 @@ func sightingsOf(br *branch) []sighting {
 			continue
 		}
 		if later == nil {
-			later = make([]sighting, 0, rowsOfTables(br, tables))
+			later = br.later[:0] // kept by keepScratch
+			if n := rowsOfTables(br, tables); cap(later) < n {
+				later = make([]sighting, 0, n)
+			}
 		}
 		idx := pkIndexesTo(idxBuf[:0], t, rec.Before.Columns)
 		for _, row := range rec.Before.Rows {
@@ -151,6 +179,11 @@ type holeRead struct {
 	index map[string]int // key -> index in rows, once there are more than linearKeys
 	cols  []string       // the columns to read, besides the primary key
 	holes []hole
+
+	// readHoles' buffers
+	keys [][]driver.Value
+	vals []driver.Value
+	now  []undo.Row
 }
 
 // holeRow is a row to read: its key and a before image of it.
@@ -256,6 +289,12 @@ func readOf(reads []holeRead, tn tableName, t *schema.Table) ([]holeRead, *holeR
 			return reads, &reads[i]
 		}
 	}
+	if len(reads) < cap(reads) { // storage kept by keepScratch
+		reads = reads[:len(reads)+1]
+		rd := &reads[len(reads)-1]
+		rd.name, rd.table = tn, t
+		return reads, rd
+	}
 	// room for a few rows and holes (2 allocations less per transaction
 	// of two one-row UPDATEs)
 	reads = append(reads, holeRead{name: tn, table: t, rows: make([]holeRow, 0, 4), holes: make([]hole, 0, 8)})
@@ -271,8 +310,9 @@ func (e *executor) readHoles(ctx context.Context, rd *holeRead) error {
 			cols = append(cols, col.Name)
 		}
 	}
-	keys := make([][]driver.Value, len(rd.rows))
-	vals := make([]driver.Value, 0, len(rd.rows)*len(t.PrimaryKey))
+	keys := growTo(rd.keys, len(rd.rows))
+	vals := growTo(rd.vals, len(rd.rows)*len(t.PrimaryKey))[:0]
+	rd.keys, rd.vals = keys, vals
 	for i := range rd.rows {
 		hr := &rd.rows[i]
 		lo := len(vals)
@@ -287,7 +327,8 @@ func (e *executor) readHoles(ctx context.Context, rd *holeRead) error {
 	}
 	var idxBuf [4]int
 	idx := pkIndexesTo(idxBuf[:0], t, img.Columns)
-	now := make([]undo.Row, len(rd.rows)) // per row of rd
+	now := growTo(rd.now, len(rd.rows)) // per row of rd
+	rd.now = now
 	for _, row := range img.Rows {
 		if i := rd.find(rowKey(row, idx)); i >= 0 {
 			now[i] = row
@@ -301,6 +342,17 @@ func (e *executor) readHoles(ctx context.Context, rd *holeRead) error {
 		*h.cell = row[img.ColumnIndex(h.name)]
 	}
 	return nil
+}
+
+// growTo returns s with length n, its storage reused when large enough,
+// its elements zero.
+func growTo[S ~[]E, E any](s S, n int) S {
+	if cap(s) < n {
+		return make(S, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // find returns the index of the row with key in rd.rows, or -1.

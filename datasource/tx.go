@@ -35,6 +35,11 @@ type branch struct {
 	pending []pendingAfter // UPDATE records whose After is still to read
 	locks   lockSet
 	failed  error // set when the transaction can only roll back
+
+	// Scratch of completeAfterImages, kept empty between its calls and
+	// across the connection's transactions (see after.go).
+	reads []holeRead
+	later []sighting
 }
 
 // keepRecords bounds the records (and pending after images) whose storage
@@ -57,7 +62,7 @@ func (b *branch) reset(ctx context.Context, xid string) {
 	clear(pending)
 	locks := b.locks
 	locks.reset()
-	*b = branch{ctx: ctx, xid: xid, records: records[:0], pending: pending[:0], locks: locks}
+	*b = branch{ctx: ctx, xid: xid, records: records[:0], pending: pending[:0], locks: locks, reads: b.reads, later: b.later}
 }
 
 func (b *branch) fail(err error) {

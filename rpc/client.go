@@ -65,6 +65,7 @@ type Client struct {
 	rr      [2]atomic.Uint32
 	open    openTxs // transactions begun and not ended; used with a Resolver only
 	reject  atomic.Uint64
+	alarms  sync.Pool // of *inboundAlarm (client_inbound.go)
 
 	started atomic.Bool                // set by start once work is in place
 	slots   [2]atomic.Pointer[[]*slot] // by role index; replaced (never modified) under mu by setAddresses

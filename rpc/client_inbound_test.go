@@ -616,3 +616,41 @@ func TestCloseWaitsForHandlerIgnoringContext(t *testing.T) {
 	}
 	a.checkAtMostOnce()
 }
+
+// The timers that answer at a deadline are reused across requests: one
+// that fired for an overrunning handler answers nothing for the requests
+// its worker runs next, which get their handlers' answers, each exactly
+// once.
+func TestDeadlineTimerReused(t *testing.T) {
+	checkLeaks(t)
+	a := newAnswerCounter(t)
+	cfg := testClientConfig(a.f.addr())
+	cfg.Workers, cfg.QueueSize = 1, 64
+	cfg.HandlerTimeout = 2 * time.Second // the fast handlers below stay far from it
+	cfg.Handler = RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
+		if req.(*protocol.BranchCommitRequest).BranchID%2 == 1 {
+			<-ctx.Done() // overruns: the timer answers
+		}
+		return &protocol.BranchCommitResponse{Result: protocol.Result{Code: protocol.ResultSuccess}, BranchStatus: protocol.PhaseTwoCommitted}
+	})
+	c := newTestClient(t, cfg)
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rm := a.rm()
+	var ids []int32
+	for id := int32(1); id <= 6; id++ { // one worker: slow, fast, slow, fast, ...
+		ids = append(ids, id)
+		a.send(rm, id, false)
+		fr := a.next()
+		st, _, _, branch := branchAnswer(fr)
+		want := protocol.PhaseTwoCommitted
+		if id%2 == 1 {
+			want = protocol.PhaseTwoCommitFailedRetryable
+		}
+		if branch != int64(id) || st != want {
+			t.Fatalf("request %d: answer for branch %d with status %v, want %v", id, branch, st, want)
+		}
+	}
+	a.checkOnce(c, ids)
+}

@@ -119,7 +119,7 @@ type Config struct {
 	// limits (RPC.Limits), authentication (RPC.Auth). Its Logger defaults to
 	// Logger, and its Workers to 128 rather than rpc's 32: a GlobalCommit
 	// with a TCC branch, or a GlobalRollback, holds a worker while phase two
-	// calls the RMs.
+	// calls the RMs. Its RequestTimeout is replaced by BranchTimeout.
 	RPC rpc.ServerConfig
 }
 
@@ -167,8 +167,8 @@ func (cfg Config) check() error {
 
 // withDefaults returns a copy of cfg with every zero field set to its
 // default, Limits and the RPC fields the coordinator decides (Logger,
-// Workers) included; MaxRetryBackoff is raised to RetryPeriod and
-// LeaseTimeout to twice BranchTimeout.
+// Workers, RequestTimeout) included; MaxRetryBackoff is raised to
+// RetryPeriod and LeaseTimeout to twice BranchTimeout.
 func (cfg Config) withDefaults() Config {
 	if cfg.RetryPeriod == 0 {
 		cfg.RetryPeriod = defaultRetryPeriod
@@ -200,6 +200,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.RPC.Workers == 0 {
 		cfg.RPC.Workers = defaultRPCWorkers
 	}
+	// The coordinator's only calls to clients are BranchCommit and
+	// BranchRollback: BranchTimeout bounds them (see sessionIndex.phaseTwo).
+	cfg.RPC.RequestTimeout = cfg.BranchTimeout
 	cfg.MaxRetryBackoff = max(cfg.MaxRetryBackoff, cfg.RetryPeriod)
 	cfg.LeaseTimeout = max(cfg.LeaseTimeout, 2*cfg.BranchTimeout)
 	cfg.Limits = cfg.Limits.withDefaults()

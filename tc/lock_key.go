@@ -42,7 +42,11 @@ type rowLock struct {
 // is refused: Java silently drops it and everything after it, which would
 // leave rows the RM changed unprotected.
 func parseLockKey(resourceID, lockKey string) ([]rowLock, error) {
-	var locks []rowLock
+	// The slice is sized once and the keys share one string built after
+	// the parse: 2 allocations per lock key of two rows instead of 4
+	// (atcc-bench).
+	locks := make([]rowLock, 0, strings.Count(lockKey, ",")+strings.Count(lockKey, ";")+1)
+	size := 0
 	for seg := range strings.SplitSeq(lockKey, ";") {
 		if strings.TrimSpace(seg) == "" {
 			continue
@@ -56,19 +60,41 @@ func parseLockKey(resourceID, lockKey string) ([]rowLock, error) {
 			if strings.TrimSpace(pk) == "" {
 				continue
 			}
-			key := resourceID + rowKeySep + table + rowKeySep + pk
-			if len(key) > maxRowKeyLen {
+			if rowKeyLen(resourceID, table, pk) > maxRowKeyLen {
+				key := resourceID + rowKeySep + table + rowKeySep + pk
 				return nil, txErrorf(protocol.CodeBranchRegisterFailed, "row key %q is %d bytes, more than %d", clip(key), len(key), maxRowKeyLen)
 			}
-			locks = append(locks, rowLock{key: key, resourceID: resourceID, table: table, pk: pk})
+			locks = append(locks, rowLock{resourceID: resourceID, table: table, pk: pk})
+			size += rowKeyLen(resourceID, table, pk)
 			n++
 		}
 		if n == 0 {
 			return nil, txErrorf(protocol.CodeBranchRegisterFailed, "lock key segment %q has no primary key values", clip(seg))
 		}
 	}
+	var b strings.Builder
+	b.Grow(size)
+	for i := range locks {
+		b.WriteString(resourceID)
+		b.WriteString(rowKeySep)
+		b.WriteString(locks[i].table)
+		b.WriteString(rowKeySep)
+		b.WriteString(locks[i].pk)
+	}
+	all, off := b.String(), 0
+	for i := range locks {
+		l := &locks[i]
+		end := off + rowKeyLen(resourceID, l.table, l.pk)
+		l.key = all[off:end]
+		off = end
+	}
 	slices.SortFunc(locks, func(a, b rowLock) int { return strings.Compare(a.key, b.key) })
 	return slices.CompactFunc(locks, func(a, b rowLock) bool { return a.key == b.key }), nil
+}
+
+// rowKeyLen is the length of the row key resourceID^^^table^^^pk.
+func rowKeyLen(resourceID, table, pk string) int {
+	return len(resourceID) + len(table) + len(pk) + 2*len(rowKeySep)
 }
 
 // clip shortens s for an error message.

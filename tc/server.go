@@ -61,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
 		st:          st,
-		sess:        newSessionIndex(cfg.BranchTimeout, !cfg.SharedOwnership),
+		sess:        newSessionIndex(cfg.BranchTimeout, cfg.RPC.RequestTimeout, !cfg.SharedOwnership),
 		atResources: make(map[string]struct{}),
 		done:        make(chan struct{}),
 	}
@@ -247,7 +247,7 @@ func (s *Server) isATResource(id string) bool {
 type rpcHandler struct{ s *Server }
 
 func (h rpcHandler) HandleRequest(ctx context.Context, ss *rpc.ServerSession, req protocol.Message) protocol.Message {
-	p := peer{clientID: ss.ClientID(), appID: ss.ApplicationID(), group: ss.TxServiceGroup(), addr: ss.RemoteAddr(), serves: ss.HasResource}
+	p := peer{clientID: ss.ClientID(), appID: ss.ApplicationID(), group: ss.TxServiceGroup(), addr: ss.RemoteAddr(), serves: ss}
 	var resp protocol.Message
 	if o := h.s.cfg.Observer; o != nil {
 		resp = observedRequest(ctx, o, req, func(ctx context.Context) protocol.Message { return h.s.core.handle(ctx, p, req) })

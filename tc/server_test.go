@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -737,5 +738,35 @@ func TestServerPhaseTwoSessionChoice(t *testing.T) {
 	}
 	if len(zh.phases(ba)) != 1 || len(zh.phases(bt)) != 0 {
 		t.Fatal(zh.phases(ba), zh.phases(bt))
+	}
+}
+
+// TestBranchTimeoutBoundsPhaseTwo: a phase-two call to an RM that does not
+// answer ends after BranchTimeout (here well below the TM's own 10 s call
+// timeout and the transport's former 15 s default), and the transaction
+// is left to the retry loop.
+func TestBranchTimeoutBoundsPhaseTwo(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.BranchTimeout = 300 * time.Millisecond
+	cfg.RetryPeriod = time.Hour // one attempt in this test
+	s := startServer(t, cfg)
+	release := make(chan struct{})
+	defer close(release)
+	var calls atomic.Int32
+	hang := rpc.RequestHandlerFunc(func(ctx context.Context, req protocol.Message) protocol.Message {
+		calls.Add(1)
+		<-release
+		return nil
+	})
+	tm := newClient(t, "tm-app", nil, nil, s.Addr())
+	rm := newClient(t, "rm-app", hang, []string{"r"}, s.Addr())
+	xid := begin(t, tm, time.Minute)
+	mustRegister(t, rm, xid, protocol.BranchTCC, "r", "")
+	if st := commitTx(t, tm, xid); st == protocol.GlobalCommitted {
+		t.Fatalf("committed although the RM never answered")
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d phase-two calls, want 1", calls.Load())
 	}
 }

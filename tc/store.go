@@ -108,7 +108,9 @@ type store interface {
 	// or nothing, atomically with the check that the transaction is in
 	// status Begin. Errors: errNoGlobal, *notActiveError,
 	// *lockConflictError. A lock held by the same transaction (another of
-	// its branches) is not a conflict and stays with that branch.
+	// its branches) is not a conflict and stays with that branch. The store
+	// may keep locks (the memory store does): the caller does not use it
+	// afterwards.
 	registerBranch(ctx context.Context, b *branchTx, locks []rowLock) error
 
 	// reportBranch sets a branch's status, and its application data when
@@ -122,7 +124,7 @@ type store interface {
 	// endGlobal reads the transaction and its branches under an exclusive
 	// lock, calls decide, and applies its decision. It returns the
 	// transaction as it is afterwards, and the branches decide saw.
-	// decide must be quick and must not call the store.
+	// decide must be quick, must not call the store and must not change g.
 	endGlobal(ctx context.Context, xid string, decide func(g *globalTx, bs []branchTx) decision) (globalTx, []branchTx, error)
 
 	// endEmpty applies c, a successful end, if the transaction is in status

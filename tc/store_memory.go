@@ -41,8 +41,8 @@ type memGlobal struct {
 }
 
 type memBranch struct {
-	b    branchTx
-	keys []string // row keys this branch holds
+	b     branchTx
+	locks []rowLock // the row locks this branch holds: its registration's
 }
 
 type lockHolder struct {
@@ -114,13 +114,13 @@ func (s *memStore) registerBranch(_ context.Context, b *branchTx, locks []rowLoc
 	if mg.g.status != protocol.GlobalBegin {
 		return &notActiveError{status: mg.g.status}
 	}
-	var keys []string
+	mine := 0 // locks the transaction holds already
 	for _, l := range locks {
 		h, held := s.locks[l.key]
 		if !held {
-			keys = append(keys, l.key)
 			continue
 		}
+		mine++
 		if h.xid != b.xid {
 			e := &lockConflictError{rowKey: l.key, holderXID: h.xid}
 			if hg := s.globals[h.xid]; hg != nil {
@@ -129,11 +129,16 @@ func (s *memStore) registerBranch(_ context.Context, b *branchTx, locks []rowLoc
 			return e
 		}
 	}
-	for _, k := range keys {
-		s.locks[k] = lockHolder{xid: b.xid, branchID: b.branchID}
+	if mine > 0 { // they stay with the branch holding them
+		locks = slices.DeleteFunc(locks, func(l rowLock) bool { _, held := s.locks[l.key]; return held })
+	}
+	for _, l := range locks {
+		s.locks[l.key] = lockHolder{xid: b.xid, branchID: b.branchID}
 		s.locksPeak = max(s.locksPeak, len(s.locks))
 	}
-	mg.branches = append(mg.branches, memBranch{b: *b, keys: keys})
+	// The branch keeps the caller's slice rather than a copy of its keys:
+	// 1 allocation per registration fewer (atcc-bench).
+	mg.branches = append(mg.branches, memBranch{b: *b, locks: locks})
 	mg.registered = true
 	return nil
 }
@@ -183,8 +188,9 @@ func (s *memStore) endGlobal(_ context.Context, xid string, decide func(*globalT
 		return globalTx{}, nil, errNoGlobal
 	}
 	bs := mg.branchList()
-	g := mg.g
-	d := decide(&g, bs)
+	// decide reads the stored transaction itself rather than a copy, which
+	// would escape: 1 allocation per commit fewer (atcc-bench).
+	d := decide(&mg.g, bs)
 	if !d.apply {
 		return mg.g, bs, nil
 	}
@@ -247,12 +253,12 @@ func (s *memStore) apply(mg *memGlobal, c change) {
 }
 
 func (s *memStore) unlock(mb *memBranch) {
-	for _, k := range mb.keys {
-		if h := s.locks[k]; h.xid == mb.b.xid && h.branchID == mb.b.branchID {
-			delete(s.locks, k)
+	for _, l := range mb.locks {
+		if h := s.locks[l.key]; h.xid == mb.b.xid && h.branchID == mb.b.branchID {
+			delete(s.locks, l.key)
 		}
 	}
-	mb.keys = nil
+	mb.locks = nil
 }
 
 func (s *memStore) removeBranch(_ context.Context, xid string, branchID int64, _ bool) error {

@@ -63,8 +63,8 @@ func (s *memStore) locksOf(_ context.Context, xid string, limit int) ([]heldLock
 	s.mu.Lock()
 	if mg := s.globals[xid]; mg != nil {
 		for _, mb := range mg.branches {
-			for _, k := range mb.keys {
-				out = append(out, heldLock{rowLock: splitRowKey(mb.b.resourceID, k), branchID: mb.b.branchID})
+			for _, l := range mb.locks {
+				out = append(out, heldLock{rowLock: l, branchID: mb.b.branchID})
 			}
 		}
 	}
@@ -74,17 +74,6 @@ func (s *memStore) locksOf(_ context.Context, xid string, limit int) ([]heldLock
 		out = out[:limit]
 	}
 	return out, nil
-}
-
-// splitRowKey rebuilds the row lock of key, resourceID^^^table^^^pk.
-func splitRowKey(resourceID, key string) rowLock {
-	l := rowLock{key: key, resourceID: resourceID}
-	rest, ok := strings.CutPrefix(key, resourceID+rowKeySep)
-	if !ok {
-		return l
-	}
-	l.table, l.pk, _ = strings.Cut(rest, rowKeySep)
-	return l
 }
 
 func (s *memStore) ping(context.Context) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // xidPermutation turns the store's transaction ids, which follow the clock
@@ -24,6 +25,12 @@ import (
 // walking. It is safe for concurrent use.
 type xidPermutation struct {
 	block cipher.Block
+
+	// The round function's blocks escape through the cipher.Block
+	// interface, so they live here rather than on the stack: 4 allocations
+	// per AT transaction fewer (atcc-bench).
+	mu      sync.Mutex
+	in, out [aes.BlockSize]byte // guarded by mu
 }
 
 func newXIDPermutation(key [16]byte) *xidPermutation {
@@ -43,6 +50,8 @@ func randomXIDKey() [16]byte {
 
 // permute maps v in [0, 2^63) to a distinct value in [0, 2^63).
 func (p *xidPermutation) permute(v int64) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	x := uint64(v)
 	for {
 		x = p.feistel(x)
@@ -52,13 +61,15 @@ func (p *xidPermutation) permute(v int64) int64 {
 	}
 }
 
+// feistel is one pass of the network; the caller holds p.mu.
 func (p *xidPermutation) feistel(x uint64) uint64 {
 	l, r := uint32(x>>32), uint32(x)
-	var in, out [16]byte
+	in, out := p.in[:], p.out[:]
+	clear(in)
 	for round := byte(0); round < 4; round++ {
 		in[0] = round
 		binary.BigEndian.PutUint32(in[12:], r)
-		p.block.Encrypt(out[:], in[:])
+		p.block.Encrypt(out, in)
 		l, r = r, l^binary.BigEndian.Uint32(out[:4])
 	}
 	return uint64(l)<<32 | uint64(r)

@@ -63,7 +63,7 @@ const (
 // is the idiom.
 type GlobalTx struct {
 	m       *Manager
-	xid     string
+	xid     string // immutable: the context of begin points at it
 	role    Role
 	timeout time.Duration // launcher only: the global transaction timeout
 	obs     *txObs        // launcher with an Observer only

@@ -239,7 +239,7 @@ func (m *Manager) begin(ctx context.Context, opts TxOptions) (context.Context, *
 		return ctx, nil, fmt.Errorf("%w: %q", ErrInvalidXID, resp.XID)
 	}
 	tx := &GlobalTx{m: m, xid: resp.XID, role: RoleLauncher, timeout: time.Duration(ms) * time.Millisecond}
-	ctx = WithXID(ctx, resp.XID)
+	ctx = context.WithValue(ctx, xidKey{}, &tx.xid) // tx.xid never changes (see xidKey)
 	if m.obs != nil {
 		ctx = m.startTx(ctx, tx, name, start)
 	}

@@ -13,8 +13,10 @@ const XIDKey = "TX_XID"
 // column in Seata's global_table, branch_table and undo_log.
 const MaxXIDLen = 128
 
-// xidKey is the context key of the XID. The value is a string; "" means
-// "no global transaction" (see WithoutXID).
+// xidKey is the context key of the XID. The value is a string, or a
+// *string pointing at a begun GlobalTx's xid, which boxes without an
+// allocation (begin: 1 per transaction fewer, atcc-bench); "" means "no
+// global transaction" (see WithoutXID).
 type xidKey struct{}
 
 // WithXID returns a copy of ctx that carries xid, the id of the global
@@ -39,7 +41,13 @@ func WithoutXID(ctx context.Context) context.Context {
 
 // XID returns the XID ctx carries, and false when it carries none.
 func XID(ctx context.Context) (string, bool) {
-	xid, _ := ctx.Value(xidKey{}).(string)
+	var xid string
+	switch v := ctx.Value(xidKey{}).(type) {
+	case string:
+		xid = v
+	case *string:
+		xid = *v
+	}
 	return xid, xid != ""
 }
 

@@ -203,7 +203,7 @@ func (m *Manager) Insert(ctx context.Context, conn driver.ExecerContext, l *Bran
 	args := []driver.NamedValue{
 		{Ordinal: 1, Value: l.BranchID},
 		{Ordinal: 2, Value: l.XID},
-		{Ordinal: 3, Value: uctx},
+		{Ordinal: 3, Value: contextArg(uctx)},
 		{Ordinal: 4, Value: payload},
 	}
 	if err := execDriver(ctx, conn, m.sql.insert, args); err != nil {
@@ -218,6 +218,19 @@ func (m *Manager) Insert(ctx context.Context, conn driver.ExecerContext, l *Bran
 		return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): %w", l.XID, l.BranchID, err)
 	}
 	return nil
+}
+
+// contextArg boxes a rollback context for a driver argument; the usual
+// ones are constants, which box without an allocation (1 per branch,
+// atcc-bench).
+func contextArg(uctx string) driver.Value {
+	switch uctx {
+	case contextNone:
+		return contextNone
+	case contextGzip:
+		return contextGzip
+	}
+	return uctx
 }
 
 // execDriver runs query on a driver connection the way database/sql does:
