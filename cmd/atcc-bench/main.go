@@ -358,6 +358,7 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 		mu        sync.Mutex
 		latencies []time.Duration
 		failures  atomic.Int64
+		firstErr  atomic.Pointer[error] // the first failure, reported on progress
 		wg        sync.WaitGroup
 	)
 	var before, after runtime.MemStats
@@ -395,6 +396,7 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 				t0 := time.Now()
 				if err := fn(ctx, from, to); err != nil {
 					failures.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
 					continue
 				}
 				mine = append(mine, time.Since(t0))
@@ -407,6 +409,9 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if e := firstErr.Load(); e != nil && progress != nil {
+		fmt.Fprintf(progress, "atcc-bench:   %d failed transactions; the first: %v\n", failures.Load(), *e)
+	}
 	runtime.ReadMemStats(&after)
 	slices.Sort(latencies)
 	r := result{concurrency: conc, txs: len(latencies), errors: int(failures.Load()), elapsed: elapsed}
