@@ -190,7 +190,10 @@ func TestServerMySQLTwoCoordinators(t *testing.T) {
 	d := mysqlTables(t)
 	cfg := testConfig()
 	cfg.DB = d.DB
-	a, b := startServer(t, cfg), startServer(t, cfg)
+	// One clock for both, as the clocks of two hosts in sync: the timed-out
+	// transactions below time out when the test moves it forward.
+	clock := &testClock{}
+	a, b := startServerAt(t, cfg, clock), startServerAt(t, cfg, clock)
 	rmAh, rmBh := &recordingRM{}, &recordingRM{}
 	rmA := newClient(t, "orders", rmAh, []string{dbRes, "deduct"}, a.Addr())
 	rmB := newClient(t, "orders", rmBh, []string{dbRes, "deduct"}, b.Addr())
@@ -234,10 +237,13 @@ func TestServerMySQLTwoCoordinators(t *testing.T) {
 		if i%2 == 1 {
 			tm, rm = tmB, rmB
 		}
-		xid := begin(t, tm, 50*time.Millisecond)
+		xid := begin(t, tm, 10*time.Second)
 		timed = append(timed, xid)
 		ids = append(ids, mustRegister(t, rm, xid, protocol.BranchTCC, "deduct", ""))
 	}
+	// Past their timeout; less than the lease (a minute), so that no
+	// claim by one coordinator looks abandoned to the other.
+	clock.advance(10 * time.Second)
 	for i, xid := range timed {
 		waitFor(t, tmA, xid, protocol.GlobalTimeoutRollbacked)
 		if got := append(rmAh.phases(ids[i]), rmBh.phases(ids[i])...); !slices.Equal(got, []bool{false}) {
