@@ -70,7 +70,10 @@ func testRestart(t *testing.T, crash bool) {
 	defer dbA.Close()
 	cfgA := cfg
 	cfgA.DB = dbA
-	a := startServer(t, cfgA)
+	// One clock for both coordinators: the test moves it forward to time a
+	// transaction out after the restart.
+	clock := &testClock{}
+	a := startServerAt(t, cfgA, clock)
 
 	type txn struct {
 		xid      string
@@ -127,7 +130,7 @@ func testRestart(t *testing.T, crash bool) {
 	for i := range 2 { // still open: the TM commits them through the next coordinator
 		open = append(open, add(protocol.GlobalCommitted, time.Minute, fmt.Sprintf("o:%d", i), "deduct"))
 	}
-	add(protocol.GlobalTimeoutRollbacked, 700*time.Millisecond, "t:1", "deduct") // times out after the restart
+	add(protocol.GlobalTimeoutRollbacked, 10*time.Second, "t:1", "deduct") // times out after the restart
 
 	inFlight := add(protocol.GlobalCommitted, time.Minute, "deduct")
 	hang.Store(inFlight.branches[0])
@@ -151,7 +154,10 @@ func testRestart(t *testing.T, crash bool) {
 
 	cfgB := cfg
 	cfgB.DB = d.DB
-	b := startServer(t, cfgB)
+	b := startServerAt(t, cfgB, clock)
+	// Past the timeout above; less than EndedRetention, so that no ended
+	// transaction is forgotten before the test asks for its status.
+	clock.advance(10 * time.Second)
 	rm2h := &recordingRM{}
 	newClient(t, "orders", rm2h, resources, b.Addr())
 	tm2 := newClient(t, "tm-app", nil, nil, b.Addr())
