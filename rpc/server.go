@@ -168,6 +168,7 @@ type Server struct {
 	// janitorWG counts the janitor, which stops when closing is closed.
 	janitorWG sync.WaitGroup
 	closing   chan struct{}
+	gate      acceptGate // Close parks getty's accept loop before closing it
 
 	mu       sync.Mutex
 	started  bool                        // guarded by mu
@@ -188,7 +189,8 @@ func NewServer(cfg ServerConfig, h ServerHandler) *Server {
 	inline, _ := h.(InlineHandler)
 	return &Server{cfg: cfg, h: h, inline: inline, log: cfg.Logger, pend: newPendingTable(true),
 		adm: newAdmission(cfg.Limits, rlog), rlog: rlog,
-		closing: make(chan struct{}), sessions: make(map[*ServerSession]struct{})}
+		closing: make(chan struct{}), gate: acceptGate{parked: make(chan struct{})},
+		sessions: make(map[*ServerSession]struct{})}
 }
 
 var errServerStarted = errors.New("atcc/rpc: server already started")
@@ -334,7 +336,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
-	gs, work, started := s.gs, s.work, s.started
+	gs, addr, work, started := s.gs, s.addr, s.work, s.started
 	sessions := make([]*ServerSession, 0, len(s.sessions))
 	for ss := range s.sessions {
 		sessions = append(sessions, ss)
@@ -343,7 +345,7 @@ func (s *Server) Close() error {
 	s.listening.Unlock()
 
 	if gs != nil {
-		gs.Close() // no new sessions; waits for the accept loop
+		s.closeGetty(gs, addr) // no new sessions; waits for the accept loop
 	}
 	if work != nil {
 		work.cancelContext()
@@ -400,6 +402,12 @@ func (s *Server) janitor() {
 
 // newSession is getty's callback for an accepted connection.
 func (s *Server) newSession(gs getty.Session) error {
+	select {
+	case <-s.closing:
+		s.parkAcceptLoop() // see closeGetty
+		return ErrServerClosed
+	default:
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

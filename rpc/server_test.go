@@ -232,7 +232,9 @@ func TestMalformedFrameClosesOnlyThatSession(t *testing.T) {
 func TestServerIdleTimeout(t *testing.T) {
 	checkLeaks(t)
 	h := &tc{}
-	srv := newTestServer(t, ServerConfig{IdleTimeout: 50 * time.Millisecond}, h)
+	// Long enough that the exchanges below, which must succeed, do not
+	// reach it on a loaded machine.
+	srv := newTestServer(t, ServerConfig{IdleTimeout: 500 * time.Millisecond}, h)
 	r := dialRaw(t, srv.Addr().String())
 	r.send(seata(protocol.RequestSync, 1, &protocol.RegisterTMRequest{Version: "2.2.0", ApplicationID: "a"}))
 	mustRecv(t, r)

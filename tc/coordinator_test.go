@@ -310,9 +310,12 @@ func TestLockConflictFailFast(t *testing.T) {
 }
 
 func TestTimeoutRollsBack(t *testing.T) {
-	forEachCore(t, nil, func(t *testing.T, c *testCore) {
-		xid := c.begin(t, 30*time.Millisecond)
+	forEachStore(t, func(t *testing.T, s store) {
+		clock := &testClock{}
+		c := newTestCore(t, s, func(cfg *coreConfig) { cfg.now = clock.now })
+		xid := c.begin(t, time.Minute)
 		b := c.register(t, xid, protocol.BranchAT, "t:1")
+		clock.advance(time.Minute)
 		c.waitStatus(t, xid, protocol.GlobalTimeoutRollbacked)
 		if c.rm.deliveries(false, xid, b) != 1 || c.rm.deliveries(true, xid, b) != 0 {
 			t.Fatal(c.rm.log)
@@ -460,15 +463,18 @@ func TestRollbackRetriesStopAtTheFailingBranch(t *testing.T) {
 }
 
 func TestTimeoutRollbackRetries(t *testing.T) {
-	forEachCore(t, nil, func(t *testing.T, c *testCore) {
+	forEachStore(t, func(t *testing.T, s store) {
+		clock := &testClock{}
+		c := newTestCore(t, s, func(cfg *coreConfig) { cfg.now = clock.now })
 		c.rm.setAnswer(func(commit bool, b *branchTx, n int) (protocol.BranchStatus, error) {
 			if n == 1 {
 				return 0, errors.New("broken connection")
 			}
 			return protocol.PhaseTwoRollbacked, nil
 		})
-		xid := c.begin(t, 20*time.Millisecond)
+		xid := c.begin(t, time.Minute)
 		c.register(t, xid, protocol.BranchTCC, "")
+		clock.advance(time.Minute)
 		c.waitStatus(t, xid, protocol.GlobalTimeoutRollbackRetrying, protocol.GlobalTimeoutRollbacked)
 		c.waitStatus(t, xid, protocol.GlobalTimeoutRollbacked)
 	})

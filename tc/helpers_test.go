@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,6 +115,20 @@ func attr(r slog.Record, key string) string {
 	})
 	return v
 }
+
+// testClock is a coordinator clock that runs with the real one and can be
+// moved forward. A test that times a transaction out begins it with a long
+// timeout, registers its branches, then moves the clock past the deadline:
+// on a loaded machine a short real timeout could expire before the branches
+// register. It is safe for concurrent use.
+type testClock struct {
+	skew atomic.Int64 // nanoseconds ahead of time.Now
+}
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+// advance moves the clock forward by d.
+func (c *testClock) advance(d time.Duration) { c.skew.Add(int64(d)) }
 
 type testCore struct {
 	*coordinator

@@ -70,7 +70,10 @@ func testRestart(t *testing.T, crash bool) {
 	defer dbA.Close()
 	cfgA := cfg
 	cfgA.DB = dbA
-	a := startServer(t, cfgA)
+	// One clock for both coordinators: the test moves it forward to time a
+	// transaction out after the restart.
+	clock := &testClock{}
+	a := startServerAt(t, cfgA, clock)
 
 	type txn struct {
 		xid      string
@@ -127,7 +130,7 @@ func testRestart(t *testing.T, crash bool) {
 	for i := range 2 { // still open: the TM commits them through the next coordinator
 		open = append(open, add(protocol.GlobalCommitted, time.Minute, fmt.Sprintf("o:%d", i), "deduct"))
 	}
-	add(protocol.GlobalTimeoutRollbacked, 700*time.Millisecond, "t:1", "deduct") // times out after the restart
+	add(protocol.GlobalTimeoutRollbacked, 10*time.Second, "t:1", "deduct") // times out after the restart
 
 	inFlight := add(protocol.GlobalCommitted, time.Minute, "deduct")
 	hang.Store(inFlight.branches[0])
@@ -151,7 +154,10 @@ func testRestart(t *testing.T, crash bool) {
 
 	cfgB := cfg
 	cfgB.DB = d.DB
-	b := startServer(t, cfgB)
+	b := startServerAt(t, cfgB, clock)
+	// Past the timeout above; less than EndedRetention, so that no ended
+	// transaction is forgotten before the test asks for its status.
+	clock.advance(10 * time.Second)
 	rm2h := &recordingRM{}
 	newClient(t, "orders", rm2h, resources, b.Addr())
 	tm2 := newClient(t, "tm-app", nil, nil, b.Addr())
@@ -190,7 +196,10 @@ func TestServerMySQLTwoCoordinators(t *testing.T) {
 	d := mysqlTables(t)
 	cfg := testConfig()
 	cfg.DB = d.DB
-	a, b := startServer(t, cfg), startServer(t, cfg)
+	// One clock for both, as the clocks of two hosts in sync: the timed-out
+	// transactions below time out when the test moves it forward.
+	clock := &testClock{}
+	a, b := startServerAt(t, cfg, clock), startServerAt(t, cfg, clock)
 	rmAh, rmBh := &recordingRM{}, &recordingRM{}
 	rmA := newClient(t, "orders", rmAh, []string{dbRes, "deduct"}, a.Addr())
 	rmB := newClient(t, "orders", rmBh, []string{dbRes, "deduct"}, b.Addr())
@@ -234,10 +243,13 @@ func TestServerMySQLTwoCoordinators(t *testing.T) {
 		if i%2 == 1 {
 			tm, rm = tmB, rmB
 		}
-		xid := begin(t, tm, 50*time.Millisecond)
+		xid := begin(t, tm, 10*time.Second)
 		timed = append(timed, xid)
 		ids = append(ids, mustRegister(t, rm, xid, protocol.BranchTCC, "deduct", ""))
 	}
+	// Past their timeout; less than the lease (a minute), so that no
+	// claim by one coordinator looks abandoned to the other.
+	clock.advance(10 * time.Second)
 	for i, xid := range timed {
 		waitFor(t, tmA, xid, protocol.GlobalTimeoutRollbacked)
 		if got := append(rmAh.phases(ids[i]), rmBh.phases(ids[i])...); !slices.Equal(got, []bool{false}) {

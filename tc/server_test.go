@@ -33,9 +33,19 @@ func testConfig() Config {
 // startServer starts a coordinator on 127.0.0.1:0.
 func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
+	return startServerAt(t, cfg, nil)
+}
+
+// startServerAt is startServer with the coordinator on clock (nil: the
+// real one).
+func startServerAt(t testing.TB, cfg Config, clock *testClock) *Server {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if clock != nil {
+		s.core.cfg.now = clock.now // before Start, which starts the goroutines reading it
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -405,12 +415,14 @@ func TestServerRetriesAFailingRM(t *testing.T) {
 
 func TestServerTimeout(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, testConfig())
+	clock := &testClock{}
+	s := startServerAt(t, testConfig(), clock)
 	rmh := &recordingRM{}
 	rm := newClient(t, "stock", rmh, []string{dbRes}, s.Addr())
 	tm := newClient(t, "tm-app", nil, nil, s.Addr())
-	xid := begin(t, tm, 100*time.Millisecond)
+	xid := begin(t, tm, time.Minute)
 	b := mustRegister(t, rm, xid, protocol.BranchAT, dbRes, "t:1")
+	clock.advance(time.Minute)
 	waitFor(t, tm, xid, protocol.GlobalTimeoutRollbacked)
 	if !slices.Equal(rmh.phases(b), []bool{false}) {
 		t.Fatal(rmh.phases(b))

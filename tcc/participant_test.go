@@ -298,7 +298,8 @@ func TestCancelBeforeTry(t *testing.T) {
 		require.Eventually(t, func() bool { return fenceStatus(t, db, xid, br) == suspended }, 20*time.Second, 10*time.Millisecond,
 			"the coordinator rolls the timed-out transaction back")
 	})
-	err := c.TM().WithGlobalTx(t.Context(), tm.TxOptions{Timeout: 100 * time.Millisecond}, func(ctx context.Context) error {
+	// Long enough for the branch to register on a loaded machine.
+	err := c.TM().WithGlobalTx(t.Context(), tm.TxOptions{Timeout: time.Second}, func(ctx context.Context) error {
 		return p.Try(ctx, tcc.Params{"n": 1})
 	})
 	require.ErrorIs(t, err, tcc.ErrSuspended)
