@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rm"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tm"
 )
@@ -85,7 +85,7 @@ func (c *Client) RM() *rm.Manager { return c.rm }
 // coordinator as TM and as RM, until ctx ends or for at most
 // Config.RequestTimeout when ctx has no deadline. With no coordinator
 // reachable it fails after one connection attempt to each (each bounded by
-// Config.DialTimeout) with rpc.ErrNoSession and the cause: the address and
+// Config.DialTimeout) with ErrNoSession and the cause: the address and
 // why (refused, timeout, TLS, not a Seata coordinator).
 func (c *Client) Ping(ctx context.Context) error {
 	return c.rpc.Ping(ctx)

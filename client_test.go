@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc"
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/tm"
 )
 

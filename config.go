@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/atcc-go/atcc/discovery"
 	"github.com/atcc-go/atcc/observe"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 // ErrInvalidConfig is returned by New for a Config it cannot use; the
@@ -40,7 +40,7 @@ type Config struct {
 	// closed. discovery.File is Seata's file registry (vgroup mapping and
 	// grouplist), discovery/etcd its etcd v3 registry. Default nil: the
 	// fixed Coordinators.
-	Resolver rpc.Resolver
+	Resolver discovery.Resolver
 
 	// DefaultTimeout is the global transaction timeout used when
 	// tm.TxOptions.Timeout is zero: the coordinator rolls back a

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 )
 
 func TestNewValidates(t *testing.T) {

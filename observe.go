@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/observe"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -18,7 +18,7 @@ func (c *Client) Observer() observe.Observer { return c.cfg.Observer }
 // ready, calls waiting for an answer, phase-two requests queued for a
 // worker and refused because the queue was full. It is cheap and safe for
 // concurrent use; otelatcc.ObserveClient reports it as gauges.
-func (c *Client) Stats() rpc.Stats { return c.rpc.Stats() }
+func (c *Client) Stats() Stats { return c.rpc.Stats() }
 
 // observedCall is one request to the coordinator reported as a Request
 // operation.

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc/rm"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tm"
 	"github.com/atcc-go/atcc/undo"
@@ -66,7 +65,7 @@ func TestDirtyWriteRefusesRollback(t *testing.T) {
 	var lce *LockConflictError
 	require.ErrorAs(t, err, &lce)
 	require.ErrorIs(t, err, ErrLockConflict)
-	require.ErrorIs(t, err, rpc.ErrLockKeyConflict)
+	require.ErrorIs(t, err, protocol.ErrLockKeyConflict)
 	require.Equal(t, "account:1", lce.LockKeys)
 	requireRows(t, [][]any{{"1", "42"}}, snapshot(t, e.d.DB, "account"), "blocked update rolled back")
 }

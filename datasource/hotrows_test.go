@@ -12,7 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tm"
 )
 
@@ -119,7 +119,7 @@ func TestWaiterLetsHolderRollBack(t *testing.T) {
 	require.NoError(t, <-done)
 	require.GreaterOrEqual(t, runs.Load(), int32(2))
 	mu.Lock()
-	require.ErrorIs(t, firstErr, rpc.ErrLockKeyConflictFailFast)
+	require.ErrorIs(t, firstErr, protocol.ErrLockKeyConflictFailFast)
 	require.ErrorIs(t, firstErr, tm.ErrConflict)
 	mu.Unlock()
 	requireRows(t, [][]any{{"1", "110"}}, snapshot(t, e.d.DB, "account"), "holder undone, waiter committed")

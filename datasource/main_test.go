@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testdb"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 func TestMain(m *testing.M) {

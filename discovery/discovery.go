@@ -3,7 +3,7 @@
 // lists the cluster's addresses. It holds the file registry (Seata's
 // service.<cluster>.grouplist); discovery/etcd holds etcd v3 (in its own
 // package, so that only its users import the etcd client). Both are
-// rpc.Resolver implementations for atcc.Config.Resolver.
+// Resolver implementations for atcc.Config.Resolver.
 //
 // A new registry (nacos, consul, ...) is a type with the same two methods:
 // map the group with VGroupMapping.Cluster, then list the cluster's
@@ -18,9 +18,35 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/atcc-go/atcc/rpc"
 )
+
+// Resolver finds the coordinators of a transaction service group: Seata's
+// registry lookup (service.vgroupMapping.<group> names a cluster, the
+// registry lists the cluster's addresses). File is
+// Seata's file registry, and discovery/etcd its etcd v3 registry.
+//
+// A Client with a Resolver follows its updates live: it dials the
+// coordinators that appear, and drains those that go (no new request is
+// routed to them, the requests under way finish, then the sessions close).
+// An empty list leaves the current coordinators in place: a registry that
+// lost its entries (leases expired while the registry itself was cut off)
+// is likelier than a cluster without a coordinator, and sessions to a
+// coordinator that did die end by themselves.
+//
+// Implementations must be safe for concurrent use.
+type Resolver interface {
+	// Resolve returns the addresses ("host:port") of the group's
+	// coordinators.
+	Resolve(ctx context.Context, group string) ([]string, error)
+
+	// Watch calls update with the group's full address list each time it
+	// changes (it may repeat a list), one call at a time, until ctx ends,
+	// and then returns ctx's error. It returns another error when it can
+	// no longer watch; the client then resolves again and watches anew
+	// after a backoff. update does not block for long and must not be
+	// called after Watch has returned.
+	Watch(ctx context.Context, group string, update func(addrs []string)) error
+}
 
 // ErrUnknownGroup is returned for a transaction service group that the
 // vgroup mapping does not name.
@@ -54,7 +80,7 @@ type File struct {
 	GroupList map[string][]string
 }
 
-var _ rpc.Resolver = File{}
+var _ Resolver = File{}
 
 // Resolve returns the addresses of the group's cluster.
 func (f File) Resolve(_ context.Context, group string) ([]string, error) {

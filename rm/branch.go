@@ -48,7 +48,7 @@ type BranchStatusReport struct {
 // one it fails with an error matching ErrLockConflict (or
 // ErrLockConflictFailFast when the holder is itself waiting), and the
 // caller may retry after a pause. Other coordinator failures match
-// the rpc sentinels (rpc.ErrGlobalTransactionNotActive when the
+// the rpc sentinels (protocol.ErrGlobalTransactionNotActive when the
 // transaction has already ended or timed out, ...).
 //
 // BranchRegister is sent once and never resent: when the answer is lost

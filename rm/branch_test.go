@@ -4,7 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -23,9 +22,9 @@ func TestBranchRegisterLockConflict(t *testing.T) {
 		want     error // nil: neither sentinel
 		coordErr error
 	}{
-		{protocol.CodeLockKeyConflict, ErrLockConflict, rpc.ErrLockKeyConflict},
-		{protocol.CodeLockKeyConflictFailFast, ErrLockConflictFailFast, rpc.ErrLockKeyConflictFailFast},
-		{protocol.CodeGlobalTransactionNotActive, nil, rpc.ErrGlobalTransactionNotActive},
+		{protocol.CodeLockKeyConflict, ErrLockConflict, protocol.ErrLockKeyConflict},
+		{protocol.CodeLockKeyConflictFailFast, ErrLockConflictFailFast, protocol.ErrLockKeyConflictFailFast},
+		{protocol.CodeGlobalTransactionNotActive, nil, protocol.ErrGlobalTransactionNotActive},
 	} {
 		f.respond = func(protocol.Message) (protocol.Message, error) {
 			return &protocol.BranchRegisterResponse{Result: protocol.Result{Code: protocol.ResultFailed, ExceptionCode: c.code, Msg: "no"}}, nil

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -24,9 +24,9 @@ func call[R protocol.Message](ctx context.Context, c Caller, req protocol.Messag
 // coordinator's error stays in the chain.
 func lockConflict(err error) error {
 	switch {
-	case errors.Is(err, rpc.ErrLockKeyConflictFailFast):
+	case errors.Is(err, protocol.ErrLockKeyConflictFailFast):
 		return fmt.Errorf("%w: %w", ErrLockConflictFailFast, err)
-	case errors.Is(err, rpc.ErrLockKeyConflict):
+	case errors.Is(err, protocol.ErrLockKeyConflict):
 		return fmt.Errorf("%w: %w", ErrLockConflict, err)
 	}
 	return err

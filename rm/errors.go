@@ -24,12 +24,12 @@ var (
 	// ErrLockConflict: BranchRegister could not take the global locks of
 	// Branch.LockKeys because another global transaction holds one of
 	// them. The caller may retry after a pause. The error also matches the
-	// coordinator's rpc.ErrLockKeyConflict.
+	// coordinator's protocol.ErrLockKeyConflict.
 	ErrLockConflict = errors.New("atcc/rm: global lock held by another transaction")
 	// ErrLockConflictFailFast: as ErrLockConflict, but the holder is rolling
 	// back and waits for rows the caller's local transaction holds, so
 	// waiting cannot help: the caller should give up at once. The error
-	// also matches the coordinator's rpc.ErrLockKeyConflictFailFast.
+	// also matches the coordinator's protocol.ErrLockKeyConflictFailFast.
 	ErrLockConflictFailFast = errors.New("atcc/rm: global lock held by a transaction that is rolling back")
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("atcc/rm: manager closed")

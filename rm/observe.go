@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/observe"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -25,7 +24,7 @@ func (m *Manager) endRegister(ctx context.Context, op observe.Op, id int64, err 
 	op.BranchID, op.Err, op.Result = id, err, observe.ResultOK
 	if err != nil {
 		op.Result = observe.ResultError
-		if errors.Is(err, rpc.ErrLockKeyConflict) || errors.Is(err, rpc.ErrLockKeyConflictFailFast) {
+		if errors.Is(err, protocol.ErrLockKeyConflict) || errors.Is(err, protocol.ErrLockKeyConflictFailFast) {
 			op.Result = observe.ResultLockConflict
 			m.lockConflict(ctx, op.XID, op.BranchType, op.Resource)
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atcc-go/atcc"
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/seataconf"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tm"

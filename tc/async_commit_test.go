@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testgate"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 

@@ -9,8 +9,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/observe"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 // Config configures a Server. The zero value is a usable configuration: a
@@ -120,7 +120,7 @@ type Config struct {
 	// Logger, and its Workers to 128 rather than rpc's 32: a GlobalCommit
 	// with a TCC branch, or a GlobalRollback, holds a worker while phase two
 	// calls the RMs. Its RequestTimeout is replaced by BranchTimeout.
-	RPC rpc.ServerConfig
+	RPC TransportConfig
 }
 
 // Defaults of Config.
@@ -261,3 +261,20 @@ func outwardIP() string {
 	}
 	return "127.0.0.1"
 }
+
+// The coordinator's transport settings. The transport itself is internal;
+// these are its configuration types, documented where they are declared
+// (go doc github.com/atcc-go/atcc/internal/rpc ServerConfig).
+type (
+	// TransportConfig configures the listening side: address, worker
+	// pool, idle timeout, TLS, limits and authentication.
+	TransportConfig = rpc.ServerConfig
+	// TransportLimits bounds what one client may hold or send: connections,
+	// frame sizes, pending requests, registration time.
+	TransportLimits = rpc.ServerLimits
+	// TransportAuth authenticates clients: Seata's access-key digest and
+	// certificate-bound applications.
+	TransportAuth = rpc.ServerAuth
+	// AccessKey is one access key and its secret (TransportAuth.AccessKeys).
+	AccessKey = rpc.AccessKey
+)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/atcc-go/atcc/observe"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -43,7 +42,7 @@ func observedRequest(ctx context.Context, o observe.Observer, req protocol.Messa
 	op.Result = observe.ResultOK
 	if res, ok := protocol.ResultOf(resp); ok && res.Code != protocol.ResultSuccess {
 		op.Result = res.ExceptionCode.String()
-		op.Err = &rpc.CoordinatorError{Code: res.ExceptionCode, Message: res.Msg, Type: req.TypeCode()}
+		op.Err = &protocol.CoordinatorError{Code: res.ExceptionCode, Message: res.Msg, Type: req.TypeCode()}
 	}
 	if r, ok := req.(*protocol.BranchRegisterRequest); ok {
 		op.BranchType, op.Resource = r.BranchType.String(), r.ResourceID

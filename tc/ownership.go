@@ -15,7 +15,7 @@ import (
 // (its application_id): only sessions registered with that application id
 // may commit it, roll it back, report it or ask its status. An AT or TCC
 // branch's phase two goes only to sessions of the application that
-// registered the branch. With authentication on (rpc.ServerAuth), the
+// registered the branch. With authentication on (TransportAuth), the
 // application id is bound to the credentials; without it, it is what the
 // client says, which stops mistakes and XID guessing but not an impostor.
 // Config.SharedOwnership turns both checks off, as in Seata.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testdb"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -214,7 +214,7 @@ func TestServerMySQLTwoCoordinators(t *testing.T) {
 		wg.Go(func() { _, errA = registerBranch(t, rmA, xa, protocol.BranchAT, dbRes, key+";u:0") })
 		wg.Go(func() { _, errB = registerBranch(t, rmB, xb, protocol.BranchAT, dbRes, "u:0;"+key) })
 		wg.Wait()
-		if (errA == nil) == (errB == nil) || !errors.Is(errors.Join(errA, errB), rpc.ErrLockKeyConflict) {
+		if (errA == nil) == (errB == nil) || !errors.Is(errors.Join(errA, errB), protocol.ErrLockKeyConflict) {
 			t.Fatalf("round %d: %v / %v", round, errA, errB)
 		}
 		// Each ended through the other coordinator.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testdb"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -288,7 +288,7 @@ func TestServerATCommitAndLocks(t *testing.T) {
 	a, b := begin(t, tm, time.Minute), begin(t, tm, time.Minute)
 	ba := mustRegister(t, rm, a, protocol.BranchAT, dbRes, "orders:1,2;items:1_7")
 	_, err := registerBranch(t, rm, b, protocol.BranchAT, dbRes, "items:1_7")
-	if !errors.Is(err, rpc.ErrLockKeyConflict) {
+	if !errors.Is(err, protocol.ErrLockKeyConflict) {
 		t.Fatalf("conflict: %v", err)
 	}
 	if lockable(t, rm, b, dbRes, "orders:2") || !lockable(t, rm, a, dbRes, "orders:2") || !lockable(t, rm, b, "jdbc:other", "orders:2") {
@@ -306,14 +306,14 @@ func TestServerATCommitAndLocks(t *testing.T) {
 		t.Fatal(st)
 	}
 	// Late and unknown registrations are refused with Java's codes.
-	if _, err := registerBranch(t, rm, a, protocol.BranchAT, dbRes, "x:1"); !errors.Is(err, rpc.ErrGlobalTransactionNotActive) {
+	if _, err := registerBranch(t, rm, a, protocol.BranchAT, dbRes, "x:1"); !errors.Is(err, protocol.ErrGlobalTransactionNotActive) {
 		t.Fatal(err)
 	}
-	if _, err := registerBranch(t, rm, s.Addr().String()+":1", protocol.BranchTCC, dbRes, ""); !errors.Is(err, rpc.ErrGlobalTransactionNotExist) {
+	if _, err := registerBranch(t, rm, s.Addr().String()+":1", protocol.BranchTCC, dbRes, ""); !errors.Is(err, protocol.ErrGlobalTransactionNotExist) {
 		t.Fatal(err)
 	}
 	_, err = call[*protocol.BranchReportResponse](t, rm, rpc.RoleRM, &protocol.BranchReportRequest{XID: b, BranchID: 12345, Status: protocol.PhaseOneDone})
-	if !errors.Is(err, rpc.ErrBranchTransactionNotExist) && !errors.Is(err, rpc.ErrGlobalTransactionNotExist) {
+	if !errors.Is(err, protocol.ErrBranchTransactionNotExist) && !errors.Is(err, protocol.ErrGlobalTransactionNotExist) {
 		t.Fatal(err)
 	}
 }
@@ -486,7 +486,7 @@ func TestServerRollbackFailedKeepsLocks(t *testing.T) {
 		t.Fatal(st)
 	}
 	other := begin(t, tm, time.Minute)
-	if _, err := registerBranch(t, rm, other, protocol.BranchAT, dbRes, "t:1"); !errors.Is(err, rpc.ErrLockKeyConflict) {
+	if _, err := registerBranch(t, rm, other, protocol.BranchAT, dbRes, "t:1"); !errors.Is(err, protocol.ErrLockKeyConflict) {
 		t.Fatal(err)
 	}
 	if len(logs.find(slog.LevelError, "needs manual action")) != 1 {

@@ -20,7 +20,7 @@ type Stats struct {
 	Queued   int
 	Rejected uint64
 	// Refused counts the connections, registrations and requests refused
-	// since New, by reason: the transport's (see rpc.Stats.Refused:
+	// since New, by reason: the transport's (see atcc.Stats.Refused:
 	// "connection_limit", "registration", "register_timeout",
 	// "buffer_limit") and the coordinator's: "max_timeout",
 	// "max_open_transactions", "max_open_per_application",

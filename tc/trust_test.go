@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -85,10 +85,10 @@ func (l *legitimate) progress(t *testing.T, n int64) {
 }
 
 // refusedWith checks that a call was refused with a failed result (which
-// the rpc client returns as a *rpc.CoordinatorError) naming want.
-func refusedWith(t *testing.T, err error, want string) *rpc.CoordinatorError {
+// the rpc client returns as a *protocol.CoordinatorError) naming want.
+func refusedWith(t *testing.T, err error, want string) *protocol.CoordinatorError {
 	t.Helper()
-	var ce *rpc.CoordinatorError
+	var ce *protocol.CoordinatorError
 	if !errors.As(err, &ce) || !strings.Contains(ce.Message, want) {
 		t.Fatalf("got %v, want a refusal naming %q", err, want)
 	}

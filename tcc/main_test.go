@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testdb"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 // TestMain keeps getty's session logs out of failure output and says how

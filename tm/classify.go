@@ -3,7 +3,7 @@ package tm
 import (
 	"errors"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -26,7 +26,7 @@ func retryable(err error, idempotent bool) bool {
 		return !errors.Is(ce.Err, rpc.ErrInvalidRequest) && !errors.Is(ce.Err, rpc.ErrClientClosed) &&
 			!errors.Is(ce.Err, rpc.ErrUnexpectedResponse)
 	}
-	var coord *rpc.CoordinatorError
+	var coord *protocol.CoordinatorError
 	if errors.As(err, &coord) {
 		switch coord.Code {
 		case protocol.CodeIO, protocol.CodeFailedStore, protocol.CodeFailedWriteSession,

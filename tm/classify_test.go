@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -26,11 +26,11 @@ func TestRetryable(t *testing.T) {
 		{"client closed", &rpc.CallError{Err: rpc.ErrClientClosed}, false, false},
 		{"invalid request", &rpc.CallError{Err: rpc.ErrInvalidRequest}, false, false},
 		{"unexpected response", &rpc.CallError{Sent: true, Err: rpc.ErrUnexpectedResponse}, false, false},
-		{"coordinator store failure", &rpc.CoordinatorError{Code: protocol.CodeFailedStore}, true, false},
-		{"coordinator session lock", &rpc.CoordinatorError{Code: protocol.CodeFailedLockGlobalTransaction}, true, false},
-		{"not the raft leader", &rpc.CoordinatorError{Code: protocol.CodeNotRaftLeader}, true, false},
-		{"not active", &rpc.CoordinatorError{Code: protocol.CodeGlobalTransactionNotActive}, false, false},
-		{"begin failed", &rpc.CoordinatorError{Code: protocol.CodeBeginFailed}, false, false},
+		{"coordinator store failure", &protocol.CoordinatorError{Code: protocol.CodeFailedStore}, true, false},
+		{"coordinator session lock", &protocol.CoordinatorError{Code: protocol.CodeFailedLockGlobalTransaction}, true, false},
+		{"not the raft leader", &protocol.CoordinatorError{Code: protocol.CodeNotRaftLeader}, true, false},
+		{"not active", &protocol.CoordinatorError{Code: protocol.CodeGlobalTransactionNotActive}, false, false},
+		{"begin failed", &protocol.CoordinatorError{Code: protocol.CodeBeginFailed}, false, false},
 		{"other", errors.New("other"), false, false},
 	} {
 		if got := retryable(c.err, true); got != c.idempotent {

@@ -19,7 +19,7 @@ import (
 // package's errors as GlobalTx.Commit describes and treats any other error
 // as final. A response whose result code is Failed may come as an error
 // (as rpc.Client.Call returns it) or as the response alone; the Manager
-// turns the latter into an *rpc.CoordinatorError.
+// turns the latter into an *protocol.CoordinatorError.
 type Caller interface {
 	Call(ctx context.Context, req protocol.Message) (protocol.Message, error)
 }
@@ -160,7 +160,7 @@ type TxOptions struct {
 // yet, so the caller loses nothing by getting the error at once. (The
 // transport resends a request none of whose bytes were written on another
 // session by itself; and with no coordinator reachable, rpc.Client.Call
-// fails fast with rpc.ErrNoSession after one connection attempt, bounded
+// fails fast with atcc.ErrNoSession after one connection attempt, bounded
 // by the DialTimeout.) A begin that reached the coordinator but whose
 // answer was lost leaves a transaction without an owner, which the
 // coordinator rolls back when it times out. On error Begin returns ctx

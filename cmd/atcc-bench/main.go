@@ -46,7 +46,7 @@ import (
 
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tm"
 	"github.com/atcc-go/atcc/undo"

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tc/admin"
 )

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tc/admin"
 )

@@ -68,8 +68,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/atcc-go/atcc/discovery/etcd"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/otelatcc"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tc"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/atcc-go/atcc/discovery"
 	"github.com/atcc-go/atcc/discovery/etcd"
 	"github.com/atcc-go/atcc/internal/etcdtest"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/internal/testlog"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 

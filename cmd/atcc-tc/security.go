@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 )
 
 // securityFlags are the flags that close the coordinator: TLS (with client

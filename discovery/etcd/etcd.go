@@ -25,7 +25,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/atcc-go/atcc/discovery"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 // KeyPrefix starts every registry key (Seata's REGISTRY_KEY_PREFIX).
@@ -47,7 +46,7 @@ type Resolver struct {
 	VGroupMapping discovery.VGroupMapping
 }
 
-var _ rpc.Resolver = (*Resolver)(nil)
+var _ discovery.Resolver = (*Resolver)(nil)
 
 // Resolve returns the addresses registered for the group's cluster.
 func (r *Resolver) Resolve(ctx context.Context, group string) ([]string, error) {

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc"
 )
 
 // runner is one run of the bank: its options, shared state and counters.
@@ -82,7 +82,7 @@ func run(ctx context.Context, o options) (sum summary, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	rpc.SetGettyLogger(o.Logger) // getty logs through a process-wide logger
+	atcc.SetGettyLogger(o.Logger) // getty logs through a process-wide logger
 	sum = summary{Mode: o.Mode, Faults: o.Faults, Transfers: o.Transfers, Initial: o.Balance * int64(o.Accounts) * int64(len(o.modes()))}
 
 	server, err := serverConfig(o.DSN)

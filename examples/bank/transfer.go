@@ -8,8 +8,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tcc"
 	"github.com/atcc-go/atcc/tm"
 )
@@ -255,7 +255,7 @@ func isConflict(err error) bool {
 const beginPatience = 30 * time.Second
 
 // begin begins t's global transaction. With no coordinator reachable
-// Begin fails at once (rpc.ErrNoSession) and nothing has happened yet, so
+// Begin fails at once (atcc.ErrNoSession) and nothing has happened yet, so
 // the transfer tries again after a pause, as an application would, instead
 // of counting a rollback for every attempt made while the coordinator
 // restarts.
@@ -264,7 +264,7 @@ func (r *runner) begin(ctx context.Context, n *node, t transfer) (context.Contex
 	pause := 20 * time.Millisecond
 	for {
 		gctx, gtx, err := n.client.TM().Begin(ctx, t.txOptions())
-		if err == nil || !errors.Is(err, rpc.ErrNoSession) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, atcc.ErrNoSession) || time.Now().After(deadline) {
 			return gctx, gtx, err
 		}
 		if err := sleep(ctx, pause); err != nil {

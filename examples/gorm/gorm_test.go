@@ -16,14 +16,13 @@ import (
 	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/datasource"
 	"github.com/atcc-go/atcc/examples/internal/dbserver"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tc"
 	"github.com/atcc-go/atcc/tm"
 	"github.com/atcc-go/atcc/undo"
 )
 
 func TestMain(m *testing.M) {
-	rpc.SetGettyLogger(nil)
+	atcc.SetGettyLogger(nil)
 	m.Run()
 }
 

@@ -43,7 +43,6 @@ import (
 	"strings"
 
 	"github.com/atcc-go/atcc"
-	"github.com/atcc-go/atcc/rpc"
 	"github.com/atcc-go/atcc/tc"
 )
 
@@ -80,7 +79,7 @@ func main() {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	rpc.SetGettyLogger(logger) // the transport's process-wide logger
+	atcc.SetGettyLogger(logger) // the transport's process-wide logger
 	o := options{
 		dsn: *dsn, databases: [2]string{names[0], names[1]}, tc: *tcAddr, externalTC: *externalTC,
 		a: *addrA, b: *addrB, out: os.Stdout, logger: logger,

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atcc-go/atcc"
 	"github.com/atcc-go/atcc/examples/internal/dbserver"
-	"github.com/atcc-go/atcc/rpc"
 )
 
 func TestMain(m *testing.M) {
-	rpc.SetGettyLogger(nil)
+	atcc.SetGettyLogger(nil)
 	os.Exit(m.Run())
 }
 

@@ -31,8 +31,9 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/atcc-go/atcc/rpc"
 	"strings"
+
+	"github.com/atcc-go/atcc"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func main() {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	rpc.SetGettyLogger(logger) // the transport's process-wide logger
+	atcc.SetGettyLogger(logger) // the transport's process-wide logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, options{dsn: *dsn, databases: [2]string{names[0], names[1]}, out: os.Stdout, logger: logger})

@@ -31,7 +31,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc"
 )
 
 func main() {
@@ -50,7 +50,7 @@ func main() {
 	if *embedded {
 		o.dsn = ""
 	}
-	rpc.SetGettyLogger(logger) // the transport's process-wide logger
+	atcc.SetGettyLogger(logger) // the transport's process-wide logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o); err != nil {

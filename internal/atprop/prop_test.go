@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 )
 
 func TestMain(m *testing.M) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 )
 
 func decode[T any](t testing.TB, resp *http.Response, wantCode int) T {

@@ -145,8 +145,8 @@ func (c *Client) start() error {
 // cause. Any other request belongs to a transaction that has begun, which a
 // coordinator restart must not break: it waits for a reconnection within
 // that bound. Errors:
-//   - the response and a *CoordinatorError when the response's result says
-//     Failed (errors.Is(err, ErrLockKeyConflict), ...); Result.ExceptionCode
+//   - the response and a *protocol.CoordinatorError when the response's result says
+//     Failed (errors.Is(err, protocol.ErrLockKeyConflict), ...); Result.ExceptionCode
 //     in the response is translated to the Seata 2.x numbering;
 //   - otherwise nil and a *CallError: ErrNoSession, ErrConnectionLost,
 //     the context's error, ErrClientClosed, ErrInvalidRequest or
@@ -208,7 +208,7 @@ func failsFast(t protocol.TypeCode) bool {
 const maxUnsentRetries = 4
 
 // result checks a response's type and turns a failed result into a
-// *CoordinatorError. It is the one place where the coordinator's exception
+// *protocol.CoordinatorError. It is the one place where the coordinator's exception
 // codes are translated.
 func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, resp protocol.Message) (protocol.Message, error) {
 	if resp == nil || resp.TypeCode() != want {
@@ -225,7 +225,7 @@ func (c *Client) result(cn *conn, req protocol.Message, want protocol.TypeCode, 
 	}
 	r.ExceptionCode = protocol.ExceptionCodeFromPeer(uint8(r.ExceptionCode), cn.peerVersion)
 	if r.Code == protocol.ResultFailed {
-		return resp, &CoordinatorError{Code: r.ExceptionCode, Message: r.Msg, Type: resp.TypeCode()}
+		return resp, &protocol.CoordinatorError{Code: r.ExceptionCode, Message: r.Msg, Type: resp.TypeCode()}
 	}
 	return resp, nil
 }

@@ -49,8 +49,8 @@
 // it fails with ErrConnectionLost. An answer that arrives after its call
 // ended is dropped and counted (Stats.LateReplies). Transport failures are
 // *CallError values that tell whether the request reached the socket
-// (IsRetryable); failures reported by the coordinator are *CoordinatorError
-// values that match the sentinels (ErrLockKeyConflict, ...) with errors.Is.
+// (IsRetryable); failures reported by the coordinator are *protocol.CoordinatorError
+// values that match the sentinels (protocol.ErrLockKeyConflict, ...) with errors.Is.
 //
 // # Concurrency
 //

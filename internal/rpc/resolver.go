@@ -6,35 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/atcc-go/atcc/discovery"
 )
 
-// Resolver finds the coordinators of a transaction service group: Seata's
-// registry lookup (service.vgroupMapping.<group> names a cluster, the
-// registry lists the cluster's addresses). Package discovery holds a file
-// resolver and discovery/etcd one for etcd v3.
-//
-// A Client with a Resolver follows its updates live: it dials the
-// coordinators that appear, and drains those that go (no new request is
-// routed to them, the requests under way finish, then the sessions close).
-// An empty list leaves the current coordinators in place: a registry that
-// lost its entries (leases expired while the registry itself was cut off)
-// is likelier than a cluster without a coordinator, and sessions to a
-// coordinator that did die end by themselves.
-//
-// Implementations must be safe for concurrent use.
-type Resolver interface {
-	// Resolve returns the addresses ("host:port") of the group's
-	// coordinators.
-	Resolve(ctx context.Context, group string) ([]string, error)
-
-	// Watch calls update with the group's full address list each time it
-	// changes (it may repeat a list), one call at a time, until ctx ends,
-	// and then returns ctx's error. It returns another error when it can
-	// no longer watch; the client then resolves again and watches anew
-	// after a backoff. update does not block for long and must not be
-	// called after Watch has returned.
-	Watch(ctx context.Context, group string, update func(addrs []string)) error
-}
+// Resolver is the registry lookup a Client follows (ClientConfig.Resolver);
+// its home, and its contract, is discovery.Resolver.
+type Resolver = discovery.Resolver
 
 // StaticResolver is a Resolver with fixed addresses for every group:
 // ClientConfig.Addresses.

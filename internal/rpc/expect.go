@@ -9,7 +9,7 @@ import (
 // Expect checks the outcome (resp, err) of a call that sent req: err is
 // returned as is; a response that is not an R is an error wrapping
 // ErrUnexpectedResponse; a response whose result is not a success becomes
-// a *CoordinatorError carrying its exception code. Otherwise it returns
+// a *protocol.CoordinatorError carrying its exception code. Otherwise it returns
 // the response as an R.
 func Expect[R protocol.Message](req, resp protocol.Message, err error) (R, error) {
 	var zero R
@@ -21,7 +21,7 @@ func Expect[R protocol.Message](req, resp protocol.Message, err error) (R, error
 		return zero, fmt.Errorf("%w: %T answered with %T", ErrUnexpectedResponse, req, resp)
 	}
 	if res, ok := protocol.ResultOf(r); ok && res.Code != protocol.ResultSuccess {
-		return zero, &CoordinatorError{Code: res.ExceptionCode, Message: res.Msg, Type: r.TypeCode()}
+		return zero, &protocol.CoordinatorError{Code: res.ExceptionCode, Message: res.Msg, Type: r.TypeCode()}
 	}
 	return r, nil
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/atcc-go/atcc/rpc"
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
 
@@ -59,7 +59,7 @@ func Example() {
 	_, err = client.Call(ctx, rpc.RoleRM, &protocol.BranchRegisterRequest{
 		XID: xid, BranchType: protocol.BranchAT, ResourceID: "jdbc:mysql://db:3306/orders", LockKey: "orders:42",
 	})
-	fmt.Println("lock conflict:", errors.Is(err, rpc.ErrLockKeyConflict))
+	fmt.Println("lock conflict:", errors.Is(err, protocol.ErrLockKeyConflict))
 	fmt.Println("safe to resend as is:", rpc.IsRetryable(err))
 	// Output:
 	// began true

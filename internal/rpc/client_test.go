@@ -120,12 +120,12 @@ func TestCoordinatorError(t *testing.T) {
 	ctx := context.Background()
 
 	resp, err := c.Call(ctx, RoleRM, &protocol.BranchRegisterRequest{XID: "x:1:2"})
-	var ce *CoordinatorError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrLockKeyConflict) || errors.Is(err, ErrLockKeyConflictFailFast) {
+	var ce *protocol.CoordinatorError
+	if !errors.As(err, &ce) || !errors.Is(err, protocol.ErrLockKeyConflict) || errors.Is(err, protocol.ErrLockKeyConflictFailFast) {
 		t.Fatalf("err = %v", err)
 	}
 	if ce.Message != "TransactionException[lock conflict]" || ce.Type != protocol.TypeBranchRegisterResult {
-		t.Errorf("CoordinatorError = %+v", ce)
+		t.Errorf("protocol.CoordinatorError = %+v", ce)
 	}
 	if _, ok := resp.(*protocol.BranchRegisterResponse); !ok {
 		t.Errorf("response = %T, want it returned with the error", resp)
@@ -135,7 +135,7 @@ func TestCoordinatorError(t *testing.T) {
 	}
 
 	resp, err = c.Call(ctx, RoleTM, &protocol.GlobalCommitRequest{XID: "x:1:2"})
-	if !errors.Is(err, ErrTransactionTimeout) || resp.(*protocol.GlobalCommitResponse).GlobalStatus != protocol.GlobalTimeoutRollbacking {
+	if !errors.Is(err, protocol.ErrTransactionTimeout) || resp.(*protocol.GlobalCommitResponse).GlobalStatus != protocol.GlobalTimeoutRollbacking {
 		t.Errorf("commit: %v, %+v", err, resp)
 	}
 	for _, req := range []protocol.Message{&protocol.GlobalStatusRequest{XID: "x:1:2"}, &protocol.GlobalRollbackRequest{XID: "x:1:2"}, &protocol.GlobalReportRequest{XID: "x:1:2"}} {
