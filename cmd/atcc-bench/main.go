@@ -167,6 +167,7 @@ type result struct {
 	elapsed     time.Duration
 	p50, p99    time.Duration
 	allocs      float64
+	cpu         time.Duration // the process's CPU time (Go: client and coordinator) per transaction
 }
 
 func (r result) tps() float64 { return float64(r.txs) / r.elapsed.Seconds() }
@@ -364,6 +365,7 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(d)
 	var done atomic.Int64
@@ -413,19 +415,21 @@ func measure(ctx context.Context, fn transferFunc, conc, accounts int, d time.Du
 		fmt.Fprintf(progress, "atcc-bench:   %d failed transactions; the first: %v\n", failures.Load(), *e)
 	}
 	runtime.ReadMemStats(&after)
+	cpu := processCPU() - cpu0
 	slices.Sort(latencies)
 	r := result{concurrency: conc, txs: len(latencies), errors: int(failures.Load()), elapsed: elapsed}
 	if n := len(latencies); n > 0 {
 		r.p50 = latencies[n/2]
 		r.p99 = latencies[min(n-1, n*99/100)]
 		r.allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
+		r.cpu = cpu / time.Duration(n)
 	}
 	return r
 }
 
 func report(results []result) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "mode\tconcurrency\ttx/s\tp50\tp99\tallocs/tx\terrors\ttx/s b/a\tp50 b/a\t")
+	fmt.Fprintln(w, "mode\tconcurrency\ttx/s\tp50\tp99\tallocs/tx\tGo CPU/tx\terrors\ttx/s b/a\tp50 b/a\t")
 	base := map[int]result{}
 	for _, r := range results {
 		ratioT, ratioL := "", ""
@@ -435,8 +439,8 @@ func report(results []result) {
 			ratioT = fmt.Sprintf("%.2f", r.tps()/b.tps())
 			ratioL = fmt.Sprintf("%.2f", float64(r.p50)/float64(b.p50))
 		}
-		fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%d\t%s\t%s\t\n", r.mode, r.concurrency, r.tps(),
-			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.allocs, r.errors, ratioT, ratioL)
+		fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%d\t%s\t%s\t\n", r.mode, r.concurrency, r.tps(),
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.allocs, r.cpu.Round(time.Microsecond), r.errors, ratioT, ratioL)
 	}
 	w.Flush()
 	for _, r := range results {
