@@ -59,12 +59,13 @@ func startNode(ctx context.Context, env *nodeEnv, id int) (n *node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &node{id: id, client: client}
+	nd := &node{id: id, client: client}
 	defer func() {
 		if err != nil {
-			n.kill()
+			nd.kill() // not n: a failed return has set it to nil
 		}
 	}()
+	n = nd
 	for i, name := range env.names.bank {
 		target, err := mysql.NewConnector(dbConfig(env.server, name))
 		if err != nil {
@@ -93,10 +94,22 @@ func startNode(ctx context.Context, env *nodeEnv, id int) (n *node, err error) {
 			return nil, fmt.Errorf("node %d: TCC credit on %s: %w", id, name, err)
 		}
 	}
-	if err := client.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("node %d: %w", id, err)
+	// A node may start while the coordinator restarts: Ping fails at once
+	// then (atcc.ErrNoSession), and the node tries again, as a process
+	// starting up would, for beginPatience.
+	deadline := time.Now().Add(beginPatience)
+	for pause := 20 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		err = client.Ping(ctx)
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, atcc.ErrNoSession) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("node %d: %w", id, err)
+		}
+		if serr := sleep(ctx, pause); serr != nil {
+			return nil, fmt.Errorf("node %d: %w", id, err)
+		}
 	}
-	return n, nil
 }
 
 // kill stops the node the way a process death would, as far as one
@@ -147,7 +160,12 @@ func (s *slot) kill(ctx context.Context, n *node) error {
 	}
 	s.killed++
 	n.kill()
-	fresh, err := startNode(ctx, s.env, s.next)
+	// The replacement is another process starting: not bound by the
+	// killed transfer's short deadline (killTimeout), which a loaded
+	// machine can spend before the new node has registered.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	fresh, err := startNode(sctx, s.env, s.next)
 	if err != nil {
 		return err
 	}
