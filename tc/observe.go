@@ -36,7 +36,7 @@ func (o observedCalls) phaseTwo(ctx context.Context, commit bool, g *globalTx, b
 // observedRequest handles a client's request as a CoordinatorRequest
 // operation.
 func observedRequest(ctx context.Context, o observe.Observer, req protocol.Message, handle func(context.Context) protocol.Message) protocol.Message {
-	op := observe.Op{Kind: observe.CoordinatorRequest, Start: time.Now(), Name: req.TypeCode().String(), XID: xidOf(req)}
+	op := observe.Op{Kind: observe.CoordinatorRequest, Start: time.Now(), Name: req.TypeCode().String(), XID: protocol.XIDOf(req)}
 	ctx = o.Start(ctx, op)
 	resp := handle(ctx)
 	op.Result = observe.ResultOK
@@ -52,27 +52,6 @@ func observedRequest(ctx context.Context, o observe.Observer, req protocol.Messa
 	}
 	o.End(ctx, op)
 	return resp
-}
-
-// xidOf returns the XID a request names, or "".
-func xidOf(req protocol.Message) string {
-	switch r := req.(type) {
-	case *protocol.BranchRegisterRequest:
-		return r.XID
-	case *protocol.BranchReportRequest:
-		return r.XID
-	case *protocol.GlobalLockQueryRequest:
-		return r.XID
-	case *protocol.GlobalCommitRequest:
-		return r.XID
-	case *protocol.GlobalRollbackRequest:
-		return r.XID
-	case *protocol.GlobalStatusRequest:
-		return r.XID
-	case *protocol.GlobalReportRequest:
-		return r.XID
-	}
-	return ""
 }
 
 // noteEnd reports that a transaction reached the end status to; beginMs

@@ -169,7 +169,7 @@ func (c *Client) Call(ctx context.Context, role Role, req protocol.Message) (pro
 	tc := timerC(timer)
 	hint := xidAddr(req)
 	if c.cfg.Resolver != nil {
-		if a, ok := c.open.addrOf(xidOf(req)); ok {
+		if a, ok := c.open.addrOf(protocol.XIDOf(req)); ok {
 			hint = a // the coordinator that began it, even while it drains
 		}
 	}

@@ -98,24 +98,3 @@ func (o *openTxs) anyOpen(addr string) bool {
 	}
 	return false
 }
-
-// xidOf returns the XID a request names, or "".
-func xidOf(req protocol.Message) string {
-	switch r := req.(type) {
-	case *protocol.GlobalCommitRequest:
-		return r.XID
-	case *protocol.GlobalRollbackRequest:
-		return r.XID
-	case *protocol.GlobalStatusRequest:
-		return r.XID
-	case *protocol.GlobalReportRequest:
-		return r.XID
-	case *protocol.BranchRegisterRequest:
-		return r.XID
-	case *protocol.BranchReportRequest:
-		return r.XID
-	case *protocol.GlobalLockQueryRequest:
-		return r.XID
-	}
-	return ""
-}

@@ -354,3 +354,26 @@ func ResultOf(m Message) (*Result, bool) {
 	}
 	return nil, false
 }
+
+// XIDOf returns the XID a TM or RM request names (GlobalCommit,
+// GlobalRollback, GlobalStatus, GlobalReport, BranchRegister,
+// BranchReport, GlobalLockQuery), or "" for any other message.
+func XIDOf(m Message) string {
+	switch r := m.(type) {
+	case *GlobalCommitRequest:
+		return r.XID
+	case *GlobalRollbackRequest:
+		return r.XID
+	case *GlobalStatusRequest:
+		return r.XID
+	case *GlobalReportRequest:
+		return r.XID
+	case *BranchRegisterRequest:
+		return r.XID
+	case *BranchReportRequest:
+		return r.XID
+	case *GlobalLockQueryRequest:
+		return r.XID
+	}
+	return ""
+}
