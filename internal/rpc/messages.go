@@ -44,23 +44,7 @@ func isCoordinatorRequest(t protocol.TypeCode) bool {
 // xidAddr returns the coordinator address that an XID names ("host:port"
 // from "host:port:transactionId", §8.8), or "" if req carries no XID.
 func xidAddr(req protocol.Message) string {
-	var xid string
-	switch r := req.(type) {
-	case *protocol.GlobalCommitRequest:
-		xid = r.XID
-	case *protocol.GlobalRollbackRequest:
-		xid = r.XID
-	case *protocol.GlobalStatusRequest:
-		xid = r.XID
-	case *protocol.GlobalReportRequest:
-		xid = r.XID
-	case *protocol.BranchRegisterRequest:
-		xid = r.XID
-	case *protocol.BranchReportRequest:
-		xid = r.XID
-	case *protocol.GlobalLockQueryRequest:
-		xid = r.XID
-	}
+	xid := protocol.XIDOf(req)
 	if i := strings.LastIndexByte(xid, ':'); i > 0 {
 		return xid[:i]
 	}
