@@ -70,6 +70,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "measuring time of each mode and concurrency")
 	accounts := flag.Int("accounts", 1000, "rows in the accounts table")
 	levels := flag.String("concurrency", "1,8", "comma-separated concurrency levels to measure")
+	flag.StringVar(&modes, "modes", "local,at", "comma-separated modes to measure: local, at (without -hot)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file (every allocation sampled: slower)")
 	hot := flag.Bool("hot", false, "hot rows: many workers on few accounts, AT (WithGlobalTx) vs local, with retries and a sum check;\n"+
@@ -155,6 +156,7 @@ var (
 	lockRetries       int
 	lockRetryInterval time.Duration
 	abortRate         float64
+	modes             string
 	dbName            string
 )
 
@@ -241,12 +243,15 @@ func run(dsn string, duration time.Duration, accounts int, concs []int, hot bool
 	}
 
 	var results []result
-	steps, step := 2*len(concs), 0
+	steps, step := len(strings.Split(modes, ","))*len(concs), 0
 	for _, conc := range concs {
 		for _, m := range []struct {
 			name string
 			fn   transferFunc
 		}{{"local", localTransfer}, {"at", atTransfer}} {
+			if !slices.Contains(strings.Split(modes, ","), m.name) {
+				continue
+			}
 			step++
 			left := time.Duration(steps-step+1) * (warmup + duration)
 			fmt.Fprintf(os.Stderr, "atcc-bench: %d/%d: %s, concurrency %d, %v (about %v left)\n", step, steps, m.name, conc, duration, left)
