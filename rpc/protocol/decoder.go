@@ -19,6 +19,7 @@ type decoder struct {
 	backing string   // copy of buf, made on the first non-empty string
 	tc      TypeCode // message being decoded, for error context
 	err     error
+	names   *Names // interns the name fields (name16, name32); nil: none
 }
 
 func (d *decoder) fail(field string, err error) {
@@ -87,6 +88,21 @@ func (d *decoder) hstr(field string) string {
 		return ""
 	}
 	return d.str(field, n)
+}
+
+// name16 and name32 read a string that repeats from frame to frame (see
+// Names): from d.names when there is one and the string is short, else as
+// str16 and str32 do.
+func (d *decoder) name16(field string) string { return d.name(field, int(d.i16(field))) }
+func (d *decoder) name32(field string) string { return d.name(field, int(d.i32(field))) }
+
+func (d *decoder) name(field string, n int) string {
+	if d.names == nil || d.err != nil || n <= 0 || n > maxNameLen || n > d.left() {
+		return d.str(field, n)
+	}
+	s := d.names.intern(d.buf[d.off : d.off+n])
+	d.off += n
+	return s
 }
 
 // str reads n bytes as a string that does not alias buf.

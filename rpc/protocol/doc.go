@@ -29,7 +29,9 @@
 // one allocation per inner message and one each for the item and id slices.
 // Because the strings of a body share one allocation, keeping any of them
 // keeps the whole body alive; clone a small field of a large message that
-// you keep for long.
+// you keep for long. A connection's reader may decode through a Names,
+// which interns the strings that repeat from frame to frame (resource ids,
+// transaction names, ...): they then cost no allocation, nor pin the body.
 //
 // # Concurrency
 //

@@ -179,7 +179,10 @@ func FrameLength(b []byte) (int, error) {
 // The Frame and its Body are allocated together.
 //
 // DecodeFrame never panics and is safe for concurrent use.
-func DecodeFrame(b []byte) (*Frame, error) {
+func DecodeFrame(b []byte) (*Frame, error) { return decodeFrame(b, nil) }
+
+// decodeFrame is DecodeFrame, interning names in names if not nil.
+func decodeFrame(b []byte, names *Names) (*Frame, error) {
 	full, err := FrameLength(b)
 	switch {
 	case err != nil:
@@ -228,7 +231,7 @@ func DecodeFrame(b []byte) (*Frame, error) {
 	default:
 		return nil, &DecodeError{Field: "compressor", Err: errorf(ErrUnsupportedCompressor, "%v", comp)}
 	}
-	d := decoder{buf: body}
+	d := decoder{buf: body, names: names}
 	f, m := d.body(true)
 	if d.err != nil {
 		return nil, d.err
