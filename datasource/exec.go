@@ -73,7 +73,7 @@ func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []stri
 		q := one
 		if len(chunk) > 1 || q == "" {
 			var err error
-			if q, err = t.SelectByPrimaryKey(cols, len(chunk), true); err != nil {
+			if q, err = e.selectByKeys(t, cols, len(chunk)); err != nil {
 				return undo.Image{}, err
 			}
 		}

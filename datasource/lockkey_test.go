@@ -1,8 +1,11 @@
 package datasource
 
 import (
+	"context"
 	"testing"
 
+	"github.com/atcc-go/atcc/internal/schema"
+	"github.com/atcc-go/atcc/internal/testdb"
 	"github.com/atcc-go/atcc/undo"
 )
 
@@ -50,4 +53,62 @@ func TestAppendRowKey(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSelectByKeys: the executor's remembered SELECT is the one
+// schema.Table.SelectByPrimaryKey builds, for the same metadata, columns and
+// key count only.
+func TestSelectByKeys(t *testing.T) {
+	d := testdb.Create(t)
+	d.Exec(t, "CREATE TABLE sel (id INT PRIMARY KEY, a INT, b INT)")
+	cache := schema.NewCache(d.DB)
+	ctx := context.Background()
+	t1, err := cache.Table(ctx, "", "sel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := cache.Refresh(ctx, "", "sel")
+	if err != nil || t2 == t1 {
+		t.Fatal("Refresh kept the metadata", err)
+	}
+	var e executor
+	cols := []string{"id", "a"}
+	for _, c := range []struct {
+		t    *schema.Table
+		cols []string
+		keys int
+	}{
+		{t1, cols, 1}, {t1, cols, 1}, {t1, cols, 2}, {t1, []string{"id", "b"}, 2}, {t1, nil, 2},
+		{t1, []string{}, 2}, {t1, nil, 2}, {t2, nil, 2}, {t2, []string{"id"}, 2}, {t2, []string{"id", "nope"}, 2}, {t2, []string{"id"}, 2},
+	} {
+		want, wantErr := c.t.SelectByPrimaryKey(c.cols, c.keys, true)
+		got, err := e.selectByKeys(c.t, c.cols, c.keys)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("%v %d: %q, %v; want %q, %v", c.cols, c.keys, got, err, want, wantErr)
+		}
+	}
+	cols[1] = "b" // the caller's slice changes: the copy does not
+	if got, _ := e.selectByKeys(t2, []string{"id"}, 2); got == "" {
+		t.Fatal("no statement")
+	}
+	if got, want := mustSelect(t, &e, t1, cols), mustSelect(t, nil, t1, cols); got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(10, func() { mustSelect(t, &e, t1, cols) }); n != 0 {
+		t.Fatalf("a remembered SELECT: %v allocations", n)
+	}
+}
+
+func mustSelect(t *testing.T, e *executor, tb *schema.Table, cols []string) string {
+	var q string
+	var err error
+	if e == nil {
+		q, err = tb.SelectByPrimaryKey(cols, 3, true)
+	} else {
+		q, err = e.selectByKeys(tb, cols, 3)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
