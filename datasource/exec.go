@@ -434,7 +434,7 @@ func (e *executor) lockRead(ctx context.Context, xid string, lr *lockReadPlan, a
 					continue tables
 				}
 			}
-			l.add(lt.lockName, rowKey(row, lt.pkIdx))
+			l.addRow(lt.lockName, row, lt.pkIdx)
 		}
 	}
 	if l.empty() {

@@ -53,6 +53,23 @@ func TestAppendRowKey(t *testing.T) {
 			}
 		}
 	}
+	// A lockSet writes the same keys from rows as from their text, and
+	// drops the same duplicates.
+	var byRow, byText lockSet
+	for round := range 2 {
+		for i := range row {
+			for _, idx := range [][]int{{i}, {i, (i + 1) % len(row)}, {i}} {
+				table := "t" + string(rune('a'+i%3))
+				byRow.addRow(table, row, idx)
+				byText.add(table, rowKey(row, idx))
+			}
+		}
+		if got, want := byRow.String(), byText.String(); got != want {
+			t.Fatalf("round %d: addRow gives %q, add %q", round, got, want)
+		}
+		byRow.reset()
+		byText.reset()
+	}
 }
 
 // TestSelectByKeys: the executor's remembered SELECT is the one
