@@ -64,6 +64,8 @@ type executor struct {
 	argBuf []driver.NamedValue // see argsBuf
 	imgBuf []undo.Image        // the before images of the statement running (beforeImages)
 	sel    selectCache         // see selectByKeys
+	// keyText holds the row keys of completeAfterImages while it runs.
+	keyText []byte
 }
 
 // selectCache is the statement selectByKeys built last.
