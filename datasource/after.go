@@ -43,6 +43,7 @@ func (e *executor) completeAfterImages(ctx context.Context, br *branch) error {
 	reads := br.reads // one per table, in the order first needed
 	defer func() {
 		br.keepScratch(reads, later)
+		e.dropBoxes()
 		*keys = (*keys)[:0]
 		if cap(*keys) > keepLockText {
 			*keys = nil
@@ -351,7 +352,7 @@ func (e *executor) readHoles(ctx context.Context, rd *holeRead, text []byte) err
 		hr := &rd.rows[i]
 		lo := len(vals)
 		for _, x := range hr.pkIdx {
-			vals = append(vals, hr.before[x].Arg())
+			vals = append(vals, e.arg(&hr.before[x], false))
 		}
 		keys[i] = vals[lo:len(vals):len(vals)]
 	}

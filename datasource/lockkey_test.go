@@ -129,3 +129,41 @@ func mustSelect(t *testing.T, e *executor, tb *schema.Table, cols []string) stri
 	}
 	return q
 }
+
+// TestExecutorArg: executor.arg binds a cell as Value.Arg does, handing
+// out again the box of a cell it kept, until dropBoxes.
+func TestExecutorArg(t *testing.T) {
+	var e executor
+	row := make(undo.Row, maxBoxes+2)
+	for i := range row {
+		v, err := undo.ValueOf("BIGINT", int64(1000+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		row[i] = v
+	}
+	for i := range row {
+		if got := e.arg(&row[i], true); got != int64(1000+i) {
+			t.Fatalf("cell %d: %v", i, got)
+		}
+	}
+	if len(e.boxes) != maxBoxes {
+		t.Fatalf("%d boxes kept, want %d", len(e.boxes), maxBoxes)
+	}
+	other := row[0] // an equal value in another cell
+	if got := e.arg(&other, false); got != int64(1000) {
+		t.Fatalf("other cell: %v", got)
+	}
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(10, func() { e.arg(&row[1], false) }); n != 0 {
+			t.Fatalf("a kept cell: %v allocations", n)
+		}
+		if n := testing.AllocsPerRun(10, func() { e.arg(&row[maxBoxes+1], false) }); n != 1 {
+			t.Fatalf("a cell not kept: %v allocations", n)
+		}
+	}
+	e.dropBoxes()
+	if len(e.boxes) != 0 || e.arg(&row[1], false) != int64(1001) {
+		t.Fatal("dropBoxes")
+	}
+}
