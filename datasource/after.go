@@ -352,7 +352,7 @@ func (e *executor) readHoles(ctx context.Context, rd *holeRead, text []byte) err
 		hr := &rd.rows[i]
 		lo := len(vals)
 		for _, x := range hr.pkIdx {
-			vals = append(vals, e.arg(&hr.before[x], false))
+			vals = append(vals, e.arg(&hr.before[x], false, nil))
 		}
 		keys[i] = vals[lo:len(vals):len(vals)]
 	}

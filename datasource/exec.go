@@ -211,7 +211,7 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 			}
 			for _, row := range chunk {
 				for _, x := range tg.pkIdx {
-					args = add(args, e.arg(&row[x], true))
+					args = add(args, e.arg(&row[x], true, all))
 				}
 			}
 			if args, err = addIdx(args, w.orderArgs); err != nil {

@@ -2,6 +2,8 @@ package datasource
 
 import (
 	"context"
+	"database/sql/driver"
+	"reflect"
 	"testing"
 
 	"github.com/atcc-go/atcc/internal/schema"
@@ -143,7 +145,7 @@ func TestExecutorArg(t *testing.T) {
 		row[i] = v
 	}
 	for i := range row {
-		if got := e.arg(&row[i], true); got != int64(1000+i) {
+		if got := e.arg(&row[i], true, nil); got != int64(1000+i) {
 			t.Fatalf("cell %d: %v", i, got)
 		}
 	}
@@ -151,19 +153,55 @@ func TestExecutorArg(t *testing.T) {
 		t.Fatalf("%d boxes kept, want %d", len(e.boxes), maxBoxes)
 	}
 	other := row[0] // an equal value in another cell
-	if got := e.arg(&other, false); got != int64(1000) {
+	if got := e.arg(&other, false, nil); got != int64(1000) {
 		t.Fatalf("other cell: %v", got)
 	}
 	if !raceEnabled {
-		if n := testing.AllocsPerRun(10, func() { e.arg(&row[1], false) }); n != 0 {
+		if n := testing.AllocsPerRun(10, func() { e.arg(&row[1], false, nil) }); n != 0 {
 			t.Fatalf("a kept cell: %v allocations", n)
 		}
-		if n := testing.AllocsPerRun(10, func() { e.arg(&row[maxBoxes+1], false) }); n != 1 {
+		if n := testing.AllocsPerRun(10, func() { e.arg(&row[maxBoxes+1], false, nil) }); n != 1 {
 			t.Fatalf("a cell not kept: %v allocations", n)
 		}
 	}
 	e.dropBoxes()
-	if len(e.boxes) != 0 || e.arg(&row[1], false) != int64(1001) {
+	if len(e.boxes) != 0 || e.arg(&row[1], false, nil) != int64(1001) {
 		t.Fatal("dropBoxes")
+	}
+
+	// An equal argument of the statement is bound instead: same type and
+	// value only.
+	mk := func(dbType string, v any) undo.Value {
+		x, err := undo.ValueOf(dbType, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	from := []driver.NamedValue{{Ordinal: 1, Value: "1000"}, {Ordinal: 2, Value: int64(999)},
+		{Ordinal: 3, Value: uint64(1000)}, {Ordinal: 4, Value: int64(1000)}, {Ordinal: 5, Value: "abc"}}
+	for _, c := range []struct {
+		cell undo.Value
+		want int // index in from, -1: none
+	}{
+		{mk("BIGINT", int64(1000)), 3}, {mk("UNSIGNED BIGINT", uint64(1000)), 2}, {mk("VARCHAR", []byte("abc")), 4},
+		{mk("DECIMAL", []byte("1000")), 0}, {mk("BIGINT", int64(5)), -1}, {mk("VARBINARY", []byte("abc")), -1},
+		{mk("DOUBLE", 1000.0), -1}, {mk("NULL", nil), -1},
+	} {
+		got := e.arg(&c.cell, true, from)
+		if !reflect.DeepEqual(got, c.cell.Arg()) {
+			t.Fatalf("%v: %#v, want %#v", c.cell, got, c.cell.Arg())
+		}
+		if c.want >= 0 {
+			if s, ok := got.(string); ok && s != from[c.want].Value {
+				t.Fatalf("%v: bound %#v", c.cell, got)
+			}
+		}
+	}
+	cell := mk("BIGINT", int64(1000))
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(10, func() { e.dropBoxes(); e.arg(&cell, true, from) }); n != 0 {
+			t.Fatalf("an argument reused: %v allocations", n)
+		}
 	}
 }
