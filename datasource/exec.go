@@ -73,7 +73,7 @@ func (e *executor) imageByKeys(ctx context.Context, t *schema.Table, cols []stri
 		q := one
 		if len(chunk) > 1 || q == "" {
 			var err error
-			if q, err = t.SelectByPrimaryKey(cols, len(chunk), true); err != nil {
+			if q, err = e.selectByKeys(t, cols, len(chunk)); err != nil {
 				return undo.Image{}, err
 			}
 		}
@@ -211,7 +211,7 @@ func (e *executor) writeImaged(ctx context.Context, sp *stmtPlan, befores []undo
 			}
 			for _, row := range chunk {
 				for _, x := range tg.pkIdx {
-					args = add(args, row[x].Arg())
+					args = add(args, e.arg(&row[x], true, all))
 				}
 			}
 			if args, err = addIdx(args, w.orderArgs); err != nil {
@@ -434,7 +434,7 @@ func (e *executor) lockRead(ctx context.Context, xid string, lr *lockReadPlan, a
 					continue tables
 				}
 			}
-			l.add(lt.lockName, rowKey(row, lt.pkIdx))
+			l.addRow(lt.lockName, row, lt.pkIdx)
 		}
 	}
 	if l.empty() {

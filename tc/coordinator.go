@@ -193,7 +193,7 @@ func (c *coordinator) begin(ctx context.Context, p peer, timeoutMs int32, name s
 	if err := c.open.add(g.xid, g.appID, g.dueAt, now); err != nil {
 		return "", c.refused(p, "GlobalBegin", err)
 	}
-	if err := c.st.insertGlobal(ctx, &g); err != nil {
+	if err := c.st.insertGlobal(ctx, g); err != nil {
 		c.open.done(g.xid)
 		return "", &txError{code: protocol.CodeBeginFailed, msg: "store global transaction", err: err}
 	}
@@ -250,7 +250,7 @@ func (c *coordinator) registerBranch(ctx context.Context, p peer, req *protocol.
 		appData:       req.ApplicationData,
 	}
 	b.txID, _ = txIDOf(req.XID)
-	if err = c.st.registerBranch(ctx, &b, locks); err == nil {
+	if err = c.st.registerBranch(ctx, b, locks); err == nil {
 		return id, nil
 	}
 	// Declared after the success return: errors.As makes them escape, 2
@@ -415,44 +415,15 @@ func (c *coordinator) commitApp(ctx context.Context, app, xid string) (protocol.
 		c.noteEnd(xid, "", protocol.GlobalCommitted, 0)
 		return protocol.GlobalCommitted, nil
 	}
-	lease := now + c.cfg.lease.Milliseconds()
-	decided, foreign := false, false
-	g, _, err := c.st.endGlobal(ctx, xid, func(g *globalTx, bs []branchTx) decision {
-		if foreign = app != "" && g.appID != app; foreign {
-			return decision{}
-		}
-		decided = g.status == protocol.GlobalBegin
-		if !decided {
-			return decision{}
-		}
-		if g.dueAt <= now {
-			return decision{apply: true, change: change{status: protocol.GlobalTimeoutRollbacking, owner: c.cfg.owner, dueAt: lease}}
-		}
-		phaseTwo, onlyAT, anyAT := false, true, false
-		for i := range bs {
-			anyAT = anyAT || bs[i].branchType == protocol.BranchAT
-			if needsPhaseTwo(&bs[i]) {
-				phaseTwo = true
-				onlyAT = onlyAT && bs[i].branchType == protocol.BranchAT
-			}
-		}
-		switch {
-		case !phaseTwo:
-			return decision{apply: true, releaseLocks: anyAT, change: c.endChange(protocol.GlobalCommitted, now)}
-		case onlyAT:
-			return decision{apply: true, releaseLocks: true, change: change{status: protocol.GlobalAsyncCommitting, owner: c.cfg.owner, dueAt: lease}}
-		default:
-			return decision{apply: true, releaseLocks: anyAT, change: change{status: protocol.GlobalCommitting, owner: c.cfg.owner, dueAt: lease}}
-		}
-	})
+	g, v, err := c.st.endGlobal(ctx, xid, c.endRule(true, app, now))
 	if err != nil {
 		return c.failedStatus(ctx, xid, err, "commit")
 	}
-	if foreign {
+	if v.foreign {
 		return protocol.GlobalUnknown, errNotOwner
 	}
 	c.open.done(xid)
-	if !decided {
+	if !v.decided {
 		// Decided before: report where the transaction is.
 		if g.status == protocol.GlobalAsyncCommitting {
 			return protocol.GlobalCommitted, nil
@@ -487,26 +458,15 @@ func (c *coordinator) rollbackApp(ctx context.Context, app, xid string) (protoco
 		c.noteEnd(xid, "", protocol.GlobalRollbacked, 0)
 		return protocol.GlobalRollbacked, nil
 	}
-	lease := now + c.cfg.lease.Milliseconds()
-	decided, foreign := false, false
-	g, _, err := c.st.endGlobal(ctx, xid, func(g *globalTx, _ []branchTx) decision {
-		if foreign = app != "" && g.appID != app; foreign {
-			return decision{}
-		}
-		decided = g.status == protocol.GlobalBegin
-		if !decided {
-			return decision{}
-		}
-		return decision{apply: true, change: change{status: protocol.GlobalRollbacking, owner: c.cfg.owner, dueAt: lease}}
-	})
+	g, v, err := c.st.endGlobal(ctx, xid, c.endRule(false, app, now))
 	if err != nil {
 		return c.failedStatus(ctx, xid, err, "rollback")
 	}
-	if foreign {
+	if v.foreign {
 		return protocol.GlobalUnknown, errNotOwner
 	}
 	c.open.done(xid)
-	if !decided {
+	if !v.decided {
 		return g.status, nil
 	}
 	return c.driveNow(g), nil
@@ -526,6 +486,13 @@ func (c *coordinator) failedStatus(ctx context.Context, xid string, err error, o
 }
 
 // endChange is the change into a successful end at now.
+// endRule is how commitApp (commit) or rollbackApp ends a transaction of
+// the application app ("" for any) at now.
+func (c *coordinator) endRule(commit bool, app string, now int64) endRule {
+	return endRule{commit: commit, app: app, now: now, lease: now + c.cfg.lease.Milliseconds(),
+		owner: c.cfg.owner, ended: c.endChange(protocol.GlobalCommitted, now)}
+}
+
 func (c *coordinator) endChange(to protocol.GlobalStatus, now int64) change {
 	ch := change{status: to}
 	if c.cfg.retention > 0 {

@@ -75,7 +75,72 @@ type change struct {
 	ifApp string
 }
 
-// A decision is what decide returns to store.endGlobal.
+// An endRule is how GlobalCommit (commit) or GlobalRollback ends a
+// transaction in store.endGlobal. It is a value, not a closure over the
+// caller's variables, and sees a summary of the branches rather than a copy
+// of them: 2 allocations per commit fewer (atcc-bench: the closure and the
+// memory store's copy of the branches).
+type endRule struct {
+	commit bool
+	app    string // the application that must own the transaction; "" for any
+	now    int64  // Unix ms
+	lease  int64  // the dueAt of a phase two this coordinator drives
+	owner  string // this coordinator
+	ended  change // a commit's change when no branch needs phase two
+}
+
+// branchSummary is what an endRule needs to know of the branches.
+type branchSummary struct {
+	n        int  // branches
+	anyAT    bool // some branch is AT
+	phaseTwo bool // some branch needs phase two (needsPhaseTwo)
+	onlyAT   bool // every branch that needs phase two is AT
+}
+
+// add counts b in s (begin with onlyAT set).
+func (s *branchSummary) add(b *branchTx) {
+	s.n++
+	s.anyAT = s.anyAT || b.branchType == protocol.BranchAT
+	if needsPhaseTwo(b) {
+		s.phaseTwo = true
+		s.onlyAT = s.onlyAT && b.branchType == protocol.BranchAT
+	}
+}
+
+// An endVerdict is what endGlobal reports besides the transaction.
+type endVerdict struct {
+	decided  bool // the transaction was in Begin and the rule ended it
+	foreign  bool // another application's: nothing changed
+	branches int  // the branches the rule saw
+}
+
+// decide returns the decision for g, whose branches are summarised by bs.
+// An unknown or ended transaction's g is decided too, and changes nothing.
+func (r *endRule) decide(g *globalTx, bs branchSummary) (decision, endVerdict) {
+	v := endVerdict{branches: bs.n}
+	if v.foreign = r.app != "" && g.appID != r.app; v.foreign {
+		return decision{}, v
+	}
+	if v.decided = g.status == protocol.GlobalBegin; !v.decided {
+		return decision{}, v
+	}
+	if !r.commit {
+		return decision{apply: true, change: change{status: protocol.GlobalRollbacking, owner: r.owner, dueAt: r.lease}}, v
+	}
+	if g.dueAt <= r.now {
+		return decision{apply: true, change: change{status: protocol.GlobalTimeoutRollbacking, owner: r.owner, dueAt: r.lease}}, v
+	}
+	switch {
+	case !bs.phaseTwo:
+		return decision{apply: true, releaseLocks: bs.anyAT, change: r.ended}, v
+	case bs.onlyAT:
+		return decision{apply: true, releaseLocks: true, change: change{status: protocol.GlobalAsyncCommitting, owner: r.owner, dueAt: r.lease}}, v
+	default:
+		return decision{apply: true, releaseLocks: bs.anyAT, change: change{status: protocol.GlobalCommitting, owner: r.owner, dueAt: r.lease}}, v
+	}
+}
+
+// A decision is what an endRule decides in store.endGlobal.
 type decision struct {
 	change
 	// apply is false when the transaction must be left as it is.
@@ -94,8 +159,10 @@ type store interface {
 	// across restarts.
 	nextID(ctx context.Context) (int64, error)
 
-	// insertGlobal stores a new transaction in status Begin.
-	insertGlobal(ctx context.Context, g *globalTx) error
+	// insertGlobal stores a new transaction in status Begin. It takes g,
+	// as registerBranch takes b, by value: a pointer passed through the
+	// interface escapes, 1 allocation per call (atcc-bench).
+	insertGlobal(ctx context.Context, g globalTx) error
 
 	// global returns the transaction, or errNoGlobal.
 	global(ctx context.Context, xid string) (globalTx, error)
@@ -111,7 +178,7 @@ type store interface {
 	// its branches) is not a conflict and stays with that branch. The store
 	// may keep locks (the memory store does): the caller does not use it
 	// afterwards.
-	registerBranch(ctx context.Context, b *branchTx, locks []rowLock) error
+	registerBranch(ctx context.Context, b branchTx, locks []rowLock) error
 
 	// reportBranch sets a branch's status, and its application data when
 	// appData is not empty. Errors: errNoGlobal, errNoBranch.
@@ -122,10 +189,10 @@ type store interface {
 	lockable(ctx context.Context, xid string, locks []rowLock) (bool, error)
 
 	// endGlobal reads the transaction and its branches under an exclusive
-	// lock, calls decide, and applies its decision. It returns the
-	// transaction as it is afterwards, and the branches decide saw.
-	// decide must be quick, must not call the store and must not change g.
-	endGlobal(ctx context.Context, xid string, decide func(g *globalTx, bs []branchTx) decision) (globalTx, []branchTx, error)
+	// lock, decides with r, and applies the decision. It returns the
+	// transaction as it is afterwards and r's verdict. An ended transaction
+	// the store remembers is decided too (and left as it is).
+	endGlobal(ctx context.Context, xid string, r endRule) (globalTx, endVerdict, error)
 
 	// endEmpty applies c, a successful end, if the transaction is in status
 	// Begin, never had a branch, and is due after now (not timed out); ok

@@ -20,19 +20,16 @@ func TestStoreEndAll(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			forEachStore(t, func(t *testing.T, s store) {
 				ctx := context.Background()
-				decide := func(owner string) func(*globalTx, []branchTx) decision {
-					return func(*globalTx, []branchTx) decision {
-						return decision{apply: true, change: change{status: protocol.GlobalAsyncCommitting, owner: owner, dueAt: 1 << 50}}
-					}
-				}
 				var xids []string
 				for i, owner := range []string{"me", "other", "me", "", "me"} {
 					g := newTx(t, s, 0)
 					mustBranch(t, s, g, protocol.BranchAT, "t:"+string(rune('a'+i)))
 					mustBranch(t, s, g, protocol.BranchAT, "u:"+string(rune('a'+i)))
 					if owner != "" { // "": still in Begin
-						if _, _, err := s.endGlobal(ctx, g.xid, decide(owner)); err != nil {
-							t.Fatal(err)
+						// AsyncCommitting, its locks kept
+						c := change{status: protocol.GlobalAsyncCommitting, owner: owner, dueAt: 1 << 50}
+						if ok, err := s.transition(ctx, g.xid, protocol.GlobalBegin, "", c); !ok || err != nil {
+							t.Fatal(ok, err)
 						}
 					}
 					xids = append(xids, g.xid)

@@ -128,7 +128,7 @@ const (
 
 func (s *mysqlStore) nextID(ctx context.Context) (int64, error) { return s.ids.next(ctx) }
 
-func (s *mysqlStore) insertGlobal(ctx context.Context, g *globalTx) error {
+func (s *mysqlStore) insertGlobal(ctx context.Context, g globalTx) error {
 	_, err := s.exec(ctx, nil, sqlInsertGlobal, g.xid, g.txID, g.status, g.appID, g.group, g.name,
 		g.timeoutMs, g.beginTime, g.appData, g.dueAt, g.owner, g.attempts)
 	return err
@@ -206,7 +206,7 @@ func parseBranchType(s string) (protocol.BranchType, bool) {
 	return 0, false
 }
 
-func (s *mysqlStore) registerBranch(ctx context.Context, b *branchTx, locks []rowLock) error {
+func (s *mysqlStore) registerBranch(ctx context.Context, b branchTx, locks []rowLock) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		// Counting the branch locks the global row if, and only if, it is
 		// in Begin; an end waits for this transaction to finish.
@@ -227,7 +227,7 @@ func (s *mysqlStore) registerBranch(ctx context.Context, b *branchTx, locks []ro
 			return &notActiveError{status: status}
 		}
 		if len(locks) > 0 {
-			if err := s.takeLocks(ctx, tx, b, locks); err != nil {
+			if err := s.takeLocks(ctx, tx, &b, locks); err != nil {
 				return err
 			}
 		}
@@ -359,9 +359,9 @@ func (s *mysqlStore) lockable(ctx context.Context, xid string, locks []rowLock) 
 	return true, nil
 }
 
-func (s *mysqlStore) endGlobal(ctx context.Context, xid string, decide func(*globalTx, []branchTx) decision) (globalTx, []branchTx, error) {
+func (s *mysqlStore) endGlobal(ctx context.Context, xid string, r endRule) (globalTx, endVerdict, error) {
 	var g globalTx
-	var bs []branchTx
+	var v endVerdict
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if g, err = s.readGlobal(ctx, tx, sqlGlobalX, xid); err != nil {
@@ -371,14 +371,18 @@ func (s *mysqlStore) endGlobal(ctx context.Context, xid string, decide func(*glo
 		// held every branch is visible, and no other can join. (This read
 		// creates the transaction's snapshot; the locking read before it
 		// does not.)
-		bs = nil
+		bs := branchSummary{onlyAT: true}
 		if g.status == protocol.GlobalBegin {
-			if bs, err = s.readBranches(ctx, tx, xid); err != nil {
+			branches, err := s.readBranches(ctx, tx, xid)
+			if err != nil {
 				return err
 			}
+			for i := range branches {
+				bs.add(&branches[i])
+			}
 		}
-		d := decide(&g, bs)
-		if !d.apply {
+		var d decision
+		if d, v = r.decide(&g, bs); !d.apply {
 			return errNoChange
 		}
 		if d.releaseLocks {
@@ -395,7 +399,7 @@ func (s *mysqlStore) endGlobal(ctx context.Context, xid string, decide func(*glo
 	if errors.Is(err, errNoChange) {
 		err = nil
 	}
-	return g, bs, err
+	return g, v, err
 }
 
 // errNoChange makes inTx roll back without an error.

@@ -433,7 +433,7 @@ func TestMemStoreShrinks(t *testing.T) {
 	s := newMemStore(time.Now)
 	for i := range 5000 {
 		g := globalTx{xid: "x:1:" + strconv.Itoa(i), status: protocol.GlobalBegin, dueAt: 1}
-		if err := s.insertGlobal(ctx, &g); err != nil {
+		if err := s.insertGlobal(ctx, g); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -67,6 +67,7 @@ type GlobalTx struct {
 	role    Role
 	timeout time.Duration // launcher only: the global transaction timeout
 	obs     *txObs        // launcher with an Observer only
+	msgs    *launcherMsgs // launcher only
 
 	mu    sync.Mutex
 	state txState
@@ -128,7 +129,7 @@ func (tx *GlobalTx) Commit(ctx context.Context) (err error) {
 	if tx.obs != nil {
 		defer func() { tx.endTx(true, err) }()
 	}
-	status, err := tx.m.endGlobal(ctx, tx.xid, true)
+	status, err := tx.m.endGlobal(ctx, tx, true)
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (tx *GlobalTx) Rollback(ctx context.Context) (err error) {
 	if tx.obs != nil {
 		defer func() { tx.endTx(false, err) }()
 	}
-	status, err := tx.m.endGlobal(ctx, tx.xid, false)
+	status, err := tx.m.endGlobal(ctx, tx, false)
 	if err != nil {
 		return err
 	}

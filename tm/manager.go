@@ -230,16 +230,19 @@ func (m *Manager) begin(ctx context.Context, opts TxOptions) (context.Context, *
 	if m.obs != nil {
 		start = time.Now()
 	}
-	req := &protocol.GlobalBeginRequest{TimeoutMillis: int32(ms), TransactionName: name}
-	resp, err := call[*protocol.GlobalBeginResponse](ctx, m.caller, req)
+	// The launcher, its context and its requests are one allocation.
+	l := &launched{parent: ctx}
+	l.msgs.begin = protocol.GlobalBeginRequest{TimeoutMillis: int32(ms), TransactionName: name}
+	resp, err := call[*protocol.GlobalBeginResponse](ctx, m.caller, &l.msgs.begin)
 	if err != nil {
 		return ctx, nil, fmt.Errorf("atcc/tm: begin: %w", err)
 	}
 	if !ValidXID(resp.XID) {
 		return ctx, nil, fmt.Errorf("%w: %q", ErrInvalidXID, resp.XID)
 	}
-	tx := &GlobalTx{m: m, xid: resp.XID, role: RoleLauncher, timeout: time.Duration(ms) * time.Millisecond}
-	ctx = context.WithValue(ctx, xidKey{}, &tx.xid) // tx.xid never changes (see xidKey)
+	tx := &l.tx
+	*tx = GlobalTx{m: m, xid: resp.XID, role: RoleLauncher, timeout: time.Duration(ms) * time.Millisecond, msgs: &l.msgs}
+	ctx = (*launchedCtx)(l)
 	if m.obs != nil {
 		ctx = m.startTx(ctx, tx, name, start)
 	}

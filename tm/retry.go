@@ -13,7 +13,8 @@ import (
 
 // endGlobal sends GlobalCommit (commit) or GlobalRollback and returns the
 // global status the coordinator reports, retrying as the Config says.
-func (m *Manager) endGlobal(ctx context.Context, xid string, commit bool) (_ protocol.GlobalStatus, err error) {
+func (m *Manager) endGlobal(ctx context.Context, tx *GlobalTx, commit bool) (_ protocol.GlobalStatus, err error) {
+	xid := tx.xid
 	if m.obs != nil {
 		var op observe.Op
 		ctx, op = m.startEnd(ctx, xid, commit)
@@ -27,7 +28,8 @@ func (m *Manager) endGlobal(ctx context.Context, xid string, commit bool) (_ pro
 	)
 	if commit {
 		op, tries = "commit", m.cfg.CommitRetries
-		req := &protocol.GlobalCommitRequest{XID: xid}
+		req := &tx.msgs.commit
+		*req = protocol.GlobalCommitRequest{XID: xid}
 		send = func() error {
 			r, err := call[*protocol.GlobalCommitResponse](ctx, m.caller, req)
 			if err == nil {
@@ -36,7 +38,8 @@ func (m *Manager) endGlobal(ctx context.Context, xid string, commit bool) (_ pro
 			return err
 		}
 	} else {
-		req := &protocol.GlobalRollbackRequest{XID: xid}
+		req := &tx.msgs.rollback
+		*req = protocol.GlobalRollbackRequest{XID: xid}
 		send = func() error {
 			r, err := call[*protocol.GlobalRollbackResponse](ctx, m.caller, req)
 			if err == nil {

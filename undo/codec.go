@@ -310,14 +310,16 @@ func (d *decoder) image() Image {
 		d.fail("%d rows of %d columns in %d bytes", nrows, ncols, d.remaining())
 		return img
 	}
-	vals := make([]Value, int(nrows)*ncols)
-	for i := range vals {
-		vals[i] = d.value()
-		if d.err != nil {
-			return img
+	rows := MakeRows(int(nrows), ncols)
+	for _, row := range rows {
+		for i := range row {
+			row[i] = d.value()
+			if d.err != nil {
+				return img
+			}
 		}
 	}
-	img.Rows = splitRows(vals, ncols)
+	img.Rows = rows
 	return img
 }
 

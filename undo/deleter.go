@@ -78,7 +78,7 @@ func (d *deleter) enqueue(ctx context.Context, k branchKey) error {
 	default:
 	}
 	d.mu.RUnlock()
-	if err := d.exec(ctx, []branchKey{k}); err != nil {
+	if _, err := d.exec(ctx, []branchKey{k}, nil); err != nil {
 		return fmt.Errorf("atcc/undo: commit xid %s branch %d: delete undo log: %w", k.xid, k.branch, err)
 	}
 	return nil
@@ -131,6 +131,7 @@ func (d *deleter) run() {
 	defer close(d.done)
 	cfg := &d.m.cfg
 	batch := make([]branchKey, 0, cfg.DeleteBatchSize)
+	var args []any // exec's, reused
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	backoff := cfg.DeleteRetryBackoff
@@ -162,7 +163,8 @@ func (d *deleter) run() {
 			}
 			timer.Stop()
 		}
-		if err := d.exec(d.ctx, batch); err != nil {
+		var err error
+		if args, err = d.exec(d.ctx, batch, args); err != nil {
 			d.failures.Add(1)
 			d.m.log.Warn("atcc/undo: deleting undo logs failed; will retry", "rows", len(batch), "retry_in", backoff, "err", err)
 			retrying = true
@@ -200,7 +202,7 @@ func (d *deleter) flush(pending []branchKey) {
 	backoff := cfg.DeleteRetryBackoff
 	for len(pending) > 0 {
 		n := min(len(pending), cfg.DeleteBatchSize)
-		if err := d.exec(d.ctx, pending[:n]); err != nil {
+		if _, err := d.exec(d.ctx, pending[:n], nil); err != nil {
 			if d.ctx.Err() != nil {
 				break
 			}
@@ -220,8 +222,11 @@ func (d *deleter) flush(pending []branchKey) {
 	d.left = pending
 }
 
-// exec deletes the undo logs of batch with one statement.
-func (d *deleter) exec(ctx context.Context, batch []branchKey) error {
+// exec deletes the undo logs of batch with one statement. It builds the
+// arguments in args, which it returns emptied for the next call: run's
+// batches reuse one list (database/sql keeps none of it), 1 allocation per
+// batch fewer (atcc-bench).
+func (d *deleter) exec(ctx context.Context, batch []branchKey, args []any) ([]any, error) {
 	q := d.fullBatch
 	switch {
 	case len(batch) == 1:
@@ -230,13 +235,14 @@ func (d *deleter) exec(ctx context.Context, batch []branchKey) error {
 	case len(batch) != d.m.cfg.DeleteBatchSize:
 		q = d.m.sql.deleteBatch(len(batch))
 	}
-	args := make([]any, 0, 2*len(batch))
+	args = args[:0]
 	for _, k := range batch {
 		args = append(args, k.xid, k.branch)
 	}
 	_, err := d.m.db.ExecContext(ctx, q, args...)
 	d.statements.Add(1)
-	return err
+	clear(args) // let the keys go
+	return args[:0], err
 }
 
 // DeleteOlderThan deletes at most limit undo log rows created saveDays days

@@ -97,3 +97,103 @@ func BenchmarkReadImage(b *testing.B) {
 		})
 	}
 }
+
+func TestMakeRows(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 20} {
+		for _, width := range []int{0, 1, 2, 4, 5, 8, 17} {
+			rows := MakeRows(n, width)
+			if len(rows) != n || cap(rows) != n {
+				t.Fatalf("MakeRows(%d, %d): %d rows, capacity %d", n, width, len(rows), cap(rows))
+			}
+			for i, row := range rows {
+				if len(row) != width || cap(row) != width {
+					t.Fatalf("MakeRows(%d, %d): row %d has length %d, capacity %d", n, width, i, len(row), cap(row))
+				}
+				for j := range row {
+					if !row[j].IsNull() {
+						t.Fatalf("MakeRows(%d, %d): row %d is not zero", n, width, i)
+					}
+					row[j] = Value{kind: KindInt, num: uint64(i*100 + j)}
+				}
+			}
+			// Appending to a row must not write into the next one.
+			if n > 1 {
+				_ = append(rows[0], Value{kind: KindString, str: "x"})
+			}
+			for i, row := range rows {
+				for j := range row {
+					if row[j] != (Value{kind: KindInt, num: uint64(i*100 + j)}) {
+						t.Fatalf("MakeRows(%d, %d): rows overlap at row %d column %d", n, width, i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestReadImageSizes reads images of 0 to 40 rows of 1 to 6 columns (on
+// the stack while they fit, then on the heap) and checks every value.
+func TestReadImageSizes(t *testing.T) {
+	for _, width := range []int{1, 2, 3, 6} {
+		for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 16, 17, 40} {
+			src := accountRows(n)
+			src.cols, src.types = src.cols[:width], src.types[:width]
+			for i := range src.data {
+				src.data[i] = src.data[i][:width]
+			}
+			img, err := ReadImage(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(img.Rows) != n {
+				t.Fatalf("%d rows of %d columns: read %d rows", n, width, len(img.Rows))
+			}
+			for i, row := range img.Rows {
+				if len(row) != width || cap(row) != width {
+					t.Fatalf("%d rows of %d columns: row %d has length %d, capacity %d", n, width, i, len(row), cap(row))
+				}
+				if row[0] != (Value{kind: KindInt, num: uint64(1000 + i)}) {
+					t.Fatalf("%d rows of %d columns: row %d starts with %v", n, width, i, row[0])
+				}
+				if width > 1 && row[1].String() != fmt.Sprintf("customer-%06d@example.com", i) {
+					t.Fatalf("%d rows of %d columns: row %d has owner %v", n, width, i, row[1])
+				}
+			}
+		}
+	}
+}
+
+// TestReadImageAllocations pins ReadImage's allocations for small images:
+// the rows and their values share one allocation (integer columns need no
+// other); text values add their copies and conversions (BenchmarkReadImage/1rows:
+// 7 allocations before rows and values shared one).
+func TestReadImageAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	for _, tc := range []struct {
+		rows, cols int
+		want       float64
+	}{{1, 2, 1}, {2, 2, 1}, {3, 2, 1}, {1, 6, 6}} {
+		src := accountRows(tc.rows)
+		src.cols, src.types = src.cols[:tc.cols], src.types[:tc.cols]
+		for i := range src.data {
+			src.data[i] = src.data[i][:tc.cols]
+		}
+		if tc.cols == 2 { // id and an integer: no text
+			src.types[1] = "BIGINT"
+			for i := range src.data {
+				src.data[i][1] = int64(5)
+			}
+		}
+		got := testing.AllocsPerRun(100, func() {
+			src.reset()
+			if _, err := ReadImage(src); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got != tc.want {
+			t.Errorf("%d rows of %d columns: %v allocations, want %v", tc.rows, tc.cols, got, tc.want)
+		}
+	}
+}

@@ -100,6 +100,24 @@ func (v Value) String() string {
 	return v.str
 }
 
+// AppendString appends String's text to dst and returns the extended
+// buffer. Unlike String it allocates nothing for a number when dst has room.
+func (v Value) AppendString(dst []byte) []byte {
+	switch v.kind {
+	case KindNull:
+		return append(dst, "NULL"...)
+	case KindInt:
+		return strconv.AppendInt(dst, int64(v.num), 10)
+	case KindUint:
+		return strconv.AppendUint(dst, v.num, 10)
+	case KindFloat32:
+		return strconv.AppendFloat(dst, float64(math.Float32frombits(uint32(v.num))), 'g', -1, 32)
+	case KindFloat64:
+		return strconv.AppendFloat(dst, math.Float64frombits(v.num), 'g', -1, 64)
+	}
+	return append(dst, v.str...)
+}
+
 // quoted is String, with character and binary data quoted for messages.
 func (v Value) quoted() string {
 	switch v.kind {

@@ -119,6 +119,9 @@ func TestValueArgAndString(t *testing.T) {
 		if got := c.v.String(); got != c.text {
 			t.Errorf("%v.String() = %q, want %q", c.v.kind, got, c.text)
 		}
+		if got := string(c.v.AppendString([]byte("x"))); got != "x"+c.text {
+			t.Errorf("%v.AppendString(x) = %q, want %q", c.v.kind, got, "x"+c.text)
+		}
 	}
 	if s := (Value{kind: KindBytes, str: "\x00"}).Arg().([]byte); len(s) != 1 || s[0] != 0 {
 		t.Fatal("bytes arg")

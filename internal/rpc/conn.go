@@ -48,6 +48,10 @@ type conn struct {
 	maxFrame int        // the longest frame accepted; 0: no limit but protocol.MaxFrameLength
 	reserved int64      // bytes counted in buffers for the incomplete frame; read goroutine only
 
+	// names interns the names of the frames Read decodes (resource ids,
+	// transaction names, ...); read goroutine only.
+	names protocol.Names
+
 	// peerVersion is the coordinator's version from its Register response.
 	// Client only: written by the slot supervisor before the conn is
 	// published as ready (slot.cur), read-only afterwards.

@@ -35,7 +35,7 @@ func (cn *conn) Read(_ getty.Session, buf []byte) (any, int, error) {
 	if n == 0 || len(buf) < n {
 		return nil, 0, nil
 	}
-	f, err := protocol.DecodeFrame(buf[:n])
+	f, err := cn.names.DecodeFrame(buf[:n])
 	if err != nil {
 		cn.close(err)
 		return nil, 0, err

@@ -31,9 +31,9 @@ func (e *encoder) branchLock(xid string, bt BranchType, resourceID, lockKey, app
 func (d *decoder) branchLock() (xid string, bt BranchType, resourceID, lockKey, appData string) {
 	xid = d.str16("xid")
 	bt = d.branchType("branchType")
-	resourceID = d.str16("resourceId")
+	resourceID = d.name16("resourceId")
 	lockKey = d.str32("lockKey")
-	appData = d.str32("applicationData")
+	appData = d.name32("applicationData")
 	return
 }
 
@@ -62,8 +62,8 @@ func (m *BranchReportRequest) decode(d *decoder) {
 	m.XID = d.str16("xid")
 	m.BranchID = d.i64("branchId")
 	m.Status = d.branchStatus("status")
-	m.ResourceID = d.str16("resourceId")
-	m.ApplicationData = d.str32("applicationData")
+	m.ResourceID = d.name16("resourceId")
+	m.ApplicationData = d.name32("applicationData")
 	m.BranchType = d.branchType("branchType")
 }
 
@@ -113,8 +113,8 @@ func (d *decoder) branchEnd() (xid string, branchID int64, bt BranchType, resour
 	xid = d.str16("xid")
 	branchID = d.i64("branchId")
 	bt = d.branchType("branchType")
-	resourceID = d.str16("resourceId")
-	appData = d.str32("applicationData")
+	resourceID = d.name16("resourceId")
+	appData = d.name32("applicationData")
 	return
 }
 
@@ -162,6 +162,6 @@ func (m *UndoLogDeleteRequest) encode(e *encoder) {
 
 func (m *UndoLogDeleteRequest) decode(d *decoder) {
 	m.BranchType = d.branchType("branchType")
-	m.ResourceID = d.str16("resourceId")
+	m.ResourceID = d.name16("resourceId")
 	m.SaveDays = d.i16("saveDays")
 }

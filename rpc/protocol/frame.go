@@ -173,13 +173,16 @@ func FrameLength(b []byte) (int, error) {
 // (see the Err variables for what to do with them).
 //
 // The result does not alias b, so the caller may reuse b at once. The
-// strings of the body share one copy of the (inflated) body, made with a
-// single allocation: keeping any of them keeps that copy alive. Use
+// Frame, its Body and the first 64 bytes of the body's strings are
+// allocated together; the strings that do not fit share one copy of the
+// (inflated) body. Keeping any string keeps its allocation alive: use
 // strings.Clone on a small field of a large message that you keep for long.
-// The Frame and its Body are allocated together.
 //
 // DecodeFrame never panics and is safe for concurrent use.
-func DecodeFrame(b []byte) (*Frame, error) {
+func DecodeFrame(b []byte) (*Frame, error) { return decodeFrame(b, nil) }
+
+// decodeFrame is DecodeFrame, interning names in names if not nil.
+func decodeFrame(b []byte, names *Names) (*Frame, error) {
 	full, err := FrameLength(b)
 	switch {
 	case err != nil:
@@ -228,7 +231,7 @@ func DecodeFrame(b []byte) (*Frame, error) {
 	default:
 		return nil, &DecodeError{Field: "compressor", Err: errorf(ErrUnsupportedCompressor, "%v", comp)}
 	}
-	d := decoder{buf: body}
+	d := decoder{buf: body, names: names}
 	f, m := d.body(true)
 	if d.err != nil {
 		return nil, d.err

@@ -9,7 +9,7 @@ func (m *GlobalBeginRequest) encode(e *encoder) {
 
 func (m *GlobalBeginRequest) decode(d *decoder) {
 	m.TimeoutMillis = d.i32("timeout")
-	m.TransactionName = d.str16("transactionName")
+	m.TransactionName = d.name16("transactionName")
 }
 
 func (m *GlobalBeginResponse) encode(e *encoder) {

@@ -10,9 +10,9 @@ func (m *RegisterTMRequest) encode(e *encoder) {
 }
 
 func (m *RegisterTMRequest) decode(d *decoder) {
-	m.Version = d.str16("version")
-	m.ApplicationID = d.str16("applicationId")
-	m.TxServiceGroup = d.str16("transactionServiceGroup")
+	m.Version = d.name16("version")
+	m.ApplicationID = d.name16("applicationId")
+	m.TxServiceGroup = d.name16("transactionServiceGroup")
 	m.ExtraData = d.str16("extraData")
 }
 
@@ -23,7 +23,7 @@ func (m *RegisterTMResponse) encode(e *encoder) {
 
 func (m *RegisterTMResponse) decode(d *decoder) {
 	m.Identified = d.bool8("identified")
-	m.Version = d.str16("version")
+	m.Version = d.name16("version")
 }
 
 func (m *RegisterRMRequest) encode(e *encoder) {
@@ -38,9 +38,9 @@ func (m *RegisterRMRequest) encode(e *encoder) {
 // stops after an empty version (§11 J2), so a Java TC loses the rest; we do
 // not, and a sender should still never leave Version empty.
 func (m *RegisterRMRequest) decode(d *decoder) {
-	m.Version = d.str16("version")
-	m.ApplicationID = d.str16("applicationId")
-	m.TxServiceGroup = d.str16("transactionServiceGroup")
+	m.Version = d.name16("version")
+	m.ApplicationID = d.name16("applicationId")
+	m.TxServiceGroup = d.name16("transactionServiceGroup")
 	m.ExtraData = d.str16("extraData")
 	m.ResourceIDs = d.str32("resourceIds")
 }
@@ -52,5 +52,5 @@ func (m *RegisterRMResponse) encode(e *encoder) {
 
 func (m *RegisterRMResponse) decode(d *decoder) {
 	m.Identified = d.bool8("identified")
-	m.Version = d.str16("version")
+	m.Version = d.name16("version")
 }

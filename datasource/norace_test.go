@@ -1,0 +1,5 @@
+//go:build !race
+
+package datasource
+
+const raceEnabled = false

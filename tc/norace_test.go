@@ -1,0 +1,5 @@
+//go:build !race
+
+package tc
+
+const raceEnabled = false
