@@ -15,10 +15,17 @@ import (
 // manager: a coordinator (rpc.Server) sends BranchCommit over loopback, the
 // client's worker pool runs Manager.HandleRequest, the resource commits at
 // once, and the answer goes back. Both sides' costs count. With 1 and 64
-// requests in flight.
+// requests in flight; merged=8 sends them 8 to a MergedWarpMessage
+// (ServerSession.CallMerged, as the coordinator's async committer does for
+// an atcc RM), one op being one branch commit.
 func BenchmarkPhaseTwo(b *testing.B) {
-	for _, inFlight := range []int{1, 64} {
-		b.Run("inflight="+strconv.Itoa(inFlight), func(b *testing.B) {
+	for _, bc := range []struct{ inFlight, merged int }{{1, 1}, {64, 1}, {64, 8}} {
+		inFlight, merged := bc.inFlight, bc.merged
+		name := "inflight=" + strconv.Itoa(inFlight)
+		if merged > 1 {
+			name += "/merged=" + strconv.Itoa(merged)
+		}
+		b.Run(name, func(b *testing.B) {
 			srv := rpc.NewServer(rpc.ServerConfig{}, benchCoordinator{})
 			if err := srv.Start("127.0.0.1:0"); err != nil {
 				b.Fatal(err)
@@ -55,18 +62,37 @@ func BenchmarkPhaseTwo(b *testing.B) {
 				}
 			}
 			req := commitReq(protocol.BranchAT, "db1")
+			reqs := make([]protocol.Message, merged)
+			for i := range reqs {
+				reqs[i] = req
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
-			per := b.N / inFlight
+			calls := b.N / merged // b.N rounded down to whole merged requests
+			per := calls / inFlight
 			for i := range inFlight {
 				n := per
 				if i == 0 {
-					n += b.N % inFlight
+					n += calls % inFlight
 				}
 				wg.Go(func() {
 					for range n {
+						if merged > 1 {
+							resps, err := ss.CallMerged(ctx, reqs)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							for _, resp := range resps {
+								if st := resp.(*protocol.BranchCommitResponse).BranchStatus; st != protocol.PhaseTwoCommitted {
+									b.Errorf("status %v", st)
+									return
+								}
+							}
+							continue
+						}
 						resp, err := ss.Call(ctx, req)
 						if err != nil {
 							b.Error(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -64,6 +65,24 @@ type branchCaller interface {
 	// the outcome is unknown and the call must be retried; it is a
 	// *noSessionError when no session serves the resource.
 	phaseTwo(ctx context.Context, commit bool, g *globalTx, b *branchTx) (protocol.BranchStatus, error)
+}
+
+// mergingCaller is a branchCaller that can also send the BranchCommits of
+// several AT branches to one RM session as one merged request: the
+// sessionIndex, for an atcc RM that announced it takes them
+// (rpc.ServerSession.CallMerged). The async committer uses it.
+type mergingCaller interface {
+	branchCaller
+	// mergeTarget returns the session phaseTwo would send the commit of b
+	// to, when b is an AT branch and that session takes merged commits;
+	// nil otherwise (no session, a Java or seata-go RM, a TCC branch).
+	mergeTarget(b *branchTx) *rpc.ServerSession
+	// commitMerged sends the commits of calls, 2 to
+	// rpc.MaxMergedCommits whose branches all had target ss, as one
+	// request, and sets each call's st and err as phaseTwo would have
+	// for its branch. A failure of the merged request (timeout, lost
+	// session) is every call's error.
+	commitMerged(ctx context.Context, ss *rpc.ServerSession, calls []asyncCall)
 }
 
 // noSessionError: no live RM session serves the branch's resource.

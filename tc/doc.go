@@ -45,7 +45,10 @@
 //     which GlobalStatus reports meanwhile), then BranchCommit is sent in
 //     the background, in batches: one committer takes the transactions of
 //     a short period, calls their branches ordered by resource, and ends
-//     those that committed with one store write. An RM acknowledges an AT
+//     those that committed with one store write. The commits for an atcc
+//     RM, which announces at registration that it takes them merged, go
+//     out as one MergedWarpMessage per RM session (Java and seata-go RMs
+//     get one BranchCommit per branch, as from Java). An RM acknowledges an AT
 //     BranchCommit once its undo_log delete is queued; rows a crashed RM
 //     did not delete are harmless and go with the periodic UndoLogDelete.
 //     With any other branch, the branches are committed before the answer. Rollback always runs before the answer,

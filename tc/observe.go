@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/atcc-go/atcc/internal/rpc"
 	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 )
@@ -17,20 +18,57 @@ type observedCalls struct {
 }
 
 func (o observedCalls) phaseTwo(ctx context.Context, commit bool, g *globalTx, b *branchTx) (protocol.BranchStatus, error) {
+	op := phaseTwoOp(commit, b)
+	ctx = o.obs.Start(ctx, op)
+	st, err := o.calls.phaseTwo(ctx, commit, g, b)
+	endPhaseTwoOp(&op, st, err)
+	o.obs.End(ctx, op)
+	return st, err
+}
+
+// mergeTarget implements mergingCaller when calls does; otherwise nothing
+// is merged.
+func (o observedCalls) mergeTarget(b *branchTx) *rpc.ServerSession {
+	if m, ok := o.calls.(mergingCaller); ok {
+		return m.mergeTarget(b)
+	}
+	return nil
+}
+
+// commitMerged reports each branch of a merged commit as a
+// CoordinatorPhaseTwo operation of its own, as if it had been called
+// alone: the counts by resource and status stay per branch.
+func (o observedCalls) commitMerged(ctx context.Context, ss *rpc.ServerSession, calls []asyncCall) {
+	ops := make([]observe.Op, len(calls))
+	ctxs := make([]context.Context, len(calls))
+	for i := range calls {
+		ops[i] = phaseTwoOp(true, calls[i].b)
+		ctxs[i] = o.obs.Start(ctx, ops[i])
+	}
+	o.calls.(mergingCaller).commitMerged(ctx, ss, calls) // mergeTarget found a mergingCaller
+	for i := range calls {
+		endPhaseTwoOp(&ops[i], calls[i].st, calls[i].err)
+		o.obs.End(ctxs[i], ops[i])
+	}
+}
+
+// phaseTwoOp is the CoordinatorPhaseTwo operation of a call for b.
+func phaseTwoOp(commit bool, b *branchTx) observe.Op {
 	op := observe.Op{Kind: observe.CoordinatorPhaseTwo, Start: time.Now(), XID: b.xid, BranchID: b.branchID,
 		BranchType: b.branchType.String(), Resource: b.resourceID, Name: "rollback",
 		TraceParent: observe.TraceParentOf(b.appData)}
 	if commit {
 		op.Name = "commit"
 	}
-	ctx = o.obs.Start(ctx, op)
-	st, err := o.calls.phaseTwo(ctx, commit, g, b)
+	return op
+}
+
+// endPhaseTwoOp records a call's outcome in op.
+func endPhaseTwoOp(op *observe.Op, st protocol.BranchStatus, err error) {
 	op.Err, op.Result = err, st.String()
 	if err != nil {
 		op.Result = observe.ResultError
 	}
-	o.obs.End(ctx, op)
-	return st, err
 }
 
 // observedRequest handles a client's request as a CoordinatorRequest

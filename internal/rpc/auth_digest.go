@@ -85,13 +85,11 @@ func (c *Client) extraData(cn *conn) string {
 	return signedExtraData(c.cfg.AccessKey, c.cfg.SecretKey, c.cfg.TxServiceGroup, localIP(cn), time.Now())
 }
 
-// rmExtraData is the extraData of a RegisterRM on cn: empty, as Java's RM
-// sends it (§6.1), unless an access key is configured.
+// rmExtraData is the extraData of a RegisterRM on cn: the signed lines when
+// an access key is configured (Java's RM sends none, §6.1), and the line
+// that announces merged BranchCommit (merged.go).
 func (c *Client) rmExtraData(cn *conn) string {
-	if c.cfg.AccessKey == "" {
-		return ""
-	}
-	return c.extraData(cn)
+	return c.extraData(cn) + mergedCommitLine
 }
 
 // localIP is the IP of cn's local end, "" if unknown.

@@ -146,6 +146,12 @@ const clientVersion = "2.2.0"
 // When the client closes, the requests being handled are answered so too,
 // as far as their sessions still carry it; those still queued go with
 // their sessions, which the coordinator retries as a failure to send.
+//
+// The BranchCommits an atcc coordinator merges into one MergedWarpMessage
+// (the RM announces at registration that it takes them) are handled each
+// as a request of its own, as above, all due HandlerTimeout after the
+// merged request arrived; the answers go back together once each is
+// known.
 type RequestHandler interface {
 	// HandleRequest runs on the client's worker pool, never on a read
 	// goroutine, and may block. ctx ends HandlerTimeout after the request

@@ -53,8 +53,11 @@ func (c *Client) onClosed(cn *conn) {
 // full, a branch request is answered at once with a retryable failure, so
 // the coordinator retries later instead of waiting for its timeout.
 func (c *Client) onRequest(cn *conn, f *protocol.Frame) {
-	switch f.Body.(type) {
+	switch m := f.Body.(type) {
 	case *protocol.BranchCommitRequest, *protocol.BranchRollbackRequest, *protocol.UndoLogDeleteRequest:
+	case *protocol.MergedWarpMessage:
+		c.onMerged(cn, f, m)
+		return
 	default:
 		c.log.Warn("atcc/rpc: unexpected request from coordinator dropped", "addr", cn.addr, "type", f.Body.TypeCode())
 		return
@@ -67,7 +70,7 @@ func (c *Client) onRequest(cn *conn, f *protocol.Frame) {
 	c.reject.Add(1)
 	c.log.Debug("atcc/rpc: worker queue full", "addr", cn.addr, "type", f.Body.TypeCode())
 	if resp := failureResponse(f.Body, "atcc/rpc: resource manager busy: request queue full"); resp != nil {
-		cn.sendAsync(responseFrame(f, resp)) // a read goroutine must not block on a write
+		c.send(task{cn: cn, f: f}, resp, true) // a read goroutine must not block on a write
 	}
 }
 
@@ -114,7 +117,7 @@ func (c *Client) handleInbound(ctx context.Context, t task) {
 		c.log.Warn("atcc/rpc: RequestHandler returned after its deadline; its result was dropped",
 			append(requestAttrs(t), "result", resp, "fault", fault)...)
 	}()
-	resp = c.cfg.Handler.HandleRequest(ctx, t.f.Body)
+	resp = c.cfg.Handler.HandleRequest(ctx, t.body())
 	fault = ""
 }
 
@@ -184,7 +187,7 @@ func (c *Client) overdue() (string, slog.Level) {
 // once per request.
 func (c *Client) reply(t task, resp protocol.Message, fault string, level slog.Level) {
 	var out protocol.Message
-	switch r := t.f.Body.(type) {
+	switch r := t.body().(type) {
 	case *protocol.BranchCommitRequest:
 		if a, ok := resp.(*protocol.BranchCommitResponse); ok && a != nil && fault == "" {
 			a.XID, a.BranchID = r.XID, r.BranchID
@@ -206,21 +209,18 @@ func (c *Client) reply(t task, resp protocol.Message, fault string, level slog.L
 			fault, level = whyNoAnswer(resp, ""), slog.LevelError
 		}
 		c.log.Log(context.Background(), level, "atcc/rpc: answering a retryable failure", append(requestAttrs(t), "why", fault)...)
-		out = failureResponse(t.f.Body, "atcc/rpc: "+fault)
+		out = failureResponse(t.body(), "atcc/rpc: "+fault)
 	}
-	if _, err := t.cn.writeFrame(responseFrame(t.f, out)); err != nil {
-		level := slog.LevelWarn // the coordinator will retry after its timeout
-		if c.isClosed() {
-			level = slog.LevelDebug
-		}
-		c.log.Log(context.Background(), level, "atcc/rpc: answer to coordinator not sent", append(requestAttrs(t), "err", err)...)
-	}
+	c.send(t, out, false)
 }
 
 // requestAttrs names the request of t in logs.
 func requestAttrs(t task) []any {
-	attrs := []any{"addr", t.cn.addr, "type", t.f.Body.TypeCode()}
-	switch r := t.f.Body.(type) {
+	attrs := []any{"addr", t.cn.addr, "type", t.body().TypeCode()}
+	if t.merged != nil {
+		attrs = append(attrs, "merged", len(t.merged.reqs))
+	}
+	switch r := t.body().(type) {
 	case *protocol.BranchCommitRequest:
 		attrs = append(attrs, "xid", r.XID, "branch_id", r.BranchID)
 	case *protocol.BranchRollbackRequest:

@@ -469,6 +469,10 @@ func (cn *conn) deliverMerged(outerID int32, m *protocol.MergeResultMessage) {
 		return
 	}
 	if outer.kind != kindBatch {
+		if outer.typ == protocol.TypeMergedWarp { // ServerSession.CallMerged pairs the results itself
+			outer.complete(callResult{msg: m})
+			return
+		}
 		outer.complete(callResult{err: &CallError{Addr: cn.addr, Type: outer.typ, Sent: true,
 			Err: fmt.Errorf("%w: MergeResultMessage for a %v", ErrUnexpectedResponse, outer.typ)}})
 		return

@@ -29,7 +29,11 @@
 // UndoLogDelete) run on a bounded worker pool with the RequestHandler,
 // under a deadline of HandlerTimeout from their arrival; a branch request
 // gets exactly one answer, a retryable failure when the queue is full, the
-// handler fails or the deadline passes first (see RequestHandler).
+// handler fails or the deadline passes first (see RequestHandler). The RM
+// announces in its RegisterRM that it takes BranchCommits merged into one
+// MergedWarpMessage (an atcc coordinator's async commits): each inner
+// request is handled as a request of its own, and the answers go back
+// together in one MergeResultMessage (merged.go).
 //
 // # Server
 //
@@ -39,7 +43,9 @@
 // IdleTimeout, runs requests (and each request of a MergedWarpMessage) on a
 // bounded worker pool, and answers every request, oneway ones included.
 // ServerSession.Call sends a branch request to a client with an id from the
-// negative range, which cannot collide with the client's own ids.
+// negative range, which cannot collide with the client's own ids;
+// ServerSession.CallMerged sends several BranchCommits as one request to a
+// client that announced it takes them.
 //
 // # Calls and errors
 //

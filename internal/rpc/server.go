@@ -488,6 +488,9 @@ func (s *Server) onRequest(ss *ServerSession, f *protocol.Frame) {
 			return
 		}
 		ss.register(RoleRM, m.ApplicationID, m.TxServiceGroup, m.Version, m.ResourceIDs)
+		if announcesMergedCommit(m.ExtraData) {
+			ss.mergedCommit.Store(true)
+		}
 		ss.cn.sendAsync(responseFrame(f, &protocol.RegisterRMResponse{Identified: true, Version: s.cfg.Version}))
 		s.announce(ss)
 		return
@@ -581,12 +584,22 @@ func (s *Server) respond(ctx context.Context, ss *ServerSession, f *protocol.Fra
 // complete response of the right type, in the client's exception-code
 // numbering.
 func (s *Server) answer(ctx context.Context, ss *ServerSession, req protocol.Message) protocol.Message {
-	want, _ := coordinatorResponse(req.TypeCode())
-	resp, panicked := s.callHandler(ctx, ss, req)
-	if resp == nil || resp.TypeCode() != want {
-		why := whyNoAnswer(resp, panicked)
-		s.log.Error("atcc/rpc: no valid answer from ServerHandler; answering failure", "session", ss.id, "type", req.TypeCode(), "why", why)
-		resp = failureResponse(req, "atcc/rpc: coordinator: "+why)
+	want, ok := coordinatorResponse(req.TypeCode())
+	var resp protocol.Message
+	if ok {
+		var panicked string
+		resp, panicked = s.callHandler(ctx, ss, req)
+		if resp == nil || resp.TypeCode() != want {
+			why := whyNoAnswer(resp, panicked)
+			s.log.Error("atcc/rpc: no valid answer from ServerHandler; answering failure", "session", ss.id, "type", req.TypeCode(), "why", why)
+			resp = failureResponse(req, "atcc/rpc: coordinator: "+why)
+		}
+	} else {
+		// A BranchCommit, which decodes inside a MergedWarpMessage for
+		// the coordinator's merged phase two, merged by a client: not the
+		// handler's business.
+		s.log.Warn("atcc/rpc: client merged a request that is not for a coordinator; answering failure", "session", ss.id, "type", req.TypeCode())
+		resp = failureResponse(req, "atcc/rpc: coordinator: "+req.TypeCode().String()+" is not a request to the coordinator")
 	}
 	if r, ok := protocol.ResultOf(resp); ok {
 		r.ExceptionCode = protocol.ExceptionCode(protocol.ExceptionCodeForPeer(r.ExceptionCode, ss.Version()))

@@ -26,6 +26,9 @@ type ServerSession struct {
 	opened    int64   // nanotime of the accept; immutable
 	admitted  bool    // counted in the server's admission; set before the session runs
 	announced atomic.Bool
+	// mergedCommit: a RegisterRM announced merged BranchCommit
+	// (MergesBranchCommits); never unset.
+	mergedCommit atomic.Bool
 
 	mu        sync.Mutex
 	roles     Role                // guarded by mu

@@ -12,7 +12,18 @@ import (
 type task struct {
 	cn       *conn
 	f        *protocol.Frame
-	deadline time.Time // when the answer is due (the client's HandlerTimeout); zero on the server
+	deadline time.Time     // when the answer is due (the client's HandlerTimeout); zero on the server
+	merged   *mergedAnswer // client: f is a MergedWarpMessage and the task is its request idx; else nil
+	idx      int
+}
+
+// body returns the request the task handles: f's, or the inner request of a
+// merged one.
+func (t *task) body() protocol.Message {
+	if t.merged != nil {
+		return t.merged.reqs[t.idx]
+	}
+	return t.f.Body
 }
 
 // workerPool runs requests from peers off the read goroutines: a fixed set

@@ -19,11 +19,15 @@ const (
 )
 
 // isBatchRequest reports whether t may travel inside a MergedWarpMessage:
-// the requests a TC handles (§6.17).
+// the requests a TC handles (§6.17), and BranchCommit, which an atcc
+// coordinator merges for an atcc RM that announced it can answer
+// (internal/rpc: ServerSession.CallMerged). Java never puts BranchCommit in
+// a batch; a Java or seata-go RM is never sent one.
 func isBatchRequest(t TypeCode) bool {
 	switch t {
 	case TypeGlobalBegin, TypeGlobalCommit, TypeGlobalRollback, TypeBranchRegister,
-		TypeBranchReport, TypeGlobalStatus, TypeGlobalReport, TypeGlobalLockQuery:
+		TypeBranchReport, TypeGlobalStatus, TypeGlobalReport, TypeGlobalLockQuery,
+		TypeBranchCommit:
 		return true
 	}
 	return false
@@ -34,7 +38,8 @@ func isBatchRequest(t TypeCode) bool {
 func isBatchResult(t TypeCode) bool {
 	switch t {
 	case TypeGlobalBeginResult, TypeGlobalCommitResult, TypeGlobalRollbackResult, TypeBranchRegisterResult,
-		TypeBranchReportResult, TypeGlobalStatusResult, TypeGlobalReportResult, TypeGlobalLockQueryResult:
+		TypeBranchReportResult, TypeGlobalStatusResult, TypeGlobalReportResult, TypeGlobalLockQueryResult,
+		TypeBranchCommitResult:
 		return true
 	}
 	return false

@@ -79,6 +79,15 @@ func sampleMessages() []Message {
 		},
 		&MergedWarpMessage{Messages: []Message{&GlobalStatusRequest{}}}, // pre-1.5: no msgIds
 		&MergedWarpMessage{},
+		// An atcc coordinator's merged phase two for an atcc RM.
+		&MergedWarpMessage{Messages: []Message{
+			&BranchCommitRequest{XID: xid, BranchID: 1, BranchType: BranchAT, ResourceID: "db1"},
+			&BranchCommitRequest{XID: xid, BranchID: 2, BranchType: BranchAT, ResourceID: "db2", ApplicationData: unicode},
+		}},
+		&MergeResultMessage{Results: []Message{
+			&BranchCommitResponse{Result: ok, XID: xid, BranchID: 1, BranchStatus: PhaseTwoCommitted},
+			&BranchCommitResponse{Result: failed, XID: xid, BranchID: 2, BranchStatus: PhaseTwoCommitFailedRetryable},
+		}},
 		&MergeResultMessage{Results: []Message{
 			&GlobalBeginResponse{Result: ok, XID: xid},
 			&GlobalCommitResponse{Result: failed, GlobalStatus: GlobalFinished},
