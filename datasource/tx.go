@@ -133,7 +133,17 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 		e.res.afterRegister(br.xid, branchID)
 	}
 	blog := &undo.BranchLog{XID: br.xid, BranchID: branchID, Records: br.records}
-	if err := e.res.insertUndo(ctx, undoConn{e}, blog); err != nil {
+	var commitErr error
+	if e.res.cfg.MultiStatements {
+		// The INSERT and the COMMIT in one query. ttx is not used again
+		// unless to roll back after a failed INSERT: go-sql-driver/mysql's
+		// driver.Tx holds its connection and nothing else, and only sends
+		// COMMIT or ROLLBACK, so there is nothing to clean up in it.
+		err, commitErr = e.q.insertUndoCommit(ctx, blog)
+	} else if err = e.res.insertUndo(ctx, undoConn{e}, blog); err == nil {
+		commitErr = ttx.Commit()
+	}
+	if err != nil {
 		rerr := ttx.Rollback()
 		if rerr == nil && !errors.Is(err, undo.ErrGlobalFinished) {
 			// Nothing of the branch is committed: the coordinator may
@@ -142,7 +152,7 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 		}
 		return errors.Join(err, rerr)
 	}
-	if err := ttx.Commit(); err != nil {
+	if err := commitErr; err != nil {
 		// Not reported as failed: a commit whose answer was lost may have
 		// committed, and a branch reported PhaseOneFailed is skipped at
 		// rollback. Left registered, it is rolled back with its undo log
