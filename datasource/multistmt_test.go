@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -455,4 +456,56 @@ func TestMultiStatementsManyTransactions(t *testing.T) {
 	var open int
 	require.NoError(t, e.db.QueryRow("SELECT @@in_transaction").Scan(&open))
 	require.Zero(t, open)
+}
+
+// countingNetConn counts the writes to the server: one per command sent,
+// a round trip each.
+type countingNetConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingNetConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// Config.MultiStatements saves one round trip per branch: a branch of one
+// UPDATE writes to the server 6 times (BEGIN, before image, UPDATE, after
+// image, undo log INSERT, COMMIT), and 5 with it.
+func TestMultiStatementsSavesARoundTrip(t *testing.T) {
+	for _, multi := range []bool{false, true} {
+		t.Run(fmt.Sprint("multi=", multi), func(t *testing.T) {
+			e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+			var writes atomic.Int64
+			cfg := e.d.Config()
+			cfg.MultiStatements = multi
+			cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return countingNetConn{c, &writes}, nil
+			}
+			target, err := mysql.NewConnector(cfg)
+			require.NoError(t, err)
+			c, err := NewConnector(target, e.client, Config{ResourceID: fmt.Sprintf("count/%v/%s", multi, e.d.Name), MultiStatements: multi})
+			require.NoError(t, err)
+			db := sql.OpenDB(c)
+			defer db.Close()
+			db.SetMaxOpenConns(1)
+			var perTx []int64
+			for range 3 { // the first fills the caches
+				waitFor(t, "the undo logs to be deleted", func() bool { return count(t, e.d.DB, "undo_log", "") == 0 })
+				e.global(t, true, func(ctx context.Context) error {
+					before := writes.Load()
+					err := inTx(ctx, db, q("UPDATE account SET balance = balance + 1 WHERE id = ?", 1))
+					perTx = append(perTx, writes.Load()-before)
+					return err
+				})
+			}
+			want := map[bool]int64{false: 6, true: 5}[multi]
+			require.Equal(t, []int64{want, want}, perTx[1:], "writes to the server per branch")
+		})
+	}
 }
