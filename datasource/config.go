@@ -63,7 +63,10 @@ type Config struct {
 	// Connect checks each new connection with one query and fails with
 	// ErrNoMultiStatements if it does not accept several statements.
 	// Default false: the INSERT is a prepared statement, and the COMMIT is
-	// sent when its answer has arrived.
+	// sent when its answer has arrived. What it buys is latency, one
+	// network round trip per branch: the Go client's CPU per transaction
+	// does not change measurably, as the server still answers each
+	// statement on its own (measured in tx.go, finish).
 	MultiStatements bool
 	// Undo configures the undo log manager (compression, size limit,
 	// deleter batches, dirty-write check, the format undo logs are written
