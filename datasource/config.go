@@ -54,8 +54,8 @@ type Config struct {
 	// DELETE's image). Default 1 minute; negative never refreshes.
 	SchemaRefreshInterval time.Duration
 	// MultiStatements sends a branch's undo log INSERT and its local COMMIT
-	// to the server as one query ("INSERT ...; SELECT 1; COMMIT", see
-	// undo.Manager.InsertCommit): one round trip less per branch. It needs
+	// to the server as one query ("INSERT ... RETURNING branch_id; COMMIT",
+	// see undo.Manager.InsertCommit): one round trip less per branch. It needs
 	// target connections that accept several statements in one query: set
 	// multiStatements=true in the target's DSN (mysql.Config.MultiStatements).
 	// That also lets every query of the application hold several

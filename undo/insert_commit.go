@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // maxLiteralPayload is the largest rollback_info InsertCommit writes as a
@@ -19,24 +21,34 @@ import (
 // the transfer anyway.
 const maxLiteralPayload = 32 << 10
 
-// insertCommitTail follows the INSERT in InsertCommit's query. The SELECT
-// tells its two failures apart: go-sql-driver/mysql's QueryContext
-// returns the rows of the first statement that has some, or the first
-// error before them, so an error from QueryContext is the INSERT's (the
-// server stops a multi-statement query at its first error: the COMMIT did
-// not run), and one after it is the COMMIT's.
-const insertCommitTail = "; SELECT 1; COMMIT"
+// The tails of InsertCommit's query after the INSERT's values. The first
+// statement that answers with rows tells the INSERT's failure from the
+// COMMIT's: go-sql-driver/mysql's QueryContext returns the rows of the
+// first statement that has some, or the first error before them, so an
+// error before the end of those rows is the INSERT's (the server stops a
+// multi-statement query at its first error: the COMMIT did not run), and
+// one after them the COMMIT's. MariaDB (from 10.5) answers the
+// INSERT itself with rows when it has a RETURNING clause; other servers
+// (MySQL, older MariaDB) refuse that as a syntax error, and get a SELECT 1
+// after the INSERT instead, which costs the client one more wakeup: the
+// server sends each statement's answer on its own.
+const (
+	returningTail = " RETURNING branch_id; COMMIT"
+	selectTail    = "; SELECT 1; COMMIT"
+)
 
 // errCommitUnread reports an InsertCommit query whose answer did not end
 // with the COMMIT's.
-var errCommitUnread = errors.New("atcc/undo: the answer to INSERT ...; SELECT 1; COMMIT did not hold the COMMIT's result")
+var errCommitUnread = errors.New("atcc/undo: the answer to INSERT ...; COMMIT did not hold the COMMIT's result")
 
 // InsertCommit writes l as the branch's undo log, as Insert does, and
 // commits the open local transaction of conn, in one round trip: it sends
 // the query
 //
-//	INSERT INTO undo_log (...) VALUES (<literals>); SELECT 1; COMMIT
+//	INSERT INTO undo_log (...) VALUES (<literals>) RETURNING branch_id; COMMIT
 //
+// (on a server without INSERT ... RETURNING, which refuses it as a syntax
+// error the first time, "INSERT ...; SELECT 1; COMMIT" from then on)
 // through conn's driver.QueryerContext, which must accept several
 // statements in one query (go-sql-driver/mysql with multiStatements=true)
 // and return rows implementing driver.RowsNextResultSet. Every value is a
@@ -97,34 +109,56 @@ func (m *Manager) writeCommit(ctx context.Context, conn driver.ExecerContext, l 
 	if !ok {
 		return fmt.Errorf("%w: InsertCommit needs a connection implementing driver.QueryerContext", ErrInvalid), nil
 	}
-	rows, err := qc.QueryContext(ctx, m.insertText(l, uctx, payload), nil)
+	returning := !m.noReturning.Load()
+	rows, err := qc.QueryContext(ctx, m.insertText(l, uctx, payload, returning), nil)
+	if err != nil && returning && mysqlerr.Is(err, mysqlerr.ParseError) {
+		// A server without INSERT ... RETURNING; nothing ran.
+		m.noReturning.Store(true)
+		rows, err = qc.QueryContext(ctx, m.insertText(l, uctx, payload, false), nil)
+	}
 	if err != nil {
 		return insertError(l, err), nil
 	}
-	return nil, readCommit(rows)
+	if insertErr, commitErr = readCommit(rows); insertErr != nil {
+		return insertError(l, insertErr), nil
+	}
+	return nil, commitErr
 }
 
-// readCommit reads the rest of InsertCommit's answer, from the SELECT's
-// rows on: the COMMIT's result. An answer of another shape (impossible
-// from a MySQL server) is reported wrapping driver.ErrBadConn, so that
-// database/sql closes the connection, and with it the transaction.
-func readCommit(rows driver.Rows) (err error) {
+// readCommit reads the rest of InsertCommit's answer: the rows of the
+// INSERT's RETURNING or of the SELECT, where an error is still the
+// INSERT's (MariaDB sends RETURNING's columns before it inserts, and an
+// error of the insert among its rows), then the COMMIT's result. An answer
+// of another shape (impossible from a MySQL server) is reported as a
+// commit error wrapping driver.ErrBadConn, so that database/sql closes
+// the connection, and with it the transaction.
+func readCommit(rows driver.Rows) (insertErr, commitErr error) {
 	defer func() {
-		if cerr := rows.Close(); err == nil {
-			err = cerr
+		if cerr := rows.Close(); insertErr == nil && commitErr == nil {
+			commitErr = cerr
 		}
 	}()
+	dest := make([]driver.Value, len(rows.Columns()))
+	for {
+		err := rows.Next(dest)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err, nil
+		}
+	}
 	next, ok := rows.(driver.RowsNextResultSet)
 	if !ok || !next.HasNextResultSet() {
-		return fmt.Errorf("%w: %w", errCommitUnread, driver.ErrBadConn)
+		return nil, fmt.Errorf("%w: %w", errCommitUnread, driver.ErrBadConn)
 	}
 	switch err := next.NextResultSet(); {
 	case err == io.EOF: // the COMMIT's OK, and nothing after it
-		return nil
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
-	return fmt.Errorf("%w: %w", errCommitUnread, driver.ErrBadConn)
+	return nil, fmt.Errorf("%w: %w", errCommitUnread, driver.ErrBadConn)
 }
 
 // plainString reports whether s is written in a quoted literal as it is
@@ -140,10 +174,15 @@ func plainString(s string) bool {
 	return true
 }
 
-// insertText returns InsertCommit's query for l.
-func (m *Manager) insertText(l *BranchLog, uctx string, payload []byte) string {
+// insertText returns InsertCommit's query for l, with a RETURNING clause
+// or a SELECT 1 after the INSERT.
+func (m *Manager) insertText(l *BranchLog, uctx string, payload []byte, returning bool) string {
+	tail := selectTail
+	if returning {
+		tail = returningTail
+	}
 	var b strings.Builder
-	b.Grow(len(m.sql.insertHead) + 20 + 2*len(l.XID) + 2*len(uctx) + 2*len(payload) + len(insertRest) + len(insertCommitTail) + 16)
+	b.Grow(len(m.sql.insertHead) + 20 + 2*len(l.XID) + 2*len(uctx) + 2*len(payload) + len(insertRest) + len(tail) + 16)
 	b.WriteString(m.sql.insertHead)
 	var num [20]byte
 	b.Write(strconv.AppendInt(num[:0], l.BranchID, 10))
@@ -160,7 +199,7 @@ func (m *Manager) insertText(l *BranchLog, uctx string, payload []byte) string {
 	}
 	b.WriteByte('\'')
 	b.WriteString(insertRest)
-	b.WriteString(insertCommitTail)
+	b.WriteString(tail)
 	return b.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -31,6 +32,8 @@ func openMulti(t *testing.T, e *env, mode string) *sql.DB {
 type countingConn struct {
 	driver.Conn
 	queries, execs int
+	last           string // the last query's text
+	refuse         string // queries holding it are refused as a syntax error
 }
 
 func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -40,6 +43,10 @@ func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.
 
 func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	c.queries++
+	c.last = q
+	if c.refuse != "" && strings.Contains(q, c.refuse) {
+		return nil, &mysql.MySQLError{Number: 1064, Message: "You have an error in your SQL syntax"}
+	}
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
@@ -113,65 +120,115 @@ func TestInsertCommitStoresWhatInsertStores(t *testing.T) {
 	branch := int64(0)
 	for _, mode := range []string{"", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES,NO_BACKSLASH_ESCAPES,PAD_CHAR_TO_FULL_LENGTH"} {
 		db := openMulti(t, e, mode)
-		for _, c := range cases {
-			t.Run(mode+"/"+c.name, func(t *testing.T) {
-				conn, err := db.Conn(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer conn.Close()
-				branch += 2
-				prepared, oneQuery := branch, branch+1
-				err = conn.Raw(func(dc any) error {
-					cc := &countingConn{Conn: dc.(driver.Conn)}
-					if _, err := cc.ExecContext(ctx, "BEGIN", nil); err != nil {
-						return err
+		for _, tail := range []string{returningTail, selectTail} {
+			for _, c := range cases {
+				t.Run(mode+"/"+tail+"/"+c.name, func(t *testing.T) {
+					e.m.noReturning.Store(tail == selectTail)
+					conn, err := db.Conn(ctx)
+					if err != nil {
+						t.Fatal(err)
 					}
-					args := []driver.NamedValue{{Ordinal: 1, Value: prepared}, {Ordinal: 2, Value: c.xid}, {Ordinal: 3, Value: c.uctx}, {Ordinal: 4, Value: c.payload}}
-					if err := execDriver(ctx, cc, e.m.sql.insert, args); err != nil {
-						return err
+					defer conn.Close()
+					branch += 2
+					prepared, oneQuery := branch, branch+1
+					err = conn.Raw(func(dc any) error {
+						cc := &countingConn{Conn: dc.(driver.Conn)}
+						if _, err := cc.ExecContext(ctx, "BEGIN", nil); err != nil {
+							return err
+						}
+						args := []driver.NamedValue{{Ordinal: 1, Value: prepared}, {Ordinal: 2, Value: c.xid}, {Ordinal: 3, Value: c.uctx}, {Ordinal: 4, Value: c.payload}}
+						if err := execDriver(ctx, cc, e.m.sql.insert, args); err != nil {
+							return err
+						}
+						if _, err := cc.ExecContext(ctx, "COMMIT", nil); err != nil {
+							return err
+						}
+						if _, err := cc.ExecContext(ctx, "BEGIN", nil); err != nil {
+							return err
+						}
+						*cc = countingConn{Conn: cc.Conn}
+						ierr, cerr := e.m.writeCommit(ctx, cc, &BranchLog{XID: c.xid, BranchID: oneQuery}, c.uctx, c.payload)
+						if ierr != nil || cerr != nil {
+							return errors.Join(ierr, cerr)
+						}
+						if got := cc.queries == 1 && cc.execs == 0; got != c.oneQuery {
+							t.Errorf("one query: %v (%d queries, %d statements), want %v", got, cc.queries, cc.execs, c.oneQuery)
+						}
+						if c.oneQuery && !strings.HasSuffix(cc.last, tail) {
+							t.Errorf("query ends %q, want %q", cc.last[max(0, len(cc.last)-40):], tail)
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
 					}
-					if _, err := cc.ExecContext(ctx, "COMMIT", nil); err != nil {
-						return err
+					want, got := readUndoRow(t, e.d.DB, prepared), readUndoRow(t, e.d.DB, oneQuery)
+					if !bytes.Equal(want.payload, got.payload) {
+						t.Errorf("rollback_info differs: %d bytes stored, %d by the prepared INSERT", len(got.payload), len(want.payload))
 					}
-					if _, err := cc.ExecContext(ctx, "BEGIN", nil); err != nil {
-						return err
+					if !bytes.Equal(c.payload, got.payload) {
+						t.Errorf("rollback_info is not the payload: %d bytes stored of %d", len(got.payload), len(c.payload))
 					}
-					*cc = countingConn{Conn: cc.Conn}
-					ierr, cerr := e.m.writeCommit(ctx, cc, &BranchLog{XID: c.xid, BranchID: oneQuery}, c.uctx, c.payload)
-					if ierr != nil || cerr != nil {
-						return errors.Join(ierr, cerr)
+					if want.xid != got.xid || want.uctx != got.uctx || want.status != got.status {
+						t.Errorf("stored (%q, %q, %d), the prepared INSERT (%q, %q, %d)", got.xid, got.uctx, got.status, want.xid, want.uctx, want.status)
 					}
-					if got := cc.queries == 1 && cc.execs == 0; got != c.oneQuery {
-						t.Errorf("one query: %v (%d queries, %d statements), want %v", got, cc.queries, cc.execs, c.oneQuery)
+					if got.created != got.changed || got.created.Before(want.created) || got.created.Sub(want.created) > time.Minute {
+						t.Errorf("log_created %v, log_modified %v; the prepared INSERT's %v", got.created, got.changed, want.created)
 					}
-					return nil
 				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, got := readUndoRow(t, e.d.DB, prepared), readUndoRow(t, e.d.DB, oneQuery)
-				if !bytes.Equal(want.payload, got.payload) {
-					t.Errorf("rollback_info differs: %d bytes stored, %d by the prepared INSERT", len(got.payload), len(want.payload))
-				}
-				if !bytes.Equal(c.payload, got.payload) {
-					t.Errorf("rollback_info is not the payload: %d bytes stored of %d", len(got.payload), len(c.payload))
-				}
-				if want.xid != got.xid || want.uctx != got.uctx || want.status != got.status {
-					t.Errorf("stored (%q, %q, %d), the prepared INSERT (%q, %q, %d)", got.xid, got.uctx, got.status, want.xid, want.uctx, want.status)
-				}
-				if got.created != got.changed || got.created.Before(want.created) || got.created.Sub(want.created) > time.Minute {
-					t.Errorf("log_created %v, log_modified %v; the prepared INSERT's %v", got.created, got.changed, want.created)
-				}
-			})
+			}
 		}
+	}
+}
+
+// A server that refuses INSERT ... RETURNING as a syntax error (MySQL,
+// MariaDB before 10.5) gets the SELECT 1 form: at once, and from then on.
+func TestInsertCommitWithoutReturning(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	db := openMulti(t, e, "")
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range int64(2) {
+		err := conn.Raw(func(dc any) error {
+			cc := &countingConn{Conn: dc.(driver.Conn), refuse: " RETURNING "}
+			if _, err := cc.ExecContext(ctx, "BEGIN", nil); err != nil {
+				return err
+			}
+			ierr, cerr := e.m.InsertCommit(ctx, cc, &BranchLog{XID: "x:1", BranchID: i})
+			if ierr != nil || cerr != nil {
+				return errors.Join(ierr, cerr)
+			}
+			if want := 2 - int(i); cc.queries != want || !strings.HasSuffix(cc.last, selectTail) {
+				t.Errorf("branch %d: %d queries, the last ending %q; want %d, ending %q", i, cc.queries, cc.last[len(cc.last)-20:], want, selectTail)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countRows(t, e.d.DB); n != 2 {
+		t.Fatalf("%d undo rows, want 2", n)
 	}
 }
 
 // A failed INSERT ends the query: the COMMIT after it does not run, and
 // the transaction is still open, with the changes made before it.
 func TestInsertCommitStopsAtFailedInsert(t *testing.T) {
-	e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY)")
+	for _, noReturning := range []bool{false, true} {
+		t.Run(map[bool]string{false: "returning", true: "select"}[noReturning], func(t *testing.T) {
+			e := newEnv(t, Config{}, "CREATE TABLE t (id INT PRIMARY KEY)")
+			e.m.noReturning.Store(noReturning)
+			testInsertCommitStopsAtFailedInsert(t, e)
+		})
+	}
+}
+
+func testInsertCommitStopsAtFailedInsert(t *testing.T, e *env) {
 	ctx := context.Background()
 	db := openMulti(t, e, "")
 	e.d.Exec(t, "INSERT INTO undo_log (branch_id, xid, context, rollback_info, log_status, log_created, log_modified) VALUES (7, 'x:1', '', '', 1, now(6), now(6))")
@@ -278,26 +335,39 @@ func countRows(t *testing.T, db *sql.DB) int {
 }
 
 // An answer that does not end with the COMMIT's result is reported as a
-// broken connection, so that database/sql drops it with its transaction.
+// broken connection, so that database/sql drops it with its transaction;
+// an error among the rows is the INSERT's, one after them the COMMIT's.
 func TestReadCommitRefusesOtherAnswers(t *testing.T) {
-	for _, rows := range []driver.Rows{answerRows{more: false}, answerRows{more: true, next: nil}} {
-		if err := readCommit(rows); !errors.Is(err, driver.ErrBadConn) || !errors.Is(err, errCommitUnread) {
-			t.Errorf("readCommit(%+v) = %v", rows, err)
+	for _, rows := range []*answerRows{{more: false}, {more: true, next: nil}} {
+		if ierr, cerr := readCommit(rows); ierr != nil || !errors.Is(cerr, driver.ErrBadConn) || !errors.Is(cerr, errCommitUnread) {
+			t.Errorf("readCommit(%+v) = (%v, %v)", rows, ierr, cerr)
+		}
+		if !rows.closed {
+			t.Errorf("readCommit(%+v) left the rows open", rows)
 		}
 	}
 	boom := errors.New("boom")
-	if err := readCommit(answerRows{more: true, next: boom}); err != boom {
-		t.Errorf("readCommit of a failed COMMIT = %v, want it as it is", err)
+	if ierr, cerr := readCommit(&answerRows{more: true, next: boom}); ierr != nil || cerr != boom {
+		t.Errorf("readCommit of a failed COMMIT = (%v, %v), want (nil, boom)", ierr, cerr)
+	}
+	if ierr, cerr := readCommit(&answerRows{more: true, row: boom}); ierr != boom || cerr != nil {
+		t.Errorf("readCommit of a failed INSERT ... RETURNING = (%v, %v), want (boom, nil)", ierr, cerr)
 	}
 }
 
 type answerRows struct {
-	more bool
-	next error
+	more      bool
+	row, next error
+	closed    bool
 }
 
-func (answerRows) Columns() []string         { return []string{"1"} }
-func (answerRows) Close() error              { return nil }
-func (answerRows) Next([]driver.Value) error { return errors.New("not called") }
-func (r answerRows) HasNextResultSet() bool  { return r.more }
-func (r answerRows) NextResultSet() error    { return r.next }
+func (*answerRows) Columns() []string { return []string{"1"} }
+func (r *answerRows) Close() error    { r.closed = true; return nil }
+func (r *answerRows) Next([]driver.Value) error {
+	if r.row != nil {
+		return r.row
+	}
+	return io.EOF
+}
+func (r *answerRows) HasNextResultSet() bool { return r.more }
+func (r *answerRows) NextResultSet() error   { return r.next }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atcc-go/atcc/internal/mysqlerr"
@@ -84,6 +85,7 @@ type Manager struct {
 	log         *slog.Logger
 	gzipWriters sync.Pool
 	del         deleter
+	noReturning atomic.Bool // the server refused INSERT ... RETURNING (InsertCommit)
 }
 
 // NewManager returns a Manager that runs its rollbacks and deletes through
