@@ -142,17 +142,19 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 		//
 		// Measured (atcc-bench -modes at, two UPDATEs per transaction,
 		// MariaDB 10.11 on the same 2-core machine, loaded: load average
-		// 7-9): commands written to MariaDB per AT transaction on the AT
-		// connection 8 -> 7 (strace -f -yy, writes per fd divided by its
-		// START TRANSACTIONs; TestMultiStatementsSavesARoundTrip: 6 -> 5
-		// for one UPDATE); read(2) calls on it 15.7 -> 16.3, of which
-		// EAGAIN (a park of the goroutine) 7.4 -> 7.2: MariaDB flushes
-		// each statement's answer on its own, so the client still wakes
-		// for the INSERT's, the SELECT's and the COMMIT's; allocs/tx
-		// 147 -> 147 (BenchmarkGlobalTransfer 138 -> 137, B/op 7.5 KB ->
-		// 8.1 KB: the query text); Go CPU/tx (c=8, 3 interleaved 5 s
-		// runs, noisy) 1.05/1.11/1.10 ms -> 1.24/1.17/1.15 ms, no gain
-		// within the noise. What it saves is the client's turnaround
+		// 5-7): commands written to MariaDB per AT transaction on the AT
+		// connection 8 -> 7 (strace -f -yy at concurrency 1, writes on its
+		// fd over its START TRANSACTIONs;
+		// TestMultiStatementsSavesARoundTrip: 6 -> 5 for one UPDATE), but
+		// the client's wakeups for the INSERT and the COMMIT stay 2 -> 2:
+		// MariaDB sends the RETURNING row and the COMMIT's OK apart, after
+		// the COMMIT's log flush (3 with the SELECT 1 form). allocs/tx
+		// 146-147 -> 144-145 (BenchmarkGlobalTransfer 138 -> 136; B/op
+		// 7.5 KB -> 8.1 KB, the query text). Concurrency 8, 6 interleaved
+		// pairs of 5 s runs, noisy: tx/s median 804 -> 759, Go CPU/tx
+		// median 917 -> 950 us: no gain on the same host (probably the
+		// text INSERT with its hex literal costs MariaDB more than the
+		// prepared one, on the same two cores; not measured). What it saves is the client's turnaround
 		// between the INSERT's answer and the COMMIT: one network round
 		// trip per branch when the database is on another host.
 		err, commitErr = e.q.insertUndoCommit(ctx, blog)
