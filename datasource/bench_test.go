@@ -85,9 +85,10 @@ func BenchmarkPassThrough(b *testing.B) {
 
 // BenchmarkGlobalTransfer measures one AT global transaction of two
 // UPDATEs against the same work in a plain local transaction, with an
-// embedded coordinator.
+// embedded coordinator; global-multi with Config.MultiStatements.
 func BenchmarkGlobalTransfer(b *testing.B) {
 	e := newEnv(b, Config{}, accountDDL, "INSERT INTO account VALUES (1, 1000000), (2, 1000000)")
+	multi := newEnv(b, Config{MultiStatements: true}, accountDDL, "INSERT INTO account VALUES (1, 1000000), (2, 1000000)")
 	ctx := context.Background()
 	transfer := func(ctx context.Context, db *sql.DB) error {
 		return inTx(ctx, db, q("UPDATE account SET balance = balance - ? WHERE id = ?", 1, 1),
@@ -101,17 +102,21 @@ func BenchmarkGlobalTransfer(b *testing.B) {
 			}
 		}
 	})
-	b.Run("global", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			err := e.client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
-				return transfer(ctx, e.db)
-			})
-			if err != nil {
-				b.Fatal(err)
+	global := func(e *env) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				err := e.client.TM().WithGlobalTx(ctx, tm.TxOptions{Name: "transfer"}, func(ctx context.Context) error {
+					return transfer(ctx, e.db)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
+	}
+	b.Run("global", global(e))
+	b.Run("global-multi", global(multi))
 }
 
 // fakeConnector is an in-memory driver that answers every statement at

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 
 	"github.com/atcc-go/atcc"
+	"github.com/atcc-go/atcc/internal/mysqlerr"
 )
 
 // Connector is a driver.Connector whose connections take part in AT
@@ -69,8 +71,56 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(c.res, tc), nil
+	return wrapConn(ctx, c.res, tc)
 }
+
+// wrapConn wraps tc, a new connection of the target, after checking that
+// it accepts several statements in one query when Config.MultiStatements
+// asks for it (closing it if not).
+func wrapConn(ctx context.Context, res *resource, tc driver.Conn) (driver.Conn, error) {
+	if res.cfg.MultiStatements {
+		if err := checkMultiStatements(ctx, tc); err != nil {
+			tc.Close()
+			return nil, err
+		}
+	}
+	return newConn(res, tc), nil
+}
+
+// checkMultiStatements runs a query shaped like undo.Manager.InsertCommit's
+// on tc: several statements, the rows of the middle one returned by
+// QueryContext, the last one's result read with NextResultSet. A server
+// refusing it as a syntax error (multiStatements is off) or a connection
+// that cannot run it is ErrNoMultiStatements.
+func checkMultiStatements(ctx context.Context, tc driver.Conn) (err error) {
+	qc, ok := tc.(driver.QueryerContext)
+	if !ok {
+		return fmt.Errorf("%w: the target connection does not implement driver.QueryerContext", ErrNoMultiStatements)
+	}
+	rows, err := qc.QueryContext(ctx, multiStatementsProbe, nil)
+	if err != nil {
+		if mysqlerr.Is(err, mysqlerr.ParseError) {
+			return fmt.Errorf("%w: %w", ErrNoMultiStatements, err)
+		}
+		return fmt.Errorf("atcc/datasource: checking that the connection accepts several statements in one query: %w", err)
+	}
+	defer func() {
+		if cerr := rows.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("atcc/datasource: checking that the connection accepts several statements in one query: %w", cerr)
+		}
+	}()
+	next, ok := rows.(driver.RowsNextResultSet)
+	if !ok || !next.HasNextResultSet() {
+		return fmt.Errorf("%w: %q answered with one result", ErrNoMultiStatements, multiStatementsProbe)
+	}
+	if err := next.NextResultSet(); err != io.EOF {
+		return fmt.Errorf("%w: %q: reading its last result: %v", ErrNoMultiStatements, multiStatementsProbe, err)
+	}
+	return nil
+}
+
+// multiStatementsProbe is checkMultiStatements' query.
+const multiStatementsProbe = "DO 1; SELECT 1; DO 1"
 
 // Driver implements driver.Connector. Its Open opens a connection with
 // the target's driver and wraps it as Connect does.
@@ -114,5 +164,5 @@ func (d connectorDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(d.c.res, tc), nil
+	return wrapConn(context.Background(), d.c.res, tc)
 }

@@ -96,30 +96,49 @@ func (s *session) readDB(ctx context.Context) (string, error) {
 // (the undo log table is the default database's), switching to it and
 // back when a USE made another one current.
 func (s *session) inDefaultDB(ctx context.Context, fn func() (driver.Result, error)) (driver.Result, error) {
-	if s.db == "" && !s.dbUnknown {
-		return fn()
-	}
-	db, err := s.currentDB(ctx)
-	if err != nil || db == "" {
-		if err != nil {
-			return nil, err
-		}
-		return fn()
-	}
-	env, err := s.res.sessionEnv(ctx)
+	back, err := s.useDefault(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(env.defaultDB)}); err != nil {
-		s.dbUnknown = true
-		return nil, err
-	}
 	res, err := fn()
-	if _, uerr := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(db)}); uerr != nil {
-		s.dbUnknown = true
+	if uerr := s.useAgain(ctx, back); uerr != nil {
 		return nil, errors.Join(err, uerr)
 	}
 	return res, err
+}
+
+// useDefault makes the data source's default database current if a USE
+// made another one current, and returns that one ("" when it switched
+// nothing), for useAgain.
+func (s *session) useDefault(ctx context.Context) (back string, err error) {
+	if s.db == "" && !s.dbUnknown {
+		return "", nil
+	}
+	db, err := s.currentDB(ctx)
+	if err != nil || db == "" {
+		return "", err
+	}
+	env, err := s.res.sessionEnv(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(env.defaultDB)}); err != nil {
+		s.dbUnknown = true
+		return "", err
+	}
+	return db, nil
+}
+
+// useAgain makes db current again after useDefault; "" does nothing.
+func (s *session) useAgain(ctx context.Context, db string) error {
+	if db == "" {
+		return nil
+	}
+	if _, err := s.exec(ctx, statement{text: "USE " + schema.QuoteIdent(db)}); err != nil {
+		s.dbUnknown = true
+		return err
+	}
+	return nil
 }
 
 // mayUse reports whether query may hold a USE statement: some statement of

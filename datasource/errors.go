@@ -58,6 +58,11 @@ var (
 	// ErrInvalidConfig: NewConnector or Register got a Config or arguments
 	// it cannot use; the text names the field.
 	ErrInvalidConfig = errors.New("atcc/datasource: invalid config")
+	// ErrNoMultiStatements: Config.MultiStatements is set but a new target
+	// connection does not accept several statements in one query; set
+	// multiStatements=true in its DSN (mysql.Config.MultiStatements).
+	// Connect fails with it.
+	ErrNoMultiStatements = errors.New("atcc/datasource: Config.MultiStatements is set but the connection does not accept several statements in one query (set multiStatements=true in the DSN)")
 	// ErrClosed: the Connector was closed.
 	ErrClosed = errors.New("atcc/datasource: connector closed")
 )

@@ -37,6 +37,9 @@ type querier interface {
 	used(db string, err error)
 	// execDefault runs a statement with the default database current.
 	execDefault(ctx context.Context, s statement) (driver.Result, error)
+	// insertUndoCommit writes an undo log and commits the open
+	// transaction in one query (Config.MultiStatements).
+	insertUndoCommit(ctx context.Context, l *undo.BranchLog) (insertErr, commitErr error)
 }
 
 // atRoute is where a statement runs in AT mode: in br, the branch of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -45,6 +46,12 @@ func newClient(t testing.TB, srv *tc.Server) *atcc.Client {
 	return c
 }
 
+// multiStatements, set by ATCC_TEST_MULTISTATEMENTS=1, makes newEnv open
+// every AT pool with multiStatements=true and Config.MultiStatements: the
+// package's tests then run with each branch's undo log INSERT and COMMIT in
+// one query.
+var multiStatements = os.Getenv("ATCC_TEST_MULTISTATEMENTS") == "1"
+
 // env is one test's world: a fresh database with an undo log table, a
 // coordinator, a client, and an AT pool over the database.
 type env struct {
@@ -68,7 +75,14 @@ func newEnv(t testing.TB, cfg Config, ddl ...string) *env {
 	if cfg.Undo.DeleteMaxDelay == 0 {
 		cfg.Undo.DeleteMaxDelay = 5 * time.Millisecond
 	}
-	conn, err := NewConnector(d.Connector(t), client, cfg)
+	if multiStatements {
+		cfg.MultiStatements = true
+	}
+	target := d.Connector(t)
+	if cfg.MultiStatements {
+		target = multiConnector(t, d)
+	}
+	conn, err := NewConnector(target, client, cfg)
 	require.NoError(t, err)
 	db := sql.OpenDB(conn)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })

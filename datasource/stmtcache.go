@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+
+	"github.com/atcc-go/atcc/undo"
 )
 
 // stmtCacheSize bounds the statements a connection keeps prepared for its
@@ -119,4 +121,42 @@ type undoConn struct{ e *executor }
 // ExecContext runs an undo log statement.
 func (u undoConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return u.e.q.execDefault(ctx, statement{text: query, args: args})
+}
+
+// insertUndoCommit writes a branch's undo log and commits the open
+// transaction in one query (undo.Manager.InsertCommit), with the data
+// source's default database current. A USE that makes the database of the
+// statements current again after a commit is not the commit's failure:
+// the connection's database is then unknown, and read again when a global
+// statement next needs it.
+func (s *session) insertUndoCommit(ctx context.Context, l *undo.BranchLog) (insertErr, commitErr error) {
+	back, err := s.useDefault(ctx)
+	if err != nil {
+		return err, nil
+	}
+	insertErr, commitErr = s.res.insertUndoCommit(ctx, multiConn{s}, l)
+	if err := s.useAgain(ctx, back); err != nil && insertErr != nil {
+		insertErr = errors.Join(insertErr, err)
+	}
+	return insertErr, commitErr
+}
+
+// multiConn is the connection handed to undo.Manager.InsertCommit:
+// statements run through the session (a prepared INSERT through its
+// statement cache), queries straight on the target. It holds a pointer, so
+// that passing it as a driver.ExecerContext does not allocate.
+type multiConn struct{ s *session }
+
+// ExecContext runs an undo log statement.
+func (m multiConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return m.s.exec(ctx, statement{text: query, args: args})
+}
+
+// QueryContext runs InsertCommit's query on the target, which Connect
+// checked can (checkMultiStatements).
+func (m multiConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if m.s.queryer == nil {
+		return nil, errors.New("atcc/datasource: the target driver cannot run a query without preparing it")
+	}
+	return m.s.queryer.QueryContext(ctx, query, args)
 }

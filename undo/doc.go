@@ -28,7 +28,8 @@
 //
 // Phase one: the driver wrapper collects one Record per DML statement and,
 // just before the local COMMIT, calls Manager.Insert on the same connection,
-// so the undo log commits with the data. Phase two: Manager.Rollback undoes
+// so the undo log commits with the data (or Manager.InsertCommit, which
+// sends the INSERT and the COMMIT as one query). Phase two: Manager.Rollback undoes
 // the branch, or Manager.Commit queues its log for deletion.
 // Manager.DeleteOlderThan serves the coordinator's periodic clean-up.
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atcc-go/atcc/internal/mysqlerr"
@@ -84,6 +85,7 @@ type Manager struct {
 	log         *slog.Logger
 	gzipWriters sync.Pool
 	del         deleter
+	noReturning atomic.Bool // the server refused INSERT ... RETURNING (InsertCommit)
 }
 
 // NewManager returns a Manager that runs its rollbacks and deletes through
@@ -207,17 +209,22 @@ func (m *Manager) Insert(ctx context.Context, conn driver.ExecerContext, l *Bran
 		{Ordinal: 4, Value: payload},
 	}
 	if err := execDriver(ctx, conn, m.sql.insert, args); err != nil {
-		if mysqlerr.Is(err, mysqlerr.DupEntry) {
-			return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
-		}
-		if mysqlerr.Is(err, mysqlerr.NoSuchTable) {
-			return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): the undo log table is missing in this database: "+
-				"create it with undo.CreateTable(ctx, db, \"\") or apply undo.DDL (go doc github.com/atcc-go/atcc/undo.DDL prints it): %w",
-				l.XID, l.BranchID, err)
-		}
-		return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): %w", l.XID, l.BranchID, err)
+		return insertError(l, err)
 	}
 	return nil
+}
+
+// insertError classifies the failure of l's undo log INSERT.
+func insertError(l *BranchLog, err error) error {
+	if mysqlerr.Is(err, mysqlerr.DupEntry) {
+		return fmt.Errorf("%w: xid %s branch %d: %w", ErrGlobalFinished, l.XID, l.BranchID, err)
+	}
+	if mysqlerr.Is(err, mysqlerr.NoSuchTable) {
+		return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): the undo log table is missing in this database: "+
+			"create it with undo.CreateTable(ctx, db, \"\") or apply undo.DDL (go doc github.com/atcc-go/atcc/undo.DDL prints it): %w",
+			l.XID, l.BranchID, err)
+	}
+	return fmt.Errorf("atcc/undo: insert undo log (xid %s branch %d): %w", l.XID, l.BranchID, err)
 }
 
 // contextArg boxes a rollback context for a driver argument; the usual

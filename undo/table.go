@@ -73,6 +73,7 @@ func checkXID(xid string) error {
 // statements holds the undo_log SQL for one table name.
 type statements struct {
 	insert          string
+	insertHead      string // insert up to its values, for InsertCommit's text
 	insertMarker    string
 	selectForUpdate string
 	deleteOne       string
@@ -80,10 +81,15 @@ type statements struct {
 	deleteBatchHead string // + "(?,?),(?,?)...)"
 }
 
+// insertRest follows the four values of a normal undo log's INSERT.
+const insertRest = ", 0, now(6), now(6))"
+
 func newStatements(q string) statements {
 	cols := " (branch_id, xid, context, rollback_info, log_status, log_created, log_modified)"
+	head := "INSERT INTO " + q + cols + " VALUES ("
 	return statements{
-		insert:          "INSERT INTO " + q + cols + " VALUES (?, ?, ?, ?, 0, now(6), now(6))",
+		insert:          head + "?, ?, ?, ?" + insertRest,
+		insertHead:      head,
 		insertMarker:    "INSERT INTO " + q + cols + " VALUES (?, ?, ?, ?, 1, now(6), now(6))",
 		selectForUpdate: "SELECT context, rollback_info, log_status FROM " + q + " WHERE xid = ? AND branch_id = ? FOR UPDATE",
 		deleteOne:       "DELETE FROM " + q + " WHERE xid = ? AND branch_id = ?",

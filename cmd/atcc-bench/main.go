@@ -2,7 +2,7 @@
 // transaction doing the same work: a transfer between two distinct random
 // rows of one accounts table (two UPDATEs, then COMMIT).
 //
-//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8]
+//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8] [-multi]
 //	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
 // It creates (or resets) the database atcc_bench (-db) with an accounts table
@@ -89,6 +89,8 @@ func main() {
 		"committed locally, so that the global rollback undoes it); they are counted apart")
 	flag.IntVar(&lockRetries, "lock-retries", 0, "datasource.Config.LockRetries (0: its default)")
 	flag.DurationVar(&lockRetryInterval, "lock-retry-interval", 0, "datasource.Config.LockRetryInterval (0: its default)")
+	flag.BoolVar(&multiStatements, "multi", false, "open the AT pool with multiStatements=true and datasource.Config.MultiStatements: each branch's\n"+
+		"undo log INSERT and COMMIT in one query (the local pool is unchanged)")
 	flag.Parse()
 	if *hot {
 		set := map[string]bool{}
@@ -174,6 +176,7 @@ var (
 	modes             string
 	others            []watched // processes whose CPU is reported beside the bench's own
 	dbName            string
+	multiStatements   bool
 )
 
 // result is one measured run.
@@ -226,12 +229,17 @@ func run(dsn, coordinator string, duration time.Duration, accounts int, concs []
 		return err
 	}
 	defer client.Close()
+	if multiStatements {
+		target = target.Clone()
+		target.MultiStatements = true
+	}
 	mc, err := mysql.NewConnector(target)
 	if err != nil {
 		return err
 	}
 	conn, err := datasource.NewConnector(mc, client, datasource.Config{
 		ResourceID: "atcc-bench/" + dbName, LockRetries: lockRetries, LockRetryInterval: lockRetryInterval,
+		MultiStatements: multiStatements,
 	})
 	if err != nil {
 		return err

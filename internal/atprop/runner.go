@@ -81,7 +81,7 @@ type Env struct {
 
 	srv    *tc.Server
 	client *atcc.Client
-	pools  [2]*sql.DB // AT pools
+	pools  [2]*sql.DB // AT pools; the second with datasource.Config.MultiStatements
 
 	// Settle bounds the wait for phase two to finish.
 	Settle time.Duration
@@ -229,6 +229,9 @@ func (e *Env) Restart() {
 		c, err := datasource.NewConnector(target, client, datasource.Config{
 			ResourceID: "atprop/" + e.at[i].Name,
 			Undo:       undo.Config{DeleteMaxDelay: 5 * time.Millisecond},
+			// The second database's branches send their undo log INSERT
+			// and COMMIT in one query; the first's, one after the other.
+			MultiStatements: i == 1,
 		})
 		if err != nil {
 			tb.Fatalf("atprop: %v", err)

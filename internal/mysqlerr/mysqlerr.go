@@ -21,6 +21,7 @@ const (
 	ServerShutdown   uint16 = 1053 // ER_SERVER_SHUTDOWN
 	BadField         uint16 = 1054 // ER_BAD_FIELD_ERROR: unknown column
 	DupEntry         uint16 = 1062 // ER_DUP_ENTRY
+	ParseError       uint16 = 1064 // ER_PARSE_ERROR: also a multi-statement query on a connection without multiStatements
 	TableFull        uint16 = 1114 // ER_RECORD_FILE_FULL
 	NoSuchTable      uint16 = 1146 // ER_NO_SUCH_TABLE
 	LockWaitTimeout  uint16 = 1205 // ER_LOCK_WAIT_TIMEOUT: the statement was rolled back
