@@ -221,19 +221,16 @@ func (d *decoder) body(withFrame bool) (*Frame, Message) {
 }
 
 // alloc returns a new T, or with withFrame a T inside a new struct that also
-// holds the Frame, stored in *f, and room for the first inlineText bytes of
-// the message's strings, which becomes d.text.
-func alloc[T any](d *decoder, f **Frame, withFrame bool) *T {
+// holds the Frame, stored in *f.
+func alloc[T any](f **Frame, withFrame bool) *T {
 	if !withFrame {
 		return new(T)
 	}
 	x := new(struct {
 		frame Frame
 		msg   T
-		text  [inlineText]byte
 	})
 	*f = &x.frame
-	d.text = x.text[:0]
 	return &x.msg
 }
 
@@ -249,115 +246,115 @@ func (d *decoder) fields(tc TypeCode, withFrame bool) (f *Frame, m Message) {
 	d.tc = tc
 	switch tc {
 	case TypeRegisterTM:
-		p := alloc[RegisterTMRequest](d, &f, withFrame)
+		p := alloc[RegisterTMRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeRegisterTMResult:
-		p := alloc[RegisterTMResponse](d, &f, withFrame)
+		p := alloc[RegisterTMResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeRegisterRM:
-		p := alloc[RegisterRMRequest](d, &f, withFrame)
+		p := alloc[RegisterRMRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeRegisterRMResult:
-		p := alloc[RegisterRMResponse](d, &f, withFrame)
+		p := alloc[RegisterRMResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalBegin:
-		p := alloc[GlobalBeginRequest](d, &f, withFrame)
+		p := alloc[GlobalBeginRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalBeginResult:
-		p := alloc[GlobalBeginResponse](d, &f, withFrame)
+		p := alloc[GlobalBeginResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalCommit:
-		p := alloc[GlobalCommitRequest](d, &f, withFrame)
+		p := alloc[GlobalCommitRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalCommitResult:
-		p := alloc[GlobalCommitResponse](d, &f, withFrame)
+		p := alloc[GlobalCommitResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalRollback:
-		p := alloc[GlobalRollbackRequest](d, &f, withFrame)
+		p := alloc[GlobalRollbackRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalRollbackResult:
-		p := alloc[GlobalRollbackResponse](d, &f, withFrame)
+		p := alloc[GlobalRollbackResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalStatus:
-		p := alloc[GlobalStatusRequest](d, &f, withFrame)
+		p := alloc[GlobalStatusRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalStatusResult:
-		p := alloc[GlobalStatusResponse](d, &f, withFrame)
+		p := alloc[GlobalStatusResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalReport:
-		p := alloc[GlobalReportRequest](d, &f, withFrame)
+		p := alloc[GlobalReportRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalReportResult:
-		p := alloc[GlobalReportResponse](d, &f, withFrame)
+		p := alloc[GlobalReportResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchRegister:
-		p := alloc[BranchRegisterRequest](d, &f, withFrame)
+		p := alloc[BranchRegisterRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchRegisterResult:
-		p := alloc[BranchRegisterResponse](d, &f, withFrame)
+		p := alloc[BranchRegisterResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchReport:
-		p := alloc[BranchReportRequest](d, &f, withFrame)
+		p := alloc[BranchReportRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchReportResult:
-		p := alloc[BranchReportResponse](d, &f, withFrame)
+		p := alloc[BranchReportResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalLockQuery:
-		p := alloc[GlobalLockQueryRequest](d, &f, withFrame)
+		p := alloc[GlobalLockQueryRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeGlobalLockQueryResult:
-		p := alloc[GlobalLockQueryResponse](d, &f, withFrame)
+		p := alloc[GlobalLockQueryResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchCommit:
-		p := alloc[BranchCommitRequest](d, &f, withFrame)
+		p := alloc[BranchCommitRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchCommitResult:
-		p := alloc[BranchCommitResponse](d, &f, withFrame)
+		p := alloc[BranchCommitResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchRollback:
-		p := alloc[BranchRollbackRequest](d, &f, withFrame)
+		p := alloc[BranchRollbackRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBranchRollbackResult:
-		p := alloc[BranchRollbackResponse](d, &f, withFrame)
+		p := alloc[BranchRollbackResponse](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeUndoLogDelete:
-		p := alloc[UndoLogDeleteRequest](d, &f, withFrame)
+		p := alloc[UndoLogDeleteRequest](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeMergedWarp:
-		p := alloc[MergedWarpMessage](d, &f, withFrame)
+		p := alloc[MergedWarpMessage](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeMergeResult:
-		p := alloc[MergeResultMessage](d, &f, withFrame)
+		p := alloc[MergeResultMessage](&f, withFrame)
 		p.decode(d)
 		m = p
 	case TypeBatchResult:
-		p := alloc[BatchResultMessage](d, &f, withFrame)
+		p := alloc[BatchResultMessage](&f, withFrame)
 		p.decode(d)
 		m = p
 	default:

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"encoding/binary"
-	"unsafe"
 )
 
 // decoder reads big-endian fields from buf. Every read checks the bytes
@@ -10,31 +9,18 @@ import (
 // values, so message decoders read their fields straight through and the
 // caller checks err once.
 //
-// Strings never alias buf. Decoding a frame, the first inlineText bytes of
-// strings are copied into text, room allocated with the Frame and its
-// message (see alloc); past that, the first string that does not fit copies
-// buf into backing (one allocation), and it and every later string are
-// substrings of it. So the strings of one decoded body cost no allocation
-// of their own when short (an XID, a lock key of a row or two), and one
-// otherwise, and keep the Frame (or the backing) alive as long as any of
-// them lives.
+// Strings never alias buf: the first non-empty string copies buf into
+// backing (one allocation), and every string is a substring of it. So the
+// strings of one decoded body share one allocation, which stays alive as
+// long as any of them does.
 type decoder struct {
 	buf     []byte
 	off     int
-	text    []byte   // room for strings, in the Frame's allocation; written only by str
-	backing string   // copy of buf, made on the first string text has no room for
+	backing string   // copy of buf, made on the first non-empty string
 	tc      TypeCode // message being decoded, for error context
 	err     error
 	names   *Names // interns the name fields (name16, name32); nil: none
 }
-
-// inlineText is the room for strings allocated with a decoded Frame: an
-// XID of a coordinator with an IPv4 address (36 bytes) and the lock key of
-// a row or two. It saves the strings' allocation of 5 of the 8 frames of
-// an AT transaction (atcc-bench: 5 allocations per transaction fewer;
-// TestDecodeFrameAllocations: 1 per frame instead of 2). Frames of other
-// messages grow by these 64 bytes.
-const inlineText = 64
 
 func (d *decoder) fail(field string, err error) {
 	if d.err == nil {
@@ -132,17 +118,6 @@ func (d *decoder) str(field string, n int) string {
 	case n > d.left():
 		d.fail(field, errorf(ErrTruncated, "length %d, %d bytes left", n, d.left()))
 		return ""
-	}
-	if n <= cap(d.text)-len(d.text) && d.backing == "" {
-		// The bytes are copied into text, which nothing writes again:
-		// text lies in the Frame's allocation, made for this frame and
-		// reachable by no one else, and d, the only writer, is done with
-		// it once the frame is decoded. That makes the string immutable,
-		// as unsafe.String requires.
-		lo := len(d.text)
-		d.text = append(d.text, d.buf[d.off:d.off+n]...)
-		d.off += n
-		return unsafe.String(&d.text[lo], n)
 	}
 	if d.backing == "" {
 		d.backing = string(d.buf)

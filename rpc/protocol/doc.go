@@ -24,15 +24,14 @@
 // # Memory
 //
 // AppendFrame does not allocate when dst has room (gzip aside). DecodeFrame
-// allocates the Frame together with its message and room for 64 bytes of
-// its strings; strings that do not fit there share one copy of the body
-// (nothing aliases the input buffer). Batches add one allocation per inner
-// message and one each for the item and id slices. Because the strings of a
-// body share those allocations, keeping any of them keeps the Frame, or the
-// whole body, alive; clone a small field of a large message that you keep
-// for long. A connection's reader may decode through a Names, which interns
-// the strings that repeat from frame to frame (resource ids, transaction
-// names, ...): they then cost no allocation, nor pin the frame.
+// allocates the Frame together with its message, and one copy of the body
+// that all its strings share (nothing aliases the input buffer); batches add
+// one allocation per inner message and one each for the item and id slices.
+// Because the strings of a body share one allocation, keeping any of them
+// keeps the whole body alive; clone a small field of a large message that
+// you keep for long. A connection's reader may decode through a Names,
+// which interns the strings that repeat from frame to frame (resource ids,
+// transaction names, ...): they then cost no allocation, nor pin the body.
 //
 // # Concurrency
 //

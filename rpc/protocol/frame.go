@@ -173,10 +173,10 @@ func FrameLength(b []byte) (int, error) {
 // (see the Err variables for what to do with them).
 //
 // The result does not alias b, so the caller may reuse b at once. The
-// Frame, its Body and the first 64 bytes of the body's strings are
-// allocated together; the strings that do not fit share one copy of the
-// (inflated) body. Keeping any string keeps its allocation alive: use
+// strings of the body share one copy of the (inflated) body, made with a
+// single allocation: keeping any of them keeps that copy alive. Use
 // strings.Clone on a small field of a large message that you keep for long.
+// The Frame and its Body are allocated together.
 //
 // DecodeFrame never panics and is safe for concurrent use.
 func DecodeFrame(b []byte) (*Frame, error) { return decodeFrame(b, nil) }

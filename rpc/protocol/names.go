@@ -3,10 +3,9 @@ package protocol
 // Names interns the strings a connection's frames repeat: transaction
 // names, resource ids, application ids, transaction service groups,
 // versions and short application data. Decoding through a Names, such a
-// field is looked up without allocating nor taking room from the frame's
-// other strings: a BranchCommit request, for one, decodes with one
-// allocation instead of two (TestNamesDecodeAllocations). XIDs and lock
-// keys, which do not repeat, are decoded as by DecodeFrame.
+// field is looked up without allocating, and a GlobalBegin request decodes
+// with one allocation instead of two (TestNamesDecodeAllocations). XIDs and
+// lock keys, which do not repeat, are decoded as by DecodeFrame.
 //
 // A Names is bounded: it keeps up to 64 strings of up to 128 bytes and
 // starts over when full, so a peer that sends ever new names costs a map
