@@ -129,14 +129,24 @@ func (p *delayProxy) serve(client net.Conn) {
 // then an end of stream (its write side is shut); when a write fails,
 // both connections are closed, which ends the other direction too.
 func (p *delayProxy) pipe(src, dst net.Conn) {
+	sl, err := newSleeper()
+	if err != nil {
+		src.Close()
+		dst.Close()
+		return
+	}
+	defer sl.close()
 	queue := make(chan chunk, 1024)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		failed := false
 		for c := range queue {
 			if !failed {
-				sleepUntil(c.due)
-				if _, err := dst.Write((*c.buf)[:c.n]); err != nil {
+				err := sl.until(c.due)
+				if err == nil {
+					_, err = dst.Write((*c.buf)[:c.n])
+				}
+				if err != nil {
 					failed = true
 					src.Close()
 					dst.Close()

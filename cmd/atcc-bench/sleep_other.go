@@ -4,5 +4,12 @@ package main
 
 import "time"
 
-// sleepUntil returns at t or later, at the resolution of Go's timers.
-func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+// sleeper waits at the resolution of Go's timers.
+type sleeper struct{}
+
+func newSleeper() (*sleeper, error) { return &sleeper{}, nil }
+
+// until returns at t or later.
+func (*sleeper) until(t time.Time) error { time.Sleep(time.Until(t)); return nil }
+
+func (*sleeper) close() error { return nil }
