@@ -2,7 +2,7 @@
 // transaction doing the same work: a transfer between two distinct random
 // rows of one accounts table (two UPDATEs, then COMMIT).
 //
-//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8] [-multi]
+//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8] [-multi] [-db-delay 250us]
 //	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
 // It creates (or resets) the database atcc_bench (-db) with an accounts table
@@ -15,7 +15,10 @@
 // that the whole cost of a transaction on the machine shows; with
 // -coordinator it uses a coordinator run apart (atcc-tc, also watched), and
 // its own Go CPU column is then the client's alone. -modes measures one mode
-// alone, for profiling.
+// alone, for profiling. -db-delay puts the database one network hop away:
+// both pools reach it through a proxy in the process that delays every
+// chunk of bytes each way (the proxy's CPU then counts in the Go column),
+// and the bench first prints the SELECT 1 round trip it adds.
 //
 // With -hot it measures hot rows instead: many workers transferring among a
 // few accounts, as plain local transactions and as AT global transactions
