@@ -2,7 +2,7 @@
 // transaction doing the same work: a transfer between two distinct random
 // rows of one accounts table (two UPDATEs, then COMMIT).
 //
-//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8] [-multi]
+//	go run ./cmd/atcc-bench [-dsn root@tcp(127.0.0.1:3306)/] [-duration 5s] [-accounts 1000] [-concurrency 1,8] [-multi] [-db-delay 250us]
 //	go run ./cmd/atcc-bench -hot [-accounts 5] [-concurrency 32] [-duration 20s] [-abort 0.05]
 //
 // It creates (or resets) the database atcc_bench (-db) with an accounts table
@@ -15,7 +15,10 @@
 // that the whole cost of a transaction on the machine shows; with
 // -coordinator it uses a coordinator run apart (atcc-tc, also watched), and
 // its own Go CPU column is then the client's alone. -modes measures one mode
-// alone, for profiling.
+// alone, for profiling. -db-delay puts the database one network hop away:
+// both pools reach it through a proxy in the process that delays every
+// chunk of bytes each way (the proxy's CPU then counts in the Go column),
+// and the bench first prints the SELECT 1 round trip it adds.
 //
 // With -hot it measures hot rows instead: many workers transferring among a
 // few accounts, as plain local transactions and as AT global transactions
@@ -91,6 +94,8 @@ func main() {
 	flag.DurationVar(&lockRetryInterval, "lock-retry-interval", 0, "datasource.Config.LockRetryInterval (0: its default)")
 	flag.BoolVar(&multiStatements, "multi", false, "open the AT pool with multiStatements=true and datasource.Config.MultiStatements: each branch's\n"+
 		"undo log INSERT and COMMIT in one query (the local pool is unchanged)")
+	flag.DurationVar(&dbDelay, "db-delay", 0, "put the database one network hop away: a proxy in front of -dsn's address delays every chunk of bytes\n"+
+		"by this much each way (round trip twice that), for both pools; the coordinator stays on loopback (0: no proxy)")
 	flag.Parse()
 	if *hot {
 		set := map[string]bool{}
@@ -177,6 +182,7 @@ var (
 	others            []watched // processes whose CPU is reported beside the bench's own
 	dbName            string
 	multiStatements   bool
+	dbDelay           time.Duration
 )
 
 // result is one measured run.
@@ -206,6 +212,13 @@ func run(dsn, coordinator string, duration time.Duration, accounts int, concs []
 	mcfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return err
+	}
+	if dbDelay > 0 {
+		proxy, err := delayDatabase(ctx, mcfg)
+		if err != nil {
+			return err
+		}
+		defer proxy.Close()
 	}
 	local, target, err := setup(ctx, mcfg, accounts)
 	if err != nil {
@@ -300,6 +313,33 @@ func run(dsn, coordinator string, duration time.Duration, accounts int, concs []
 	}
 	fmt.Printf("\nbalances check: %d accounts sum to %d (unchanged)\n", n, sum)
 	return nil
+}
+
+// delayDatabase starts a delayProxy of dbDelay in front of cfg's server,
+// points cfg at it, and prints the round trip of SELECT 1 without and
+// with it: the delay the proxy actually adds.
+func delayDatabase(ctx context.Context, cfg *mysql.Config) (*delayProxy, error) {
+	if cfg.Net != "tcp" {
+		return nil, fmt.Errorf("-db-delay needs a tcp -dsn, not %q", cfg.Net)
+	}
+	const n = 1000
+	direct, err := roundTrip(ctx, cfg, n)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := startDelayProxy(cfg.Addr, dbDelay)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Addr = proxy.Addr()
+	delayed, err := roundTrip(ctx, cfg, n)
+	if err != nil {
+		proxy.Close()
+		return nil, err
+	}
+	fmt.Printf("db-delay %v (round trip %v): SELECT 1, median of %d: %v direct, %v through the proxy (+%v)\n\n",
+		dbDelay, 2*dbDelay, n, direct.Round(time.Microsecond), delayed.Round(time.Microsecond), (delayed - direct).Round(time.Microsecond))
+	return proxy, nil
 }
 
 // setup creates or resets the bench database and returns a raw pool and a
