@@ -3,6 +3,8 @@ package atprop
 import (
 	"context"
 	"database/sql"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -182,4 +184,78 @@ func TestPermissiveSeedSessions(t *testing.T) {
 	at, mirror = modes()
 	require.Equal(t, "", at)
 	require.Equal(t, "", mirror)
+}
+
+// TestNoPadBinEqualityDependsOnPlan: seed 5039. A NO PAD key compared with
+// a COLLATE utf8mb4_bin literal is compared under utf8mb4_bin, PAD SPACE,
+// where a key of two spaces equals the empty string; MariaDB 10.11 finds it
+// by a scan but not through the key's index, which it searches in the key's
+// own NO PAD collation (for = and IN). AT's image SELECT (ORDER BY k LIMIT
+// 3: the index) then finds no row where the plain UPDATE (a scan) changes
+// one: not a fault of AT, whose rollback is exact either way, but a server
+// whose answer depends on its plan. The generator marks such predicates
+// Nondet (cmpVal, joinNondet), so only the rollback is compared.
+func TestNoPadBinEqualityDependsOnPlan(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	nopad := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci", length: 10, charset: "utf8mb4", ci: true, nopad: true}
+	tbl := &Table{DB: 0, Name: "t", PK: []int{0}, UqInt: -1, Cols: []Column{{Name: "k", Type: nopad}, {Name: "v", Type: intType(32, false), Nullable: true}}}
+	s := &Schema{Tables: []*Table{tbl}}
+	require.NoError(t, e.Setup(ctx, s, []*Stmt{{Kind: "insert", Head: Frag{SQL: "INSERT INTO t VALUES (_utf8mb4 X'2020', 0)"}}}, []*Table{tbl}))
+
+	// the server: one predicate, two answers
+	var byIndex, byScan int
+	require.NoError(t, e.at[0].DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM t WHERE k = '' COLLATE utf8mb4_bin").Scan(&byIndex))
+	require.NoError(t, e.at[0].DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM t IGNORE INDEX (PRIMARY) WHERE k = '' COLLATE utf8mb4_bin").Scan(&byScan))
+	if byIndex == byScan {
+		t.Fatalf("the server finds %d rows both through the index and by a scan: if it no longer depends on the plan, cmpVal need not mark NO PAD columns compared under utf8mb4_bin", byScan)
+	}
+
+	// the seed's statement: a result mismatch when compared
+	update := func(nondet bool) *GlobalTx {
+		return &GlobalTx{Branches: []*Branch{{DB: 0, Stmts: []*Stmt{{Kind: "update", Nondet: nondet, Head: Frag{
+			SQL:  "UPDATE t SET v = 1 WHERE k = 'é E' OR k IN (?, ?, ' é ' COLLATE utf8mb4_bin, ' éé') ORDER BY k LIMIT 3",
+			Args: []any{"EE", ""}}}}}}}
+	}
+	_, f, err := e.RunTx(ctx, s, update(false))
+	require.NoError(t, err)
+	require.NotNil(t, f, "AT images no row, plain SQL changes one")
+	require.Equal(t, "result-mismatch", f.Class, f.Detail)
+	require.NoError(t, e.Resync(ctx, s))
+	// marked Nondet, only the rollback is compared
+	uncompared := e.Stats.Uncompared
+	_, f, err = e.RunTx(ctx, s, update(true))
+	require.NoError(t, err)
+	require.Nil(t, f)
+	require.Equal(t, uncompared+1, e.Stats.Uncompared)
+
+	// the generator marks exactly the NO PAD comparisons under utf8mb4_bin
+	padCI := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci", length: 10, charset: "utf8mb4", ci: true}
+	bin := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", length: 10, charset: "utf8mb4"}
+	g := newGen(rand.New(rand.NewPCG(5039, 0)), s)
+	marked := 0
+	for i := 0; i < 500; i++ {
+		f := g.cmpVal(tbl, 0, Value{S: ""})
+		if f.Nondet != strings.HasSuffix(f.SQL, " COLLATE utf8mb4_bin") {
+			t.Fatalf("%s: Nondet %v", f.SQL, f.Nondet)
+		}
+		if f.Nondet {
+			marked++
+		}
+		if w := join([]Frag{{SQL: "k = 'a'"}, f}, " OR "); w.Nondet != f.Nondet {
+			t.Fatalf("join lost Nondet of %s", f.SQL)
+		}
+	}
+	require.NotZero(t, marked, "no COLLATE utf8mb4_bin literal in 500")
+	tbl.Cols[0].Type = padCI
+	for i := 0; i < 500; i++ {
+		if f := g.cmpVal(tbl, 0, Value{S: ""}); f.Nondet {
+			t.Fatalf("%s over a PAD SPACE column: Nondet", f.SQL)
+		}
+	}
+	require.True(t, joinNondet(nopad, bin))
+	require.True(t, joinNondet(bin, nopad))
+	require.False(t, joinNondet(nopad, padCI))
+	require.False(t, joinNondet(bin, padCI))
+	require.False(t, joinNondet(nopad, nopad))
 }

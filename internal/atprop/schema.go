@@ -42,6 +42,7 @@ type colType struct {
 	fixed    bool     // CHAR, BINARY
 	charset  string   // kString: utf8mb4, latin1, ascii
 	ci       bool     // kString: case-insensitive collation
+	nopad    bool     // kString: a NO PAD collation (trailing spaces count)
 	fsp      int      // fractional seconds
 	members  []string // kEnum, kSet
 }
@@ -51,15 +52,15 @@ var (
 	setMembers  = []string{"x", "y", "z", "w"}
 	collations  = []struct {
 		charset, collation string
-		ci                 bool
+		ci, nopad          bool
 	}{
-		{"utf8mb4", "utf8mb4_bin", false},
-		{"utf8mb4", "utf8mb4_general_ci", true},
-		{"utf8mb4", "utf8mb4_unicode_ci", true},
-		{"utf8mb4", "utf8mb4_unicode_520_nopad_ci", true},
-		{"latin1", "latin1_swedish_ci", true},
-		{"latin1", "latin1_bin", false},
-		{"ascii", "ascii_general_ci", true},
+		{"utf8mb4", "utf8mb4_bin", false, false},
+		{"utf8mb4", "utf8mb4_general_ci", true, false},
+		{"utf8mb4", "utf8mb4_unicode_ci", true, false},
+		{"utf8mb4", "utf8mb4_unicode_520_nopad_ci", true, true},
+		{"latin1", "latin1_swedish_ci", true, false},
+		{"latin1", "latin1_bin", false, false},
+		{"ascii", "ascii_general_ci", true, false},
 	}
 )
 
@@ -78,7 +79,7 @@ func stringType(rng *rand.Rand, base string, length int) colType {
 		sql = fmt.Sprintf("%s(%d)", base, length)
 	}
 	return colType{kind: kString, sql: sql + " CHARACTER SET " + c.charset + " COLLATE " + c.collation,
-		length: length, fixed: base == "CHAR", charset: c.charset, ci: c.ci}
+		length: length, fixed: base == "CHAR", charset: c.charset, ci: c.ci, nopad: c.nopad}
 }
 
 // randomType returns any column type MariaDB 10.11 has.
