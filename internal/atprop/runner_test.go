@@ -3,6 +3,8 @@ package atprop
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
+	"github.com/atcc-go/atcc/datasource"
 	"github.com/atcc-go/atcc/internal/testdb"
 )
 
@@ -258,4 +261,45 @@ func TestNoPadBinEqualityDependsOnPlan(t *testing.T) {
 	require.False(t, joinNondet(nopad, padCI))
 	require.False(t, joinNondet(bin, padCI))
 	require.False(t, joinNondet(nopad, nopad))
+}
+
+// TestRunTxDocumentedAbort: seeds 6022 and 6025. An INSERT giving an
+// auto-increment key between rows that generate it, not below the first
+// generated key, fails through AT after it ran, as README documents (the
+// counter may have moved between the generated keys), and its local
+// transaction can only roll back; plain SQL succeeds. The branch is rolled
+// back on both sides, the statements after it in the branch are not run,
+// and the global transaction goes on; in autocommit only the statement is
+// lost. The rollback is compared as always.
+func TestRunTxDocumentedAbort(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	tbl := &Table{DB: 0, Name: "t", PK: []int{0}, UqInt: -1, Cols: []Column{
+		{Name: "id", Type: intType(32, false), AutoInc: true},
+		{Name: "v", Type: intType(32, false), Nullable: true},
+	}}
+	s := &Schema{Tables: []*Table{tbl}}
+	require.NoError(t, e.Setup(ctx, s, []*Stmt{{Kind: "insert", Head: Frag{SQL: "INSERT INTO t (v) VALUES (1)"}}}, []*Table{tbl}))
+	// each moves the counter past its key: the next needs a higher one
+	moving := func(key int) *Stmt {
+		return &Stmt{Kind: "insert", Head: Frag{SQL: fmt.Sprintf("INSERT INTO t (id, v) VALUES (NULL, 2), (%d, 3), (?, 4)", key), Args: []any{0}}}
+	}
+	later := &Stmt{Kind: "update", Head: Frag{SQL: "UPDATE t SET v = 5 WHERE id = 1"}}
+	for i, commit := range []bool{false, true} {
+		documented := e.Stats.Documented
+		gt := &GlobalTx{Commit: commit, Branches: []*Branch{
+			{DB: 0, Stmts: []*Stmt{later, moving(1000 + 2000*i), later}},
+			{DB: 0, Auto: true, Stmts: []*Stmt{moving(2000 + 2000*i), later}},
+			{DB: 0, Stmts: []*Stmt{later}},
+		}}
+		_, f, err := e.RunTx(ctx, s, gt)
+		require.NoError(t, err)
+		require.Nil(t, f, "commit %v", commit)
+		require.Equal(t, documented+2, e.Stats.Documented, "commit %v", commit)
+	}
+	var n int
+	require.NoError(t, e.at[0].DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM t WHERE id >= 1000").Scan(&n))
+	require.Zero(t, n, "a row of the failed INSERT is left through AT")
+	require.True(t, abortDocumented(errors.New(`atcc/datasource: "INSERT ...": key 38 given in row 2, among generated keys from 6, may have moved the auto-increment counter: the generated keys are not known exactly`)))
+	require.False(t, abortDocumented(datasource.ErrTxAborted))
 }
