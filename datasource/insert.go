@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/atcc-go/atcc/datasource/internal/sqlparse"
 	"github.com/atcc-go/atcc/internal/schema"
@@ -126,7 +127,7 @@ func autoKey(col *schema.Column, v driver.Value, zeroKey bool, text string) (gen
 	if v == nil {
 		return true, nil, nil
 	}
-	if key, err = storedKey(col, v, text); err != nil {
+	if key, err = storedKey(col, v, false, text); err != nil { // an integer column: no CHAR padding
 		return false, nil, err
 	}
 	switch k := key.(type) {
@@ -233,11 +234,16 @@ func integerKey(col *schema.Column, v driver.Value, text string) (driver.Value, 
 // in and only that row. A number given for a character column is stored
 // as its decimal text, and compared as a number it would also match '01'
 // or ' 1'; a value for a BINARY(n) column is stored padded with zero bytes
-// to n bytes, and unpadded it matches nothing. Other values compare as
-// they are stored (a number for an ENUM or SET column is its index, as in
-// the insert). A floating-point number for a character or binary key column
-// is refused: its stored text is the server's rendering.
-func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, error) {
+// to n bytes, and unpadded it matches nothing. A CHAR column stores a
+// value without its trailing spaces, which a NO PAD collation compares
+// (seed 6182: ' A ' stored as ' A' and looked up as given, by ON DUPLICATE
+// KEY UPDATE, was in no image, and stayed after the rollback); under
+// PAD_CHAR_TO_FULL_LENGTH (padChar) it is read and compared padded with
+// spaces to the column's length. Other values compare as they are stored (a
+// number for an ENUM or SET column is its index, as in the insert). A
+// floating-point number for a character or binary key column is refused:
+// its stored text is the server's rendering.
+func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -268,11 +274,14 @@ func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, e
 		return nil, unsupported(text, "a floating-point value for key column "+col.Name, nil)
 	case string:
 		if !binary {
-			return x, nil
+			return charKey(col, x, padChar), nil
 		}
 		b = []byte(x)
 	case []byte:
 		if !binary {
+			if col.DataType == "char" {
+				return []byte(charKey(col, string(x), padChar)), nil
+			}
 			return x, nil
 		}
 		b = x
@@ -280,7 +289,7 @@ func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, e
 		return v, nil
 	}
 	if char {
-		return string(b), nil
+		return charKey(col, string(b), padChar), nil
 	}
 	if col.DataType == "binary" {
 		var n int
@@ -291,6 +300,25 @@ func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, e
 		}
 	}
 	return b, nil
+}
+
+// charKey returns s, given for character column col, as a CHAR column
+// stores and reads it (see storedKey); other character columns keep s.
+func charKey(col *schema.Column, s string, padChar bool) string {
+	if col.DataType != "char" {
+		return s
+	}
+	s = strings.TrimRight(s, " ")
+	if !padChar {
+		return s
+	}
+	var n int
+	if _, err := fmt.Sscanf(strings.ToLower(col.ColumnType), "char(%d)", &n); err == nil {
+		if c := utf8.RuneCountInString(s); c < n {
+			s += strings.Repeat(" ", n-c)
+		}
+	}
+	return s
 }
 
 // resolve checks an INSERT's rows against all, the query's args, before it
@@ -337,7 +365,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			if v == nil {
 				return nil, unsupported(text, "primary key column "+t.PrimaryKey[k]+" gets NULL", nil)
 			}
-			if pk[k], err = storedKey(&t.Columns[ip.pkIdx[k]], v, text); err != nil {
+			if pk[k], err = storedKey(&t.Columns[ip.pkIdx[k]], v, ip.padChar, text); err != nil {
 				return nil, err
 			}
 		}
@@ -384,7 +412,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 				case st != cellKnown:
 					return nil, unsupported(text, "unique key column "+kp.names[j]+" gets a value only the server knows", nil)
 				}
-				if tuple[j], err = storedKey(&t.Columns[kp.col[j]], v, text); err != nil {
+				if tuple[j], err = storedKey(&t.Columns[kp.col[j]], v, ip.padChar, text); err != nil {
 					return nil, err
 				}
 			}

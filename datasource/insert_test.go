@@ -49,7 +49,10 @@ func insertCase(t *testing.T, ddl []string, tables []string, stmts ...stmtArgs) 
 // value for a BINARY(16) key (padded by the server, once looked up
 // unpadded: "0 found by primary key", and a REPLACE lost the row it
 // replaced), a number for a VARCHAR key (once compared as a number,
-// matching '01' and ' 1' too). Lock keys name the stored values.
+// matching '01' and ' 1' too), trailing spaces for a CHAR key under a NO
+// PAD collation (stored without them, once looked up with them: the row an
+// ON DUPLICATE KEY UPDATE inserted stayed after the rollback, atprop seed
+// 6182). Lock keys name the stored values.
 func TestInsertCoercedKeys(t *testing.T) {
 	pad := func(s string) string { return "0x" + hexPad(s, 16) }
 	cases := []struct {
@@ -78,6 +81,16 @@ func TestInsertCoercedKeys(t *testing.T) {
 			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
 			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
 		}, "vk:1,2;ek:y"},
+		{"trailing spaces for a NO PAD CHAR key", []string{"CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, " +
+			"u CHAR(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin UNIQUE, v INT)", "INSERT INTO ck VALUES ('x', 'y', 0)"}, []stmtArgs{
+			q("INSERT INTO ck VALUES (?, 'b', 2) ON DUPLICATE KEY UPDATE v = 3", " B  "),
+			q("REPLACE INTO ck VALUES ('x  ', 'z', 4)"),                   // meets the stored 'x'
+			q("INSERT IGNORE INTO ck VALUES ('w ', ?, 5)", []byte("z  ")), // meets 'z' by its unique key
+			q("INSERT INTO ck VALUES (X'432020', 'c', 6) ON DUPLICATE KEY UPDATE v = 7"),
+		}, "ck: B,x,C"},
+		{"trailing spaces for a NO PAD CHAR key, plain INSERT", []string{"CREATE TABLE cp (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO cp VALUES (' A ', 1), (?, 2)", "b "),
+		}, "cp: A,b"},
 		{"bit literals for a number", []string{"CREATE TABLE hp (k BIGINT UNSIGNED PRIMARY KEY, v INT)"}, []stmtArgs{
 			q("INSERT INTO hp VALUES (b'101', 1), (0xFFFFFFFFFFFFFFFF, 2)"),
 		}, "hp:5,18446744073709551615"},
@@ -543,4 +556,41 @@ func TestInsertZeroKeyUnderNoAutoValueOnZero(t *testing.T) {
 		return inTx(ctx, db, q("INSERT INTO zk VALUES ('0.0', 1)"), q("INSERT INTO zk (v) VALUES (2)"))
 	})
 	requireRows(t, initial, snapshot(t, d.DB, "zk"), "zk after global rollback")
+}
+
+// Under PAD_CHAR_TO_FULL_LENGTH a CHAR value is read and compared padded to
+// the column's length: a CHAR key is looked up so, and its rollback is
+// exact under a NO PAD collation too.
+func TestInsertCharKeyUnderPadCharToFullLength(t *testing.T) {
+	d := testdb.Create(t)
+	require.NoError(t, undo.CreateTable(context.Background(), d.DB, ""))
+	d.Exec(t, "CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
+		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
+	cfg := d.Config()
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_TRANS_TABLES,PAD_CHAR_TO_FULL_LENGTH'"
+	target, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	client := newClient(t, startTC(t))
+	conn, err := NewConnector(target, client, Config{ResourceID: "test/" + d.Name, Undo: undo.Config{DeleteMaxDelay: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	e := &env{d: d, client: client, conn: conn, db: db}
+	stmts := []stmtArgs{
+		q("INSERT INTO ck VALUES (' A ', 1), (?, 2)", "b"),
+		q("INSERT INTO ck VALUES (?, 3) ON DUPLICATE KEY UPDATE v = 4", " B  "),
+		q("REPLACE INTO ck VALUES ('x  ', 5), ('é', 6)"),
+	}
+	initial := snapshot(t, d.DB, "ck")
+	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, db, stmts...) })
+	requireRows(t, initial, snapshot(t, d.DB, "ck"), "ck after global rollback")
+	twin := testdb.Create(t)
+	twin.Exec(t, "CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
+		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
+	require.NoError(t, inTx(context.Background(), twin.DB, stmts...))
+	e.global(t, true, func(ctx context.Context) error { return inTx(ctx, db, stmts...) })
+	requireRows(t, snapshot(t, twin.DB, "ck"), snapshot(t, d.DB, "ck"), "ck after global commit")
 }
