@@ -234,15 +234,17 @@ func integerKey(col *schema.Column, v driver.Value, text string) (driver.Value, 
 // in and only that row. A number given for a character column is stored
 // as its decimal text, and compared as a number it would also match '01'
 // or ' 1'; a value for a BINARY(n) column is stored padded with zero bytes
-// to n bytes, and unpadded it matches nothing. A CHAR column stores a
-// value without its trailing spaces, which a NO PAD collation compares
-// (seed 6182: ' A ' stored as ' A' and looked up as given, by ON DUPLICATE
-// KEY UPDATE, was in no image, and stayed after the rollback); under
-// PAD_CHAR_TO_FULL_LENGTH (padChar) it is read and compared padded with
-// spaces to the column's length. Other values compare as they are stored (a
-// number for an ENUM or SET column is its index, as in the insert). A
-// floating-point number for a character or binary key column is refused:
-// its stored text is the server's rendering.
+// to n bytes, and unpadded it matches nothing. A value longer than a
+// CHAR(n), VARCHAR(n), BINARY(n) or VARBINARY(n) column holds is stored cut
+// to n characters or bytes when sql_mode is not strict (with it the insert
+// fails). A CHAR column stores a value without its trailing spaces, which a
+// NO PAD collation compares (seed 6182: ' A ' stored as ' A' and looked up
+// as given, by ON DUPLICATE KEY UPDATE, was in no image, and stayed after
+// the rollback); under PAD_CHAR_TO_FULL_LENGTH (padChar) it is read and
+// compared padded with spaces to the column's length. Other values compare
+// as they are stored (a number for an ENUM or SET column is its index, as
+// in the insert). A floating-point number for a character or binary key
+// column is refused: its stored text is the server's rendering.
 func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
@@ -279,8 +281,8 @@ func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (d
 		b = []byte(x)
 	case []byte:
 		if !binary {
-			if col.DataType == "char" {
-				return []byte(charKey(col, string(x), padChar)), nil
+			if k := charKey(col, string(x), padChar); len(k) != len(x) {
+				return []byte(k), nil
 			}
 			return x, nil
 		}
@@ -290,6 +292,9 @@ func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (d
 	}
 	if char {
 		return charKey(col, string(b), padChar), nil
+	}
+	if n := declaredLength(col.ColumnType); n >= 0 && len(b) > n && (col.DataType == "binary" || col.DataType == "varbinary") {
+		b = b[:n]
 	}
 	if col.DataType == "binary" {
 		var n int
@@ -302,23 +307,50 @@ func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (d
 	return b, nil
 }
 
-// charKey returns s, given for character column col, as a CHAR column
-// stores and reads it (see storedKey); other character columns keep s.
+// charKey returns s, given for character column col, as a CHAR or
+// VARCHAR column stores and reads it (see storedKey); other character
+// columns keep s.
 func charKey(col *schema.Column, s string, padChar bool) string {
-	if col.DataType != "char" {
+	if col.DataType != "char" && col.DataType != "varchar" {
+		return s
+	}
+	n := declaredLength(col.ColumnType)
+	if n >= 0 && len(s) > n { // n characters take n bytes or more
+		s = firstRunes(s, n)
+	}
+	if col.DataType == "varchar" {
 		return s
 	}
 	s = strings.TrimRight(s, " ")
-	if !padChar {
-		return s
-	}
-	var n int
-	if _, err := fmt.Sscanf(strings.ToLower(col.ColumnType), "char(%d)", &n); err == nil {
-		if c := utf8.RuneCountInString(s); c < n {
-			s += strings.Repeat(" ", n-c)
-		}
+	if c := utf8.RuneCountInString(s); padChar && c < n {
+		s += strings.Repeat(" ", n-c)
 	}
 	return s
+}
+
+// firstRunes returns the first n characters of s.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// declaredLength returns n of a column type "name(n)", or -1.
+func declaredLength(columnType string) int {
+	i := strings.IndexByte(columnType, '(')
+	j := strings.IndexByte(columnType, ')')
+	if i < 0 || j < i {
+		return -1
+	}
+	n, err := strconv.Atoi(columnType[i+1 : j])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // resolve checks an INSERT's rows against all, the query's args, before it

@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strings"
 	"testing"
 	"time"
@@ -558,39 +559,88 @@ func TestInsertZeroKeyUnderNoAutoValueOnZero(t *testing.T) {
 	requireRows(t, initial, snapshot(t, d.DB, "zk"), "zk after global rollback")
 }
 
-// Under PAD_CHAR_TO_FULL_LENGTH a CHAR value is read and compared padded to
-// the column's length: a CHAR key is looked up so, and its rollback is
-// exact under a NO PAD collation too.
-func TestInsertCharKeyUnderPadCharToFullLength(t *testing.T) {
-	d := testdb.Create(t)
-	require.NoError(t, undo.CreateTable(context.Background(), d.DB, ""))
-	d.Exec(t, "CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
-		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
+// modeDB opens a pool on d whose sessions run with sql_mode mode.
+func modeDB(t testing.TB, d *testdb.Database, mode string) driver.Connector {
+	t.Helper()
 	cfg := d.Config()
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	cfg.Params["sql_mode"] = "'STRICT_TRANS_TABLES,PAD_CHAR_TO_FULL_LENGTH'"
-	target, err := mysql.NewConnector(cfg)
+	cfg.Params["sql_mode"] = "'" + mode + "'"
+	c, err := mysql.NewConnector(cfg)
 	require.NoError(t, err)
+	return c
+}
+
+// newModeEnv is newEnv with sessions in sql_mode mode, and a twin: a
+// database with the same tables, with a pool in the same mode that runs
+// the statements as plain SQL.
+func newModeEnv(t testing.TB, mode string, ddl ...string) (e *env, twin *testdb.Database, twinDB *sql.DB) {
+	t.Helper()
+	d := testdb.Create(t)
+	require.NoError(t, undo.CreateTable(context.Background(), d.DB, ""))
+	d.Exec(t, ddl...)
 	client := newClient(t, startTC(t))
-	conn, err := NewConnector(target, client, Config{ResourceID: "test/" + d.Name, Undo: undo.Config{DeleteMaxDelay: 5 * time.Millisecond}})
+	conn, err := NewConnector(modeDB(t, d, mode), client, Config{ResourceID: "test/" + d.Name, Undo: undo.Config{DeleteMaxDelay: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	db := sql.OpenDB(conn)
 	t.Cleanup(func() { db.Close() })
-	e := &env{d: d, client: client, conn: conn, db: db}
-	stmts := []stmtArgs{
+	twin = testdb.Create(t)
+	twin.Exec(t, ddl...)
+	twinDB = sql.OpenDB(modeDB(t, twin, mode))
+	t.Cleanup(func() { twinDB.Close() })
+	return &env{d: d, client: client, conn: conn, db: db}, twin, twinDB
+}
+
+// requireGlobalLikePlain runs stmts through e in a global transaction
+// rolled back, then in one committed, and as plain SQL on twin through
+// twinDB: the rollback restores tables, the commit leaves them as plain SQL
+// does.
+func requireGlobalLikePlain(t *testing.T, e *env, twin *testdb.Database, twinDB *sql.DB, tables []string, stmts ...stmtArgs) {
+	t.Helper()
+	initial := map[string][][]any{}
+	for _, tb := range tables {
+		initial[tb] = snapshot(t, e.d.DB, tb)
+	}
+	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
+	for _, tb := range tables {
+		requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
+	}
+	require.NoError(t, inTx(context.Background(), twinDB, stmts...))
+	e.global(t, true, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
+	for _, tb := range tables {
+		requireRows(t, snapshot(t, twin.DB, tb), snapshot(t, e.d.DB, tb), tb+" after global commit")
+	}
+}
+
+// Without strict mode a key longer than its column holds is stored cut to
+// the column's length: it is looked up so (once looked up whole, a REPLACE
+// of the stored key imaged nothing, and the rollback lost the row).
+func TestInsertKeysCutWithoutStrictMode(t *testing.T) {
+	e, twin, twinDB := newModeEnv(t, "",
+		"CREATE TABLE vk (k VARCHAR(3) CHARACTER SET utf8mb4 PRIMARY KEY, v INT)", "INSERT INTO vk VALUES ('abc', 0), ('ééé', 0)",
+		"CREATE TABLE ck (k CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)", "INSERT INTO ck VALUES ('ab', 0)",
+		"CREATE TABLE bk (k VARBINARY(2) PRIMARY KEY, u BINARY(2) UNIQUE, v INT)", "INSERT INTO bk VALUES (X'0102', X'0304', 0)")
+	requireGlobalLikePlain(t, e, twin, twinDB, []string{"vk", "ck", "bk"},
+		q("REPLACE INTO vk VALUES ('abcd', 1)"),
+		q("INSERT INTO vk VALUES (?, 2) ON DUPLICATE KEY UPDATE v = 3", "éééé"),
+		q("INSERT INTO vk VALUES ('xyzw', 4), (12345, 5)"),
+		q("REPLACE INTO ck VALUES ('ab  x', 6)"),
+		q("INSERT INTO bk VALUES (X'010203', X'0909', 7) ON DUPLICATE KEY UPDATE v = 8"),
+		q("INSERT IGNORE INTO bk VALUES (X'0505', X'030405', 9)"),
+	)
+}
+
+// Under PAD_CHAR_TO_FULL_LENGTH a CHAR value is read and compared padded to
+// the column's length: a CHAR key is looked up so, and its rollback is
+// exact under a NO PAD collation too.
+func TestInsertCharKeyUnderPadCharToFullLength(t *testing.T) {
+	e, twin, twinDB := newModeEnv(t, "STRICT_TRANS_TABLES,PAD_CHAR_TO_FULL_LENGTH",
+		"CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
+		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
+	requireGlobalLikePlain(t, e, twin, twinDB, []string{"ck"},
 		q("INSERT INTO ck VALUES (' A ', 1), (?, 2)", "b"),
 		q("INSERT INTO ck VALUES (?, 3) ON DUPLICATE KEY UPDATE v = 4", " B  "),
 		q("REPLACE INTO ck VALUES ('x  ', 5), ('é', 6)"),
-	}
-	initial := snapshot(t, d.DB, "ck")
-	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, db, stmts...) })
-	requireRows(t, initial, snapshot(t, d.DB, "ck"), "ck after global rollback")
-	twin := testdb.Create(t)
-	twin.Exec(t, "CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
-		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
-	require.NoError(t, inTx(context.Background(), twin.DB, stmts...))
-	e.global(t, true, func(ctx context.Context) error { return inTx(ctx, db, stmts...) })
-	requireRows(t, snapshot(t, twin.DB, "ck"), snapshot(t, d.DB, "ck"), "ck after global commit")
+	)
 }
