@@ -644,3 +644,77 @@ func TestInsertCharKeyUnderPadCharToFullLength(t *testing.T) {
 		q("REPLACE INTO ck VALUES ('x  ', 5), ('é', 6)"),
 	)
 }
+
+// A key value the server stores converted (a DECIMAL rounded to its scale,
+// a fraction of a second cut, SET members ordered, a FLOAT approximated, a
+// DATE's time dropped) finds no row by the value given: an INSERT IGNORE,
+// REPLACE or ON DUPLICATE KEY UPDATE giving one once imaged neither the
+// row it met nor the one it wrote, and the rollback kept the change (or
+// lost the row). Such a statement is refused before it runs; one the
+// server converts otherwise than CAST (an invalid date stored as a zero
+// date without strict mode) fails after it ran, when its key values find
+// no row, and its local transaction can only roll back. An update that
+// moves the unique value a row was met by is no such case.
+func TestInsertConvertedKeys(t *testing.T) {
+	cases := []struct{ ddl, row, stmt string }{
+		{"CREATE TABLE dk (k DECIMAL(5,2) PRIMARY KEY, v INT)", "INSERT INTO dk VALUES (1.01, 0)", "REPLACE INTO dk VALUES (1.005, 9)"},
+		{"CREATE TABLE dk (k DECIMAL(5,2) PRIMARY KEY, v INT)", "INSERT INTO dk VALUES (1.01, 0)", "INSERT INTO dk VALUES ('1.006', 9) ON DUPLICATE KEY UPDATE v = 3"},
+		{"CREATE TABLE tk (k DATETIME(1) PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('2024-01-01 00:00:00.1', 0)", "REPLACE INTO tk VALUES ('2024-01-01 00:00:00.12', 9)"},
+		{"CREATE TABLE tk (k TIME PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('10:00:00', 0)", "INSERT IGNORE INTO tk VALUES ('10:00:00.7', 9), ('11:00:00', 9)"},
+		{"CREATE TABLE tk (k DATE PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('2024-01-01', 0)", "REPLACE INTO tk VALUES ('2024-01-01 10:00:00', 9)"},
+		{"CREATE TABLE fk (k FLOAT PRIMARY KEY, v INT)", "INSERT INTO fk VALUES (0.1, 0)", "REPLACE INTO fk VALUES (0.1, 9)"},
+		{"CREATE TABLE sk (id INT PRIMARY KEY, k SET('a','b') UNIQUE, v INT)", "INSERT INTO sk VALUES (1, 'a,b', 0)", "REPLACE INTO sk VALUES (2, 'b,a', 9)"},
+		{"CREATE TABLE ek (id INT PRIMARY KEY, k ENUM('a','it''s') CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci UNIQUE, v INT)",
+			"INSERT INTO ek VALUES (1, 'a', 0)", "REPLACE INTO ek VALUES (2, 'a ', 9)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.stmt, func(t *testing.T) {
+			e := newEnv(t, Config{}, tc.ddl, tc.row)
+			tb := strings.Fields(tc.ddl)[2]
+			initial := snapshot(t, e.d.DB, tb)
+			ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+			require.NoError(t, err)
+			err = inTx(ctx, e.db, q(tc.stmt))
+			require.ErrorIs(t, err, ErrUnsupported)
+			require.ErrorContains(t, err, "which it stores")
+			require.NoError(t, gtx.Rollback(context.Background()))
+			requireRows(t, initial, snapshot(t, e.d.DB, tb), tb+" after global rollback")
+		})
+	}
+	t.Run("spelled as stored", func(t *testing.T) {
+		ddl := []string{"CREATE TABLE ok (d DECIMAL(5,2), t DATETIME(1), s SET('a','it''s','b\\c'), e ENUM('x','y'), v INT, PRIMARY KEY (d, t), UNIQUE KEY (s, e))",
+			"INSERT INTO ok VALUES (1.01, '2024-01-01 00:00:00.1', 'a,b\\c', 'x', 0)"}
+		e := newEnv(t, Config{}, ddl...)
+		twin := testdb.Create(t)
+		twin.Exec(t, ddl...)
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"ok"},
+			q("REPLACE INTO ok VALUES ('1.010', '2024-01-01 00:00:00.10', 'a,b\\c', 'x', 1)"),
+			q("INSERT INTO ok VALUES (?, ?, ?, 2, 2) ON DUPLICATE KEY UPDATE v = 3", "2", "2024-01-02", "it's"),
+			q("INSERT IGNORE INTO ok VALUES (3, '2024-01-03', 'a,it''s', 'y', 4), (4, '2024-01-04', '', 'x', 5)"))
+	})
+	t.Run("converted otherwise than CAST", func(t *testing.T) {
+		e, _, _ := newModeEnv(t, "", "CREATE TABLE dd (k DATE PRIMARY KEY, v INT)", "INSERT INTO dd VALUES ('0000-00-00', 0)")
+		initial := snapshot(t, e.d.DB, "dd")
+		ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+		require.NoError(t, err)
+		c, err := e.db.Conn(ctx)
+		require.NoError(t, err)
+		defer c.Close()
+		tx, err := c.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, "REPLACE INTO dd VALUES ('2024-02-30', 1)")
+		require.ErrorContains(t, err, "find no row after it ran")
+		require.ErrorIs(t, tx.Commit(), ErrTxAborted)
+		require.NoError(t, gtx.Rollback(context.Background()))
+		requireRows(t, initial, snapshot(t, e.d.DB, "dd"), "dd after global rollback")
+	})
+	t.Run("unique value moved by the update", func(t *testing.T) {
+		e := newEnv(t, Config{}, "CREATE TABLE uk (id INT PRIMARY KEY, u VARCHAR(4) UNIQUE, v INT)", "INSERT INTO uk VALUES (1, 'a', 0)")
+		twin := testdb.Create(t)
+		twin.Exec(t, "CREATE TABLE uk (id INT PRIMARY KEY, u VARCHAR(4) UNIQUE, v INT)", "INSERT INTO uk VALUES (1, 'a', 0)")
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"uk"},
+			q("INSERT INTO uk VALUES (5, 'a', 1) ON DUPLICATE KEY UPDATE u = 'b'"),
+			q("INSERT INTO uk VALUES (6, 'c', 1), (7, 'b', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'x')"),
+			q("INSERT INTO uk VALUES (8, 'd', 1), (9, 'd', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'y')"))
+	})
+}
