@@ -792,7 +792,7 @@ func (e *executor) keysAsStored(ctx context.Context, ip *insertPlan, run *insert
 				case typ != "":
 					cast = append(cast, given{col, typ, v})
 				case !spelledAsStored(col, v):
-					return unsupported(text, fmt.Sprintf("key column %s gets %v, which it stores spelled otherwise", col.Name, v), nil)
+					return unsupported(text, fmt.Sprintf("key column %s gets %s, which it stores spelled otherwise", col.Name, givenText(v)), nil)
 				}
 			}
 		}
@@ -818,11 +818,22 @@ func (e *executor) keysAsStored(ctx context.Context, ip *insertPlan, run *insert
 		}
 		for n, x := range img.Rows[0] {
 			if x.String() != "1" {
-				return unsupported(text, fmt.Sprintf("key column %s gets %v, which it stores as another value", chunk[n].col.Name, chunk[n].v), nil)
+				return unsupported(text, fmt.Sprintf("key column %s gets %s, which it stores as another value", chunk[n].col.Name, givenText(chunk[n].v)), nil)
 			}
 		}
 	}
 	return nil
+}
+
+// givenText renders a key value an INSERT gives, for an error message.
+func givenText(v driver.Value) string {
+	if b, ok := v.([]byte); ok {
+		return strconv.Quote(string(b))
+	}
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
 }
 
 // castType returns the CAST target of col's type for keysAsStored, or ""
