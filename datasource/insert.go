@@ -616,7 +616,7 @@ func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, 
 		return err
 	}
 	var found []bool
-	if ip.odkuUnique == "" || run.rows == 1 {
+	if run.rows == 1 || !ip.replace && ip.odkuUnique == "" {
 		if found, err = e.keysFound(ctx, ip, run); err != nil {
 			return err
 		}
@@ -963,7 +963,9 @@ func enumMembers(columnType string) ([]string, bool) {
 // than given (a DECIMAL rounded, a time's fraction cut, SET members
 // ordered, a FLOAT approximated), which the collision lookups missed too,
 // so its undo would not be exact (keysAsStored refuses the conversions it
-// knows before the insert runs; this finds any other). An ON DUPLICATE KEY
+// knows before the insert runs; this finds any other). Not so, and not
+// checked, in a REPLACE of several rows, where a row replaced by a later
+// one may be replaced again by a third (seed 7048). An ON DUPLICATE KEY
 // UPDATE that assigns a unique key column may change the value a row met
 // its row by: a row of one is also checked before, and one of several,
 // which may meet each other, is not checked. The lookups compare as the

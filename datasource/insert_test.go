@@ -715,6 +715,10 @@ func TestInsertConvertedKeys(t *testing.T) {
 		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"uk"},
 			q("INSERT INTO uk VALUES (5, 'a', 1) ON DUPLICATE KEY UPDATE u = 'b'"),
 			q("INSERT INTO uk VALUES (6, 'c', 1), (7, 'b', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'x')"),
-			q("INSERT INTO uk VALUES (8, 'd', 1), (9, 'd', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'y')"))
+			q("INSERT INTO uk VALUES (8, 'd', 1), (9, 'd', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'y')"),
+			// seed 7048: row 10 is replaced by row 11 (u), which row 11 (id)
+			// replaces again: row 10's key values find no row
+			q("REPLACE INTO uk VALUES (10, 'e', 1), (11, 'e', 2), (11, 'f', 3)"),
+			q("INSERT IGNORE INTO uk VALUES (12, 'g', 1), (13, 'g', 2), (12, 'h', 3)"))
 	})
 }
