@@ -616,7 +616,7 @@ func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, 
 		return err
 	}
 	var found []bool
-	if run.rows == 1 || !ip.replace && ip.odkuUnique == "" {
+	if !ip.ignore && (run.rows == 1 || !ip.replace && ip.odkuUnique == "") {
 		if found, err = e.keysFound(ctx, ip, run); err != nil {
 			return err
 		}
@@ -660,7 +660,31 @@ func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, 
 		}
 		after.Rows = append(after.Rows, gen.Rows...)
 	}
-	e.recordChanges(br, ip, before, dedupe(after, ip.pkIdx))
+	after = dedupe(after, ip.pkIdx)
+	if ip.ignore && !ip.odku {
+		// INSERT IGNORE inserts a row or skips it (a duplicate, a foreign
+		// key it breaks) and changes no row that was there: the rows it
+		// inserted must be the new rows found (see keysFound).
+		n, err := w.result().RowsAffected()
+		if err != nil {
+			return err
+		}
+		old := make(map[string]bool, len(before.Rows))
+		for _, row := range before.Rows {
+			old[rowKey(row, ip.pkIdx)] = true
+		}
+		added := 0
+		for _, row := range after.Rows {
+			if !old[rowKey(row, ip.pkIdx)] {
+				added++
+			}
+		}
+		if int64(added) != n {
+			return fmt.Errorf("atcc/datasource: %s: %d rows inserted, %d new rows found by their key values: the server "+
+				"stored some as other values than given, so the rows it wrote are not known exactly", clipSQL(text), n, added)
+		}
+	}
+	e.recordChanges(br, ip, before, after)
 	return nil
 }
 
@@ -964,7 +988,8 @@ func enumMembers(columnType string) ([]string, bool) {
 // ordered, a FLOAT approximated), which the collision lookups missed too,
 // so its undo would not be exact (keysAsStored refuses the conversions it
 // knows before the insert runs; this finds any other). Not so, and not
-// checked, in a REPLACE of several rows, where a row replaced by a later
+// checked, in an INSERT IGNORE, which skips a row that breaks a foreign key
+// (imageInsert counts its rows instead), and in a REPLACE of several rows, where a row replaced by a later
 // one may be replaced again by a third (seed 7048). An ON DUPLICATE KEY
 // UPDATE that assigns a unique key column may change the value a row met
 // its row by: a row of one is also checked before, and one of several,

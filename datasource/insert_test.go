@@ -708,6 +708,26 @@ func TestInsertConvertedKeys(t *testing.T) {
 		require.NoError(t, gtx.Rollback(context.Background()))
 		requireRows(t, initial, snapshot(t, e.d.DB, "dd"), "dd after global rollback")
 	})
+	t.Run("inserted otherwise than CAST, IGNORE", func(t *testing.T) {
+		e, _, _ := newModeEnv(t, "", "CREATE TABLE dd (k DATE PRIMARY KEY, v INT)", "INSERT INTO dd VALUES ('2024-01-01', 0)")
+		initial := snapshot(t, e.d.DB, "dd")
+		ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+		require.NoError(t, err)
+		err = inTx(ctx, e.db, q("INSERT IGNORE INTO dd VALUES ('2024-01-01', 1), ('2024-02-30', 2)"))
+		require.ErrorContains(t, err, "1 rows inserted, 0 new rows found")
+		require.NoError(t, gtx.Rollback(context.Background()))
+		requireRows(t, initial, snapshot(t, e.d.DB, "dd"), "dd after global rollback")
+	})
+	t.Run("IGNORE skips a row that breaks a foreign key", func(t *testing.T) {
+		ddl := []string{"CREATE TABLE parent (id INT PRIMARY KEY)", "INSERT INTO parent VALUES (1)",
+			"CREATE TABLE child (id INT PRIMARY KEY, p INT, u INT UNIQUE, FOREIGN KEY (p) REFERENCES parent (id))"}
+		e := newEnv(t, Config{}, ddl...)
+		twin := testdb.Create(t)
+		twin.Exec(t, ddl...)
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"child"},
+			q("INSERT IGNORE INTO child VALUES (1, 99, 1)"),
+			q("INSERT IGNORE INTO child VALUES (2, 1, 2), (3, 99, 3), (4, 1, 2)"))
+	})
 	t.Run("unique value moved by the update", func(t *testing.T) {
 		e := newEnv(t, Config{}, "CREATE TABLE uk (id INT PRIMARY KEY, u VARCHAR(4) UNIQUE, v INT)", "INSERT INTO uk VALUES (1, 'a', 0)")
 		twin := testdb.Create(t)

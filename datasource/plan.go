@@ -143,6 +143,7 @@ type insertPlan struct {
 	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
 	odku     bool  // ON DUPLICATE KEY UPDATE
 	replace  bool  // REPLACE
+	ignore   bool  // IGNORE
 	// odkuUnique names a unique key column ON DUPLICATE KEY UPDATE
 	// assigns (other than to itself), or is "".
 	odkuUnique string
@@ -715,6 +716,7 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
 	ip.odku = len(s.OnDuplicate) > 0
 	ip.replace = s.Replace
+	ip.ignore = s.Ignore
 	ip.returning = s.Returning() != ""
 	if ip.conflict {
 		keys := append([]schema.Key{{Name: "PRIMARY", Columns: t.PrimaryKey}}, t.UniqueKeys...)
