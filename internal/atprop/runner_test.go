@@ -303,3 +303,27 @@ func TestRunTxDocumentedAbort(t *testing.T) {
 	require.True(t, abortDocumented(errors.New(`atcc/datasource: "INSERT ...": key 38 given in row 2, among generated keys from 6, may have moved the auto-increment counter: the generated keys are not known exactly`)))
 	require.False(t, abortDocumented(datasource.ErrTxAborted))
 }
+
+// TestDeleteReturningOrder: seed 7339. A DELETE ... RETURNING without
+// ORDER BY returns its rows in the order it deletes them, which SQL leaves
+// open: plain SQL scans the unique column of its range, AT deletes the
+// imaged keys in primary key order. The rows are compared as sets then;
+// with ORDER BY, in order.
+func TestDeleteReturningOrder(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	tbl := &Table{DB: 0, Name: "t", PK: []int{0}, UqInt: 1, Uniques: [][]int{{1}}, Cols: []Column{
+		{Name: "id", Type: intType(32, false)},
+		{Name: "uq", Type: intType(32, false)},
+	}}
+	s := &Schema{Tables: []*Table{tbl}}
+	require.NoError(t, e.Setup(ctx, s, []*Stmt{{Kind: "insert", Head: Frag{SQL: "INSERT INTO t VALUES (4, 11), (2, 14), (9, 20)"}}}, []*Table{tbl}))
+	del := &Stmt{Kind: "delete-returning", Via: ViaQuery, Head: Frag{SQL: "DELETE FROM t WHERE uq <= 14 RETURNING *"}}
+	_, f, err := e.RunTx(ctx, s, &GlobalTx{Branches: []*Branch{{DB: 0, Stmts: []*Stmt{del}}}})
+	require.NoError(t, err)
+	require.Nil(t, f)
+	require.True(t, sameReturned("DELETE FROM t WHERE uq <= 14 RETURNING *", []string{"(2, 14)", "(4, 11)"}, []string{"(4, 11)", "(2, 14)"}))
+	require.False(t, sameReturned("DELETE FROM t WHERE uq <= 14 ORDER BY uq RETURNING *", []string{"(2, 14)", "(4, 11)"}, []string{"(4, 11)", "(2, 14)"}))
+	require.False(t, sameReturned("INSERT INTO t VALUES (2, 14), (4, 11) RETURNING *", []string{"(2, 14)", "(4, 11)"}, []string{"(4, 11)", "(2, 14)"}))
+	require.False(t, sameReturned("DELETE FROM t RETURNING *", []string{"(2, 14)"}, []string{"(4, 11)"}))
+}
