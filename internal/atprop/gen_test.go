@@ -239,3 +239,33 @@ func TestGeneratedColumnOverChar(t *testing.T) {
 	}
 	require.NotZero(t, seen, "no generated column over a CHAR column in 300 seeds")
 }
+
+// TestUniqueUpdateOrderIsNondet: seed 8014. An UPDATE assigning a unique
+// column without ORDER BY meets a duplicate or not by the order of its
+// plan, which AT's database and the mirror may choose otherwise: the
+// generator marks it Nondet; with ORDER BY its order is the statement's.
+func TestUniqueUpdateOrderIsNondet(t *testing.T) {
+	marked, ordered := 0, 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		_, _, txs := generate(seed, 20)
+		for _, gt := range txs {
+			for _, b := range gt.Branches {
+				for _, s := range b.Stmts {
+					text, _ := s.SQL()
+					set, _, _ := strings.Cut(text, " WHERE ")
+					if s.Kind != "update" || !strings.Contains(set, "`uq` = ") {
+						continue
+					}
+					if !strings.Contains(text, " ORDER BY ") {
+						require.True(t, s.Nondet, "seed %d: %s", seed, text)
+						marked++
+					} else if !s.Nondet {
+						ordered++
+					}
+				}
+			}
+		}
+	}
+	require.NotZero(t, marked)
+	require.NotZero(t, ordered, "every ordered UPDATE of a unique column marked Nondet")
+}
