@@ -491,23 +491,30 @@ func (g *gen) update(cur int, t *Table) *Stmt {
 	set := join(sets, ", ")
 	where := g.pred(t, "")
 	ol, nondet := g.orderLimit(t)
-	nondet = nondet || !strings.Contains(ol, "ORDER BY") && assignsUnique(t, cols[:n]...)
+	for i, c := range cols[:n] {
+		nondet = nondet || !strings.Contains(ol, "ORDER BY") && shiftsUnique(t, c, sets[i])
+	}
 	head := join([]Frag{{SQL: "UPDATE " + g.ref(cur, t) + " SET "}, set, {SQL: " WHERE "}, where, {SQL: ol}}, "")
 	return &Stmt{Kind: "update", Head: head, Nondet: nondet || head.Nondet, Refuse: len(t.PK) == 0}
 }
 
-// assignsUnique reports whether an UPDATE of t assigning cols assigns a
-// unique key column. Without ORDER BY it changes its rows in the order of
-// the index its plan scans, and AT in the order of the same plan (README),
-// so whether one of them meets a duplicate on the way depends on the plan:
-// AT's database and the mirror may plan it otherwise (seed 8014: a range
-// over the unique column on one side, a full scan on the other).
-func assignsUnique(t *Table, cols ...int) bool {
-	for _, c := range cols {
-		for _, u := range t.Uniques {
-			if slices.Contains(u, c) {
-				return true
-			}
+// shiftsUnique reports whether set, an assignment of an UPDATE of t to
+// column c, gives a unique key column a value computed from its own
+// (uq = uq + 1, CONCAT(us, 'x')). Without ORDER BY the statement changes
+// its rows in the order of the index its plan scans, and AT in the order
+// of the same plan (README), so whether a row meets the value another has
+// yet to leave depends on the plan: AT's database and the mirror may plan
+// it otherwise (seed 8014: a range over the unique column on one side, a
+// full scan on the other). A value given outright meets the same rows in
+// any order.
+func shiftsUnique(t *Table, c int, set Frag) bool {
+	name := q(t.Cols[c].Name)
+	if strings.Count(set.SQL, name) < 2 {
+		return false
+	}
+	for _, u := range t.Uniques {
+		if slices.Contains(u, c) {
+			return true
 		}
 	}
 	return false
@@ -576,13 +583,13 @@ func (g *gen) multiTable(cur int, t1, t2 *Table) *Stmt {
 	if g.chance(2) {
 		sets := []Frag{g.assign(t1, nonKeyCols(t1)[0], "a.")}
 		refuse := len(t1.PK) == 0
-		nondet := assignsUnique(t1, nonKeyCols(t1)[0])
+		nondet := shiftsUnique(t1, nonKeyCols(t1)[0], sets[0])
 		if g.chance(2) {
 			cols := nonKeyCols(t2)
 			c := cols[g.rng.IntN(len(cols))]
 			sets = append(sets, g.assign(t2, c, "b."))
 			refuse = refuse || len(t2.PK) == 0
-			nondet = nondet || assignsUnique(t2, c)
+			nondet = nondet || shiftsUnique(t2, c, sets[1])
 		}
 		head := join([]Frag{{SQL: "UPDATE " + from + " SET "}, join(sets, ", "), {SQL: " WHERE "}, w}, "")
 		return &Stmt{Kind: "update-join", Head: head, Refuse: refuse, Nondet: nondet || head.Nondet}
