@@ -327,3 +327,29 @@ func TestDeleteReturningOrder(t *testing.T) {
 	require.False(t, sameReturned("INSERT INTO t VALUES (2, 14), (4, 11) RETURNING *", []string{"(2, 14)", "(4, 11)"}, []string{"(4, 11)", "(2, 14)"}))
 	require.False(t, sameReturned("DELETE FROM t RETURNING *", []string{"(2, 14)"}, []string{"(4, 11)"}))
 }
+
+// TestBetweenEqualBoundsDependsOnPlan: seed 8025. MariaDB 10.11 compares
+// the bounds of "k BETWEEN 'E' AND 'é'" in the connection's collation,
+// utf8mb4_general_ci, where they are equal, and then looks the one value
+// up in the utf8mb4_bin key's index: no row 'é' found, where a scan finds
+// it. AT's image SELECT and the plain DELETE may take either plan: the
+// generator marks such a BETWEEN Nondet (betweenNondet).
+func TestBetweenEqualBoundsDependsOnPlan(t *testing.T) {
+	d := testdb.Create(t)
+	d.Exec(t, "CREATE TABLE t (k VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY)", "INSERT INTO t VALUES ('é')")
+	var byIndex, byScan int
+	require.NoError(t, d.DB.QueryRow("SELECT COUNT(*) FROM t WHERE k BETWEEN 'E' AND 'é'").Scan(&byIndex))
+	require.NoError(t, d.DB.QueryRow("SELECT COUNT(*) FROM t IGNORE INDEX (PRIMARY) WHERE k BETWEEN 'E' AND 'é'").Scan(&byScan))
+	if byIndex == byScan {
+		t.Fatalf("the server finds %d rows both through the index and by a scan: if it no longer depends on the plan, betweenNondet can go", byScan)
+	}
+	bin := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", charset: "utf8mb4"}
+	nopad := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci", charset: "utf8mb4", ci: true, nopad: true}
+	general := colType{kind: kString, sql: "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci", charset: "utf8mb4", ci: true}
+	require.True(t, betweenNondet(bin, Value{S: "E"}, Value{S: "é"}))
+	require.True(t, betweenNondet(nopad, Value{S: "a"}, Value{S: "A "}))
+	require.False(t, betweenNondet(general, Value{S: "E"}, Value{S: "é"}))
+	require.False(t, betweenNondet(bin, Value{S: "E"}, Value{S: "f"}))
+	require.False(t, betweenNondet(bin, Value{S: "é"}, Value{S: "é"}))
+	require.False(t, betweenNondet(intType(32, false), Value{S: "1"}, Value{S: "01"}))
+}
