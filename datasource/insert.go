@@ -126,7 +126,7 @@ func autoKey(col *schema.Column, v driver.Value, zeroKey bool, text string) (gen
 	if v == nil {
 		return true, nil, nil
 	}
-	if key, err = storedKey(col, v, text); err != nil {
+	if key, err = storedKey(col, v, false, text); err != nil { // an integer column: no CHAR padding
 		return false, nil, err
 	}
 	switch k := key.(type) {
@@ -233,11 +233,18 @@ func integerKey(col *schema.Column, v driver.Value, text string) (driver.Value, 
 // in and only that row. A number given for a character column is stored
 // as its decimal text, and compared as a number it would also match '01'
 // or ' 1'; a value for a BINARY(n) column is stored padded with zero bytes
-// to n bytes, and unpadded it matches nothing. Other values compare as
-// they are stored (a number for an ENUM or SET column is its index, as in
-// the insert). A floating-point number for a character or binary key column
-// is refused: its stored text is the server's rendering.
-func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, error) {
+// to n bytes, and unpadded it matches nothing. A value longer than a
+// CHAR(n), VARCHAR(n), BINARY(n) or VARBINARY(n) column holds is stored cut
+// to n characters or bytes when sql_mode is not strict (with it the insert
+// fails). A CHAR column stores a value without its trailing spaces, which a
+// NO PAD collation compares (seed 6182: ' A ' stored as ' A' and looked up
+// as given, by ON DUPLICATE KEY UPDATE, was in no image, and stayed after
+// the rollback); under PAD_CHAR_TO_FULL_LENGTH (padChar) it is read and
+// compared padded with spaces to the column's length. Other values compare
+// as they are stored (a number for an ENUM or SET column is its index, as
+// in the insert). A floating-point number for a character or binary key
+// column is refused: its stored text is the server's rendering.
+func storedKey(col *schema.Column, v driver.Value, padChar bool, text string) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -268,11 +275,14 @@ func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, e
 		return nil, unsupported(text, "a floating-point value for key column "+col.Name, nil)
 	case string:
 		if !binary {
-			return x, nil
+			return charKey(col, x, padChar), nil
 		}
 		b = []byte(x)
 	case []byte:
 		if !binary {
+			if k := charKey(col, string(x), padChar); len(k) != len(x) {
+				return []byte(k), nil
+			}
 			return x, nil
 		}
 		b = x
@@ -280,7 +290,10 @@ func storedKey(col *schema.Column, v driver.Value, text string) (driver.Value, e
 		return v, nil
 	}
 	if char {
-		return string(b), nil
+		return charKey(col, string(b), padChar), nil
+	}
+	if n := declaredLength(col.ColumnType); n >= 0 && len(b) > n && (col.DataType == "binary" || col.DataType == "varbinary") {
+		b = b[:n]
 	}
 	if col.DataType == "binary" {
 		var n int
@@ -337,7 +350,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 			if v == nil {
 				return nil, unsupported(text, "primary key column "+t.PrimaryKey[k]+" gets NULL", nil)
 			}
-			if pk[k], err = storedKey(&t.Columns[ip.pkIdx[k]], v, text); err != nil {
+			if pk[k], err = storedKey(&t.Columns[ip.pkIdx[k]], v, ip.padChar, text); err != nil {
 				return nil, err
 			}
 		}
@@ -384,7 +397,7 @@ func (ip *insertPlan) resolve(s *sqlparse.Insert, all []driver.NamedValue) (*ins
 				case st != cellKnown:
 					return nil, unsupported(text, "unique key column "+kp.names[j]+" gets a value only the server knows", nil)
 				}
-				if tuple[j], err = storedKey(&t.Columns[kp.col[j]], v, text); err != nil {
+				if tuple[j], err = storedKey(&t.Columns[kp.col[j]], v, ip.padChar, text); err != nil {
 					return nil, err
 				}
 			}
@@ -503,10 +516,21 @@ func (e *executor) execInsert(ctx context.Context, br *branch, ip *insertPlan, r
 		}
 	}
 	var before undo.Image
+	var metBefore []bool
 	if ip.conflict {
+		if err := e.keysAsStored(ctx, ip, run, text); err != nil {
+			return nil, err
+		}
 		var err error
 		if before, err = e.collisions(ctx, ip, run); err != nil {
 			return nil, err
+		}
+		if ip.odkuUnique != "" && run.rows == 1 && len(before.Rows) > 0 {
+			// a row met by a unique key value its update then changes
+			// finds nothing after: see keysFound
+			if metBefore, err = e.keysFound(ctx, ip, run); err != nil {
+				return nil, err
+			}
 		}
 	}
 	w, err := e.write(ctx, s, ip.returning)
@@ -514,15 +538,16 @@ func (e *executor) execInsert(ctx context.Context, br *branch, ip *insertPlan, r
 		br.abortOn(err)
 		return nil, err
 	}
-	if err := e.imageInsert(ctx, br, ip, run, text, &w, before); err != nil {
+	if err := e.imageInsert(ctx, br, ip, run, text, &w, before, metBefore); err != nil {
 		br.fail(err)
 		return nil, err
 	}
 	return w.result(), nil
 }
 
-// imageInsert records what an insert that ran did.
-func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, text string, w *written, before undo.Image) error {
+// imageInsert records what an insert that ran did. metBefore, when not
+// nil, tells which rows found a row by their key values before it ran.
+func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, run *insertRun, text string, w *written, before undo.Image, metBefore []bool) error {
 	if len(run.loose) > 0 {
 		first, err := w.lastInsertID(ctx, e.q)
 		if err != nil {
@@ -541,6 +566,19 @@ func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, 
 	after, err := e.collisions(ctx, ip, run)
 	if err != nil {
 		return err
+	}
+	var found []bool
+	if !ip.ignore && (run.rows == 1 || !ip.replace && ip.odkuUnique == "") {
+		if found, err = e.keysFound(ctx, ip, run); err != nil {
+			return err
+		}
+	}
+	for i, ok := range found {
+		if !ok && (metBefore == nil || !metBefore[i]) {
+			return fmt.Errorf("atcc/datasource: %s: the key values of row %d find no row after it ran: the server stored "+
+				"them otherwise (a DECIMAL rounded to its scale, a fraction of a second cut, SET members ordered, a FLOAT "+
+				"approximated), so the rows it wrote or met are not known exactly", clipSQL(text), i+1)
+		}
 	}
 	if len(before.Rows) > 0 {
 		again, err := e.imageByKeys(ctx, ip.table, nil, ip.after1, keysOf(&before, ip.pkIdx))
@@ -574,7 +612,31 @@ func (e *executor) imageInsert(ctx context.Context, br *branch, ip *insertPlan, 
 		}
 		after.Rows = append(after.Rows, gen.Rows...)
 	}
-	e.recordChanges(br, ip, before, dedupe(after, ip.pkIdx))
+	after = dedupe(after, ip.pkIdx)
+	if ip.ignore && !ip.odku {
+		// INSERT IGNORE inserts a row or skips it (a duplicate, a foreign
+		// key it breaks) and changes no row that was there: the rows it
+		// inserted must be the new rows found (see keysFound).
+		n, err := w.result().RowsAffected()
+		if err != nil {
+			return err
+		}
+		old := make(map[string]bool, len(before.Rows))
+		for _, row := range before.Rows {
+			old[rowKey(row, ip.pkIdx)] = true
+		}
+		added := 0
+		for _, row := range after.Rows {
+			if !old[rowKey(row, ip.pkIdx)] {
+				added++
+			}
+		}
+		if int64(added) != n {
+			return fmt.Errorf("atcc/datasource: %s: %d rows inserted, %d new rows found by their key values: the server "+
+				"stored some as other values than given, so the rows it wrote are not known exactly", clipSQL(text), n, added)
+		}
+	}
+	e.recordChanges(br, ip, before, after)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,10 @@ func insertCase(t *testing.T, ddl []string, tables []string, stmts ...stmtArgs) 
 // value for a BINARY(16) key (padded by the server, once looked up
 // unpadded: "0 found by primary key", and a REPLACE lost the row it
 // replaced), a number for a VARCHAR key (once compared as a number,
-// matching '01' and ' 1' too). Lock keys name the stored values.
+// matching '01' and ' 1' too), trailing spaces for a CHAR key under a NO
+// PAD collation (stored without them, once looked up with them: the row an
+// ON DUPLICATE KEY UPDATE inserted stayed after the rollback, atprop seed
+// 6182). Lock keys name the stored values.
 func TestInsertCoercedKeys(t *testing.T) {
 	pad := func(s string) string { return "0x" + hexPad(s, 16) }
 	cases := []struct {
@@ -78,6 +82,16 @@ func TestInsertCoercedKeys(t *testing.T) {
 			q("INSERT INTO vk VALUES (2, 7, 'b') ON DUPLICATE KEY UPDATE v = 8"),
 			q("INSERT INTO ek VALUES (2, 1)"), // an ENUM index: 'y'
 		}, "vk:1,2;ek:y"},
+		{"trailing spaces for a NO PAD CHAR key", []string{"CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, " +
+			"u CHAR(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin UNIQUE, v INT)", "INSERT INTO ck VALUES ('x', 'y', 0)"}, []stmtArgs{
+			q("INSERT INTO ck VALUES (?, 'b', 2) ON DUPLICATE KEY UPDATE v = 3", " B  "),
+			q("REPLACE INTO ck VALUES ('x  ', 'z', 4)"),                   // meets the stored 'x'
+			q("INSERT IGNORE INTO ck VALUES ('w ', ?, 5)", []byte("z  ")), // meets 'z' by its unique key
+			q("INSERT INTO ck VALUES (X'432020', 'c', 6) ON DUPLICATE KEY UPDATE v = 7"),
+		}, "ck: B,x,C"},
+		{"trailing spaces for a NO PAD CHAR key, plain INSERT", []string{"CREATE TABLE cp (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)"}, []stmtArgs{
+			q("INSERT INTO cp VALUES (' A ', 1), (?, 2)", "b "),
+		}, "cp: A,b"},
 		{"bit literals for a number", []string{"CREATE TABLE hp (k BIGINT UNSIGNED PRIMARY KEY, v INT)"}, []stmtArgs{
 			q("INSERT INTO hp VALUES (b'101', 1), (0xFFFFFFFFFFFFFFFF, 2)"),
 		}, "hp:5,18446744073709551615"},
@@ -543,4 +557,188 @@ func TestInsertZeroKeyUnderNoAutoValueOnZero(t *testing.T) {
 		return inTx(ctx, db, q("INSERT INTO zk VALUES ('0.0', 1)"), q("INSERT INTO zk (v) VALUES (2)"))
 	})
 	requireRows(t, initial, snapshot(t, d.DB, "zk"), "zk after global rollback")
+}
+
+// modeDB opens a pool on d whose sessions run with sql_mode mode.
+func modeDB(t testing.TB, d *testdb.Database, mode string) driver.Connector {
+	t.Helper()
+	cfg := d.Config()
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'" + mode + "'"
+	c, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// newModeEnv is newEnv with sessions in sql_mode mode, and a twin: a
+// database with the same tables, with a pool in the same mode that runs
+// the statements as plain SQL.
+func newModeEnv(t testing.TB, mode string, ddl ...string) (e *env, twin *testdb.Database, twinDB *sql.DB) {
+	t.Helper()
+	d := testdb.Create(t)
+	require.NoError(t, undo.CreateTable(context.Background(), d.DB, ""))
+	d.Exec(t, ddl...)
+	client := newClient(t, startTC(t))
+	conn, err := NewConnector(modeDB(t, d, mode), client, Config{ResourceID: "test/" + d.Name, Undo: undo.Config{DeleteMaxDelay: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	db := sql.OpenDB(conn)
+	t.Cleanup(func() { db.Close() })
+	twin = testdb.Create(t)
+	twin.Exec(t, ddl...)
+	twinDB = sql.OpenDB(modeDB(t, twin, mode))
+	t.Cleanup(func() { twinDB.Close() })
+	return &env{d: d, client: client, conn: conn, db: db}, twin, twinDB
+}
+
+// requireGlobalLikePlain runs stmts through e in a global transaction
+// rolled back, then in one committed, and as plain SQL on twin through
+// twinDB: the rollback restores tables, the commit leaves them as plain SQL
+// does.
+func requireGlobalLikePlain(t *testing.T, e *env, twin *testdb.Database, twinDB *sql.DB, tables []string, stmts ...stmtArgs) {
+	t.Helper()
+	initial := map[string][][]any{}
+	for _, tb := range tables {
+		initial[tb] = snapshot(t, e.d.DB, tb)
+	}
+	e.global(t, false, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
+	for _, tb := range tables {
+		requireRows(t, initial[tb], snapshot(t, e.d.DB, tb), tb+" after global rollback")
+	}
+	require.NoError(t, inTx(context.Background(), twinDB, stmts...))
+	e.global(t, true, func(ctx context.Context) error { return inTx(ctx, e.db, stmts...) })
+	for _, tb := range tables {
+		requireRows(t, snapshot(t, twin.DB, tb), snapshot(t, e.d.DB, tb), tb+" after global commit")
+	}
+}
+
+// Without strict mode a key longer than its column holds is stored cut to
+// the column's length: it is looked up so (once looked up whole, a REPLACE
+// of the stored key imaged nothing, and the rollback lost the row).
+func TestInsertKeysCutWithoutStrictMode(t *testing.T) {
+	e, twin, twinDB := newModeEnv(t, "",
+		"CREATE TABLE vk (k VARCHAR(3) CHARACTER SET utf8mb4 PRIMARY KEY, v INT)", "INSERT INTO vk VALUES ('abc', 0), ('ééé', 0)",
+		"CREATE TABLE ck (k CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)", "INSERT INTO ck VALUES ('ab', 0)",
+		"CREATE TABLE bk (k VARBINARY(2) PRIMARY KEY, u BINARY(2) UNIQUE, v INT)", "INSERT INTO bk VALUES (X'0102', X'0304', 0)")
+	requireGlobalLikePlain(t, e, twin, twinDB, []string{"vk", "ck", "bk"},
+		q("REPLACE INTO vk VALUES ('abcd', 1)"),
+		q("INSERT INTO vk VALUES (?, 2) ON DUPLICATE KEY UPDATE v = 3", "éééé"),
+		q("INSERT INTO vk VALUES ('xyzw', 4), (12345, 5)"),
+		q("REPLACE INTO ck VALUES ('ab  x', 6)"),
+		q("INSERT INTO bk VALUES (X'010203', X'0909', 7) ON DUPLICATE KEY UPDATE v = 8"),
+		q("INSERT IGNORE INTO bk VALUES (X'0505', X'030405', 9)"),
+	)
+}
+
+// Under PAD_CHAR_TO_FULL_LENGTH a CHAR value is read and compared padded to
+// the column's length: a CHAR key is looked up so, and its rollback is
+// exact under a NO PAD collation too.
+func TestInsertCharKeyUnderPadCharToFullLength(t *testing.T) {
+	e, twin, twinDB := newModeEnv(t, "STRICT_TRANS_TABLES,PAD_CHAR_TO_FULL_LENGTH",
+		"CREATE TABLE ck (k CHAR(6) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci PRIMARY KEY, v INT)",
+		"INSERT INTO ck VALUES ('x', 0), ('é', 0)")
+	requireGlobalLikePlain(t, e, twin, twinDB, []string{"ck"},
+		q("INSERT INTO ck VALUES (' A ', 1), (?, 2)", "b"),
+		q("INSERT INTO ck VALUES (?, 3) ON DUPLICATE KEY UPDATE v = 4", " B  "),
+		q("REPLACE INTO ck VALUES ('x  ', 5), ('é', 6)"),
+	)
+}
+
+// A key value the server stores converted (a DECIMAL rounded to its scale,
+// a fraction of a second cut, SET members ordered, a FLOAT approximated, a
+// DATE's time dropped) finds no row by the value given: an INSERT IGNORE,
+// REPLACE or ON DUPLICATE KEY UPDATE giving one once imaged neither the
+// row it met nor the one it wrote, and the rollback kept the change (or
+// lost the row). Such a statement is refused before it runs; one the
+// server converts otherwise than CAST (an invalid date stored as a zero
+// date without strict mode) fails after it ran, when its key values find
+// no row, and its local transaction can only roll back. An update that
+// moves the unique value a row was met by is no such case.
+func TestInsertConvertedKeys(t *testing.T) {
+	cases := []struct{ ddl, row, stmt string }{
+		{"CREATE TABLE dk (k DECIMAL(5,2) PRIMARY KEY, v INT)", "INSERT INTO dk VALUES (1.01, 0)", "REPLACE INTO dk VALUES (1.005, 9)"},
+		{"CREATE TABLE dk (k DECIMAL(5,2) PRIMARY KEY, v INT)", "INSERT INTO dk VALUES (1.01, 0)", "INSERT INTO dk VALUES ('1.006', 9) ON DUPLICATE KEY UPDATE v = 3"},
+		{"CREATE TABLE tk (k DATETIME(1) PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('2024-01-01 00:00:00.1', 0)", "REPLACE INTO tk VALUES ('2024-01-01 00:00:00.12', 9)"},
+		{"CREATE TABLE tk (k TIME PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('10:00:00', 0)", "INSERT IGNORE INTO tk VALUES ('10:00:00.7', 9), ('11:00:00', 9)"},
+		{"CREATE TABLE tk (k DATE PRIMARY KEY, v INT)", "INSERT INTO tk VALUES ('2024-01-01', 0)", "REPLACE INTO tk VALUES ('2024-01-01 10:00:00', 9)"},
+		{"CREATE TABLE fk (k FLOAT PRIMARY KEY, v INT)", "INSERT INTO fk VALUES (0.1, 0)", "REPLACE INTO fk VALUES (0.1, 9)"},
+		{"CREATE TABLE sk (id INT PRIMARY KEY, k SET('a','b') UNIQUE, v INT)", "INSERT INTO sk VALUES (1, 'a,b', 0)", "REPLACE INTO sk VALUES (2, 'b,a', 9)"},
+		{"CREATE TABLE ek (id INT PRIMARY KEY, k ENUM('a','it''s') CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_nopad_ci UNIQUE, v INT)",
+			"INSERT INTO ek VALUES (1, 'a', 0)", "REPLACE INTO ek VALUES (2, 'a ', 9)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.stmt, func(t *testing.T) {
+			e := newEnv(t, Config{}, tc.ddl, tc.row)
+			tb := strings.Fields(tc.ddl)[2]
+			initial := snapshot(t, e.d.DB, tb)
+			ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+			require.NoError(t, err)
+			err = inTx(ctx, e.db, q(tc.stmt))
+			require.ErrorIs(t, err, ErrUnsupported)
+			require.ErrorContains(t, err, "which it stores")
+			require.NoError(t, gtx.Rollback(context.Background()))
+			requireRows(t, initial, snapshot(t, e.d.DB, tb), tb+" after global rollback")
+		})
+	}
+	t.Run("spelled as stored", func(t *testing.T) {
+		ddl := []string{"CREATE TABLE ok (d DECIMAL(5,2), t DATETIME(1), s SET('a','it''s','b\\c'), e ENUM('x','y'), v INT, PRIMARY KEY (d, t), UNIQUE KEY (s, e))",
+			"INSERT INTO ok VALUES (1.01, '2024-01-01 00:00:00.1', 'a,b\\c', 'x', 0)"}
+		e := newEnv(t, Config{}, ddl...)
+		twin := testdb.Create(t)
+		twin.Exec(t, ddl...)
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"ok"},
+			q("REPLACE INTO ok VALUES ('1.010', '2024-01-01 00:00:00.10', 'a,b\\c', 'x', 1)"),
+			q("INSERT INTO ok VALUES (?, ?, ?, 2, 2) ON DUPLICATE KEY UPDATE v = 3", "2", "2024-01-02", "it's"),
+			q("INSERT IGNORE INTO ok VALUES (3, '2024-01-03', 'a,it''s', 'y', 4), (4, '2024-01-04', '', 'x', 5)"))
+	})
+	t.Run("converted otherwise than CAST", func(t *testing.T) {
+		e, _, _ := newModeEnv(t, "", "CREATE TABLE dd (k DATE PRIMARY KEY, v INT)", "INSERT INTO dd VALUES ('0000-00-00', 0)")
+		initial := snapshot(t, e.d.DB, "dd")
+		ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+		require.NoError(t, err)
+		c, err := e.db.Conn(ctx)
+		require.NoError(t, err)
+		defer c.Close()
+		tx, err := c.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, "REPLACE INTO dd VALUES ('2024-02-30', 1)")
+		require.ErrorContains(t, err, "find no row after it ran")
+		require.ErrorIs(t, tx.Commit(), ErrTxAborted)
+		require.NoError(t, gtx.Rollback(context.Background()))
+		requireRows(t, initial, snapshot(t, e.d.DB, "dd"), "dd after global rollback")
+	})
+	t.Run("inserted otherwise than CAST, IGNORE", func(t *testing.T) {
+		e, _, _ := newModeEnv(t, "", "CREATE TABLE dd (k DATE PRIMARY KEY, v INT)", "INSERT INTO dd VALUES ('2024-01-01', 0)")
+		initial := snapshot(t, e.d.DB, "dd")
+		ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+		require.NoError(t, err)
+		err = inTx(ctx, e.db, q("INSERT IGNORE INTO dd VALUES ('2024-01-01', 1), ('2024-02-30', 2)"))
+		require.ErrorContains(t, err, "1 rows inserted, 0 new rows found")
+		require.NoError(t, gtx.Rollback(context.Background()))
+		requireRows(t, initial, snapshot(t, e.d.DB, "dd"), "dd after global rollback")
+	})
+	t.Run("IGNORE skips a row that breaks a foreign key", func(t *testing.T) {
+		ddl := []string{"CREATE TABLE parent (id INT PRIMARY KEY)", "INSERT INTO parent VALUES (1)",
+			"CREATE TABLE child (id INT PRIMARY KEY, p INT, u INT UNIQUE, FOREIGN KEY (p) REFERENCES parent (id))"}
+		e := newEnv(t, Config{}, ddl...)
+		twin := testdb.Create(t)
+		twin.Exec(t, ddl...)
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"child"},
+			q("INSERT IGNORE INTO child VALUES (1, 99, 1)"),
+			q("INSERT IGNORE INTO child VALUES (2, 1, 2), (3, 99, 3), (4, 1, 2)"))
+	})
+	t.Run("unique value moved by the update", func(t *testing.T) {
+		e := newEnv(t, Config{}, "CREATE TABLE uk (id INT PRIMARY KEY, u VARCHAR(4) UNIQUE, v INT)", "INSERT INTO uk VALUES (1, 'a', 0)")
+		twin := testdb.Create(t)
+		twin.Exec(t, "CREATE TABLE uk (id INT PRIMARY KEY, u VARCHAR(4) UNIQUE, v INT)", "INSERT INTO uk VALUES (1, 'a', 0)")
+		requireGlobalLikePlain(t, e, twin, twin.DB, []string{"uk"},
+			q("INSERT INTO uk VALUES (5, 'a', 1) ON DUPLICATE KEY UPDATE u = 'b'"),
+			q("INSERT INTO uk VALUES (6, 'c', 1), (7, 'b', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'x')"),
+			q("INSERT INTO uk VALUES (8, 'd', 1), (9, 'd', 2) ON DUPLICATE KEY UPDATE u = CONCAT(u, 'y')"),
+			// seed 7048: row 10 is replaced by row 11 (u), which row 11 (id)
+			// replaces again: row 10's key values find no row
+			q("REPLACE INTO uk VALUES (10, 'e', 1), (11, 'e', 2), (11, 'f', 3)"),
+			q("INSERT IGNORE INTO uk VALUES (12, 'g', 1), (13, 'g', 2), (12, 'h', 3)"))
+	})
 }

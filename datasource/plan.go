@@ -139,8 +139,11 @@ type insertPlan struct {
 	pkPos    []int // position in a row of each primary key column; -1: not given
 	autoPK   int   // index into PrimaryKey of the auto-increment column, or -1
 	zeroKey  bool  // NO_AUTO_VALUE_ON_ZERO: 0 for the auto-increment column is a key
+	padChar  bool  // PAD_CHAR_TO_FULL_LENGTH: CHAR values are read padded (see storedKey)
 	conflict bool  // IGNORE, REPLACE or ON DUPLICATE KEY UPDATE: rows may meet existing ones
 	odku     bool  // ON DUPLICATE KEY UPDATE
+	replace  bool  // REPLACE
+	ignore   bool  // IGNORE
 	// odkuUnique names a unique key column ON DUPLICATE KEY UPDATE
 	// assigns (other than to itself), or is "".
 	odkuUnique string
@@ -675,7 +678,7 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 	for i := range pos {
 		pos[i] = -1
 	}
-	ip := &insertPlan{table: t, lockName: env.lockName(t), autoPK: -1, zeroKey: env.zeroKey}
+	ip := &insertPlan{table: t, lockName: env.lockName(t), autoPK: -1, zeroKey: env.zeroKey, padChar: env.padChar}
 	if len(s.Columns) == 0 {
 		ip.width = len(t.Columns)
 		for i := range pos {
@@ -712,6 +715,8 @@ func (r *resource) planInsert(ctx context.Context, env *sessionEnv, s *sqlparse.
 	}
 	ip.conflict = s.Ignore || s.Replace || len(s.OnDuplicate) > 0
 	ip.odku = len(s.OnDuplicate) > 0
+	ip.replace = s.Replace
+	ip.ignore = s.Ignore
 	ip.returning = s.Returning() != ""
 	if ip.conflict {
 		keys := append([]schema.Key{{Name: "PRIMARY", Columns: t.PrimaryKey}}, t.UniqueKeys...)

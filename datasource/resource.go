@@ -61,6 +61,9 @@ type sessionEnv struct {
 	// zeroKey: sql_mode has NO_AUTO_VALUE_ON_ZERO, under which 0 given
 	// for an auto-increment column is stored, not a request for a key.
 	zeroKey bool
+	// padChar: sql_mode has PAD_CHAR_TO_FULL_LENGTH, under which CHAR
+	// values are read, and compared, padded to the column's length.
+	padChar bool
 }
 
 type tableRef struct{ schema, name string }
@@ -164,7 +167,8 @@ func (r *resource) sessionEnv(ctx context.Context) (*sessionEnv, error) {
 	if err := r.raw.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode, DATABASE()").Scan(&mode, &db); err != nil {
 		return nil, fmt.Errorf("atcc/datasource: read session settings: %w", err)
 	}
-	e := &sessionEnv{parser: sqlparse.New(sqlparse.Config{SQLMode: mode}), defaultDB: db.String, zeroKey: hasMode(mode, "NO_AUTO_VALUE_ON_ZERO")}
+	e := &sessionEnv{parser: sqlparse.New(sqlparse.Config{SQLMode: mode}), defaultDB: db.String, zeroKey: hasMode(mode, "NO_AUTO_VALUE_ON_ZERO"),
+		padChar: hasMode(mode, "PAD_CHAR_TO_FULL_LENGTH")}
 	r.env.Store(e)
 	return e, nil
 }

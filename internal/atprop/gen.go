@@ -3,8 +3,10 @@ package atprop
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Via is how a statement is sent.
@@ -23,8 +25,9 @@ func (v Via) String() string {
 
 // Frag is a piece of SQL with the args of its placeholders.
 type Frag struct {
-	SQL  string
-	Args []any
+	SQL    string
+	Args   []any
+	Nondet bool // a predicate whose rows depend on the server's plan (see cmpVal)
 }
 
 // Stmt is one generated statement: Head, then Rows joined by ", ", then
@@ -149,6 +152,78 @@ func (g *gen) val(t *Table, col int, v Value) Frag {
 	return Frag{SQL: "?", Args: []any{arg(g.rng, t.Cols[col].Type, v)}}
 }
 
+// cmpVal renders v for a comparison with column col in a predicate. It is
+// marked Nondet when MariaDB's answer depends on its plan (seed 5039): a NO
+// PAD column compared with a COLLATE utf8mb4_bin literal compares under
+// utf8mb4_bin, which is PAD SPACE (the empty string equals two spaces), but
+// for = and IN MariaDB 10.11 looks the value up in the column's index, in
+// the column's NO PAD collation, and misses the rows equal only with
+// trailing spaces, which a scan finds. AT's image SELECT and the plain
+// statement may take either plan (TestNoPadBinEqualityDependsOnPlan); the
+// rollback is still compared.
+func (g *gen) cmpVal(t *Table, col int, v Value) Frag {
+	f := g.val(t, col, v)
+	f.Nondet = t.Cols[col].Type.nopad && strings.HasSuffix(f.SQL, binCollate)
+	return f
+}
+
+// betweenNondet reports whether "col BETWEEN lo AND hi" over a column of
+// type ct may find rows by its plan (seed 8025): MariaDB 10.11 compares
+// the two bounds in their own collation, the connection's
+// utf8mb4_general_ci, and when they are equal there ('E' and 'é', 'a' and
+// 'a ') looks the one value up in the column's index, in the column's
+// collation, where they differ: k BETWEEN 'E' AND 'é' over a utf8mb4_bin
+// key finds no row 'é' through the index and finds it by a scan. The
+// bounds are compared by generalCIFold, which covers the generator's
+// alphabets.
+func betweenNondet(ct colType, lo, hi Value) bool {
+	return ct.kind == kString && ct.charset == "utf8mb4" && !strings.Contains(ct.sql, "COLLATE utf8mb4_general_ci") &&
+		!lo.Null && !hi.Null && lo.S != hi.S && generalCIFold(lo.S) == generalCIFold(hi.S)
+}
+
+// generalCIFold folds s as utf8mb4_general_ci compares it, for the
+// generator's alphabets: trailing spaces dropped (PAD SPACE), letters in
+// upper case without accent (é, É and e are E; ß is S).
+func generalCIFold(s string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimRight(s, " ") {
+		switch r = unicode.ToUpper(r); r {
+		case 'É', 'È', 'Ê', 'Ë':
+			r = 'E'
+		case 'ß', 'ẞ':
+			r = 'S'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// rowInNondet reports whether v, a value for a column of type ct in a
+// row IN of several tuples, ((1, 'é'), (2, 'a')), may make the SELECT and
+// the UPDATE of one predicate disagree (seed 8770): MariaDB 10.11's SELECT
+// compares a string of such a row with a latin1 or ascii column without
+// converting it from the connection's utf8mb4, byte for byte, so 'é' finds
+// the latin1 'Ã©' (the same two bytes), where the UPDATE converts it and
+// finds nothing. AT images with the SELECT. ASCII is the same in both.
+func rowInNondet(ct colType, v Value) bool {
+	if ct.kind != kString || ct.charset == "utf8mb4" || v.Null {
+		return false
+	}
+	for i := 0; i < len(v.S); i++ {
+		if v.S[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// joinNondet reports whether a join of columns a and b compares under
+// utf8mb4_bin a NO PAD column (the index lookup of cmpVal, by join order).
+func joinNondet(a, b colType) bool {
+	bin := func(c colType) bool { return c.kind == kString && c.charset == "utf8mb4" && !c.ci && !c.nopad }
+	return a.nopad && bin(b) || b.nopad && bin(a)
+}
+
 func join(fs []Frag, sep string) Frag {
 	var out Frag
 	for i, f := range fs {
@@ -157,6 +232,7 @@ func join(fs []Frag, sep string) Frag {
 		}
 		out.SQL += f.SQL
 		out.Args = append(out.Args, f.Args...)
+		out.Nondet = out.Nondet || f.Nondet
 	}
 	return out
 }
@@ -327,7 +403,7 @@ func nonKeyCols(t *Table) []int {
 func (g *gen) pkEq(t *Table, alias string) Frag {
 	var parts []Frag
 	for _, c := range t.PK {
-		f := g.val(t, c, g.pick(t, c))
+		f := g.cmpVal(t, c, g.pick(t, c))
 		f.SQL = alias + q(t.Cols[c].Name) + " = " + f.SQL
 		parts = append(parts, f)
 	}
@@ -338,7 +414,7 @@ func (g *gen) pkEq(t *Table, alias string) Frag {
 func (g *gen) pred(t *Table, alias string) Frag {
 	if len(t.PK) == 0 {
 		c := g.rng.IntN(len(t.Cols))
-		f := g.val(t, c, g.pick(t, c))
+		f := g.cmpVal(t, c, g.pick(t, c))
 		f.SQL = alias + q(t.Cols[c].Name) + " = " + f.SQL
 		return f
 	}
@@ -348,10 +424,13 @@ func (g *gen) pred(t *Table, alias string) Frag {
 	case 2: // IN over the key
 		n := 1 + g.rng.IntN(4)
 		var tuples []Frag
+		rowNondet := false
 		for i := 0; i < n; i++ {
 			var vs []Frag
 			for _, c := range t.PK {
-				vs = append(vs, g.val(t, c, g.pick(t, c)))
+				v := g.pick(t, c)
+				vs = append(vs, g.cmpVal(t, c, v))
+				rowNondet = rowNondet || rowInNondet(t.Cols[c].Type, v)
 			}
 			f := join(vs, ", ")
 			if len(t.PK) > 1 {
@@ -367,6 +446,7 @@ func (g *gen) pred(t *Table, alias string) Frag {
 				names = append(names, alias+q(t.Cols[c].Name))
 			}
 			key = "(" + strings.Join(names, ", ") + ")"
+			f.Nondet = f.Nondet || n > 1 && rowNondet
 		}
 		f.SQL = key + " IN (" + f.SQL + ")"
 		return f
@@ -375,9 +455,13 @@ func (g *gen) pred(t *Table, alias string) Frag {
 		if t.UqInt >= 0 && g.chance(2) {
 			c = t.UqInt
 		}
-		a, b := g.val(t, c, g.pick(t, c)), g.val(t, c, g.pick(t, c))
+		va := g.pick(t, c)
+		a := g.cmpVal(t, c, va)
+		vb := g.pick(t, c)
+		b := g.cmpVal(t, c, vb)
 		f := join([]Frag{a, b}, " AND ")
 		f.SQL = alias + q(t.Cols[c].Name) + " BETWEEN " + f.SQL
+		f.Nondet = f.Nondet || betweenNondet(t.Cols[c].Type, va, vb)
 		if g.chance(3) {
 			f = a
 			f.SQL = alias + q(t.Cols[c].Name) + []string{" > ", " <= ", " <> "}[g.rng.IntN(3)] + a.SQL
@@ -389,7 +473,7 @@ func (g *gen) pred(t *Table, alias string) Frag {
 		if t.Cols[c].Nullable && g.chance(3) {
 			return Frag{SQL: alias + q(t.Cols[c].Name) + []string{" IS NULL", " IS NOT NULL"}[g.rng.IntN(2)]}
 		}
-		f := g.val(t, c, g.pick(t, c))
+		f := g.cmpVal(t, c, g.pick(t, c))
 		f.SQL = alias + q(t.Cols[c].Name) + " = " + f.SQL
 		return f
 	case 5: // an integer or a loose string against a key column
@@ -466,15 +550,40 @@ func (g *gen) update(cur int, t *Table) *Stmt {
 	set := join(sets, ", ")
 	where := g.pred(t, "")
 	ol, nondet := g.orderLimit(t)
+	for i, c := range cols[:n] {
+		nondet = nondet || !strings.Contains(ol, "ORDER BY") && shiftsUnique(t, c, sets[i])
+	}
 	head := join([]Frag{{SQL: "UPDATE " + g.ref(cur, t) + " SET "}, set, {SQL: " WHERE "}, where, {SQL: ol}}, "")
-	return &Stmt{Kind: "update", Head: head, Nondet: nondet, Refuse: len(t.PK) == 0}
+	return &Stmt{Kind: "update", Head: head, Nondet: nondet || head.Nondet, Refuse: len(t.PK) == 0}
+}
+
+// shiftsUnique reports whether set, an assignment of an UPDATE of t to
+// column c, gives a unique key column a value computed from its own
+// (uq = uq + 1, CONCAT(us, 'x')). Without ORDER BY the statement changes
+// its rows in the order of the index its plan scans, and AT in the order
+// of the same plan (README), so whether a row meets the value another has
+// yet to leave depends on the plan: AT's database and the mirror may plan
+// it otherwise (seed 8014: a range over the unique column on one side, a
+// full scan on the other). A value given outright meets the same rows in
+// any order.
+func shiftsUnique(t *Table, c int, set Frag) bool {
+	name := q(t.Cols[c].Name)
+	if strings.Count(set.SQL, name) < 2 {
+		return false
+	}
+	for _, u := range t.Uniques {
+		if slices.Contains(u, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gen) delete(cur int, t *Table) *Stmt {
 	where := g.pred(t, "")
 	ol, nondet := g.orderLimit(t)
 	head := join([]Frag{{SQL: "DELETE FROM " + g.ref(cur, t) + " WHERE "}, where, {SQL: ol}}, "")
-	s := &Stmt{Kind: "delete", Head: head, Nondet: nondet, Refuse: len(t.PK) == 0}
+	s := &Stmt{Kind: "delete", Head: head, Nondet: nondet || head.Nondet, Refuse: len(t.PK) == 0}
 	if !g.inline && g.chance(8) {
 		s.returning()
 	}
@@ -526,24 +635,28 @@ func (g *gen) multiTable(cur int, t1, t2 *Table) *Stmt {
 	on := "1 = 1"
 	if len(t1.PK) > 0 && len(t2.PK) > 0 && t1.Cols[t1.PK[0]].Type.kind == t2.Cols[t2.PK[0]].Type.kind && g.chance(2) {
 		on = "a." + q(t1.Cols[t1.PK[0]].Name) + " = b." + q(t2.Cols[t2.PK[0]].Name)
+		w.Nondet = w.Nondet || joinNondet(t1.Cols[t1.PK[0]].Type, t2.Cols[t2.PK[0]].Type)
 	}
 	from := fmt.Sprintf("%s a JOIN %s b ON %s", g.ref(cur, t1), g.ref(cur, t2), on)
 	// refused when a table it writes has no primary key
 	if g.chance(2) {
 		sets := []Frag{g.assign(t1, nonKeyCols(t1)[0], "a.")}
 		refuse := len(t1.PK) == 0
+		nondet := shiftsUnique(t1, nonKeyCols(t1)[0], sets[0])
 		if g.chance(2) {
 			cols := nonKeyCols(t2)
-			sets = append(sets, g.assign(t2, cols[g.rng.IntN(len(cols))], "b."))
+			c := cols[g.rng.IntN(len(cols))]
+			sets = append(sets, g.assign(t2, c, "b."))
 			refuse = refuse || len(t2.PK) == 0
+			nondet = nondet || shiftsUnique(t2, c, sets[1])
 		}
 		head := join([]Frag{{SQL: "UPDATE " + from + " SET "}, join(sets, ", "), {SQL: " WHERE "}, w}, "")
-		return &Stmt{Kind: "update-join", Head: head, Refuse: refuse}
+		return &Stmt{Kind: "update-join", Head: head, Refuse: refuse, Nondet: nondet || head.Nondet}
 	}
 	targets := g.rng.IntN(3)
 	refuse := targets != 1 && len(t1.PK) == 0 || targets != 0 && len(t2.PK) == 0
 	head := join([]Frag{{SQL: "DELETE " + []string{"a", "b", "a, b"}[targets] + " FROM " + from + " WHERE "}, w}, "")
-	return &Stmt{Kind: "delete-join", Head: head, Refuse: refuse}
+	return &Stmt{Kind: "delete-join", Head: head, Refuse: refuse, Nondet: head.Nondet}
 }
 
 // refused returns a statement the README lists as refused in a global

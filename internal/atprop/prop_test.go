@@ -75,7 +75,7 @@ func TestATRollbackFidelity(t *testing.T) {
 		cases = append(cases, cs...)
 	}
 	st := e.Stats
-	t.Logf("atprop: %d seeds from %d, %d global transactions (%d commit, %d rollback), %d branches, %d statements (%d refused as README lists, %d failed through AT and as plain SQL, %d of them with another error number; %d failed only as plain SQL, as README documents; %d with results not compared, as rows may be picked otherwise), %d property failures in %v",
+	t.Logf("atprop: %d seeds from %d, %d global transactions (%d commit, %d rollback), %d branches, %d statements (%d refused as README lists, %d failed through AT and as plain SQL, %d of them with another error number; %d differed as README documents (failed only as plain SQL, or only through AT after they ran); %d with results not compared, as rows may be picked otherwise), %d property failures in %v",
 		seeds, first, st.GlobalTxs, st.Commits, st.Rollbacks, st.Branches, st.Stmts, st.RefusedAsListed, st.StmtErrors, st.OtherError, st.Documented, st.Uncompared, len(cases), time.Since(start).Round(time.Millisecond))
 	t.Logf("atprop: time by phase: %v", st.Phases)
 	var reasons []string

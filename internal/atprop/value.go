@@ -20,6 +20,9 @@ type Value struct {
 	S    string
 }
 
+// binCollate ends a string literal compared under utf8mb4_bin (see cmpVal).
+const binCollate = " COLLATE utf8mb4_bin"
+
 var (
 	utf8Alphabet   = []string{"a", "A", "b", "B", "z", " ", "é", "É", "ß", "€", "😀", "'", "\\", "\n", "\x00", "%", "_", "\"", "\x1a", "\t"}
 	latin1Alphabet = []string{"a", "A", "b", "B", "z", " ", "é", "É", "'", "\\", "\n", "%", "_", "\""}
@@ -355,7 +358,7 @@ func literal(rng *rand.Rand, t colType, v Value) string {
 			}
 		case 3:
 			if t.charset == "utf8mb4" {
-				return quote(rng, s) + " COLLATE utf8mb4_bin"
+				return quote(rng, s) + binCollate
 			}
 		case 4:
 			if t.charset == "latin1" {
