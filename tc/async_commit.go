@@ -367,6 +367,13 @@ func compareUint64(a, b uint64) int {
 // call makes the requests of units with at most asyncCommitCallers in
 // flight, the committer's goroutine being one of the callers.
 func (a *asyncCommitter) call(ctx context.Context, calls []asyncCall, units []asyncUnit) {
+	if len(units) == 1 {
+		// A batch of one request (the rule at low load) makes it here,
+		// without the shared counter, closure and wait group, which
+		// escape: atcc-bench -modes at -concurrency 1, 123 -> 120 allocs/tx.
+		a.callUnit(ctx, calls, units[0])
+		return
+	}
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -374,12 +381,7 @@ func (a *asyncCommitter) call(ctx context.Context, calls []asyncCall, units []as
 			if i >= len(units) {
 				return
 			}
-			u := units[i]
-			if k := &calls[u.lo]; u.hi-u.lo == 1 {
-				k.st, k.err = a.c.calls.phaseTwo(ctx, true, &k.g.g, k.b)
-			} else {
-				a.c.calls.(mergingCaller).commitMerged(ctx, k.ss, calls[u.lo:u.hi]) // plan merges only then
-			}
+			a.callUnit(ctx, calls, units[i])
 		}
 	}
 	var wg sync.WaitGroup
@@ -388,6 +390,15 @@ func (a *asyncCommitter) call(ctx context.Context, calls []asyncCall, units []as
 	}
 	work()
 	wg.Wait()
+}
+
+// callUnit makes the request of u: a BranchCommit, or a merged one.
+func (a *asyncCommitter) callUnit(ctx context.Context, calls []asyncCall, u asyncUnit) {
+	if k := &calls[u.lo]; u.hi-u.lo == 1 {
+		k.st, k.err = a.c.calls.phaseTwo(ctx, true, &k.g.g, k.b)
+	} else {
+		a.c.calls.(mergingCaller).commitMerged(ctx, k.ss, calls[u.lo:u.hi]) // plan merges only then
+	}
 }
 
 // finish ends tx when all its branches committed; otherwise it removes the
