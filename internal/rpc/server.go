@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -294,18 +295,8 @@ func (s *Server) Sessions() []*ServerSession {
 		out = append(out, ss)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b *ServerSession) int { return compareUint64(a.id, b.id) })
+	slices.SortFunc(out, func(a, b *ServerSession) int { return cmp.Compare(a.id, b.id) })
 	return out
-}
-
-func compareUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Stats returns the server's counters. Pending counts the server's own
