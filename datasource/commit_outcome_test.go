@@ -5,10 +5,14 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tm"
 )
 
@@ -69,4 +73,50 @@ func (l lostCommitTx) Commit() error {
 		return err
 	}
 	return errLostCommit
+}
+
+// The COMMIT's after-image read runs beside the branch registration: the
+// read waits here until the coordinator holds the branch, which it would
+// never do if the registration came after it. When the read then fails,
+// nothing commits and the coordinator is told (PhaseOneFailed), so that its
+// rollback skips the branch; the pool goes on.
+func TestAfterImageReadBesideRegistration(t *testing.T) {
+	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+	db, spy, _ := e.spyPool(t, false)
+	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	var failed, sawBranch atomic.Int64
+	spy.failPrepare = func(query string) bool {
+		// the after image: the table's rows by key, named with its
+		// database (the before image uses the statement's own words)
+		if !strings.HasPrefix(query, "SELECT") || !strings.Contains(query, "`.`account` WHERE `id` IN") {
+			return false
+		}
+		failed.Add(1)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if d, err := e.srv.Transaction(context.Background(), gtx.XID()); err == nil && len(d.Branches) == 1 {
+				sawBranch.Add(1)
+				break
+			}
+		}
+		return true
+	}
+	err = inTx(ctx, db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1))
+	require.ErrorIs(t, err, ErrTxAborted)
+	require.ErrorIs(t, err, errInjected)
+	require.EqualValues(t, 1, failed.Load(), "the after-image read was the one to fail")
+	require.EqualValues(t, 1, sawBranch.Load(), "the branch registered while the after image was read")
+	detail, err := e.srv.Transaction(context.Background(), gtx.XID())
+	require.NoError(t, err)
+	require.Len(t, detail.Branches, 1)
+	require.Equal(t, protocol.PhaseOneFailed, detail.Branches[0].Status)
+	requireRows(t, [][]any{{"1", "100"}}, snapshot(t, e.d.DB, "account"), "nothing committed")
+	require.Zero(t, count(t, e.d.DB, "undo_log", ""))
+
+	require.NoError(t, gtx.Rollback(context.Background()))
+	spy.failPrepare = nil
+	e.global(t, true, func(ctx context.Context) error {
+		return inTx(ctx, db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1))
+	})
+	requireRows(t, [][]any{{"1", "99"}}, snapshot(t, e.d.DB, "account"), "the next branch commits")
 }

@@ -72,6 +72,10 @@ type executor struct {
 	// boxes are the bind values writeImaged made of image cells in the
 	// transaction, which readHoles binds again at COMMIT (see arg).
 	boxes []cellBox
+	// registered carries the answer of the branch registration that runs
+	// beside the COMMIT read (registerWhileImaging); capacity 1, made on
+	// first use.
+	registered chan registration
 }
 
 // cellBox is an image cell and its value as a bind argument.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -61,6 +62,9 @@ func TestMultiStatementsConnectChecks(t *testing.T) {
 type spyConnector struct {
 	driver.Connector
 	loseCommit bool
+	// failPrepare, if set, fails the preparation of the statements it
+	// matches with errInjected.
+	failPrepare func(query string) bool
 
 	txCommits    atomic.Int64
 	queryCommits atomic.Int64
@@ -99,7 +103,13 @@ func (s spyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 	return spyTx{tx, s.spy}, nil
 }
 
+// errInjected is the error of a statement spyConnector.failPrepare fails.
+var errInjected = errors.New("injected failure")
+
 func (s spyConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	if s.spy.failPrepare != nil && s.spy.failPrepare(q) {
+		return nil, errInjected
+	}
 	return s.c.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
 
