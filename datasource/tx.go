@@ -201,8 +201,10 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 // coordinator's and the database's round trips instead of their sum.
 //
 // Measured (atcc-bench, in-process coordinator, MariaDB on the same 2
-// cores, two UPDATEs per transaction): see README's Benchmarks, issue 18's
-// third round.
+// cores, two UPDATEs per transaction, medians of interleaved runs): p50
+// AT/local at concurrency 1 1.905 -> 1.835 (22 pairs); at concurrency 8
+// 1,870 -> 1,843 tx/s and 473 -> 484 us Go CPU per transaction (8 pairs,
+// within the noise; the goroutine costs 1 allocation).
 //
 // If the images fail after the branch registered, it returns the branch
 // and registered true with the images' error: nothing of the branch will
