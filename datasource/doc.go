@@ -60,8 +60,9 @@
 // are intercepted when they execute. At COMMIT the branch is registered with
 // the keys of every row it changed ("table:pk1,pk2;table2:pk", table names in
 // lower case), retrying briefly while another global transaction holds one
-// (see Lock conflicts), then its undo log is inserted in the same local
-// transaction, then it commits (with Config.MultiStatements, the INSERT and
+// (see Lock conflicts) while the after images still to read are read,
+// then its undo log is inserted in the same local transaction, then it
+// commits (with Config.MultiStatements, the INSERT and
 // the COMMIT go to the server as one query).
 // A transaction that changed nothing registers nothing. When the COMMIT
 // itself fails, the branch stays registered: the commit may have happened
