@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/atcc-go/atcc"
+	"github.com/atcc-go/atcc/observe"
 	"github.com/atcc-go/atcc/rpc/protocol"
 	"github.com/atcc-go/atcc/tm"
 )
@@ -86,11 +88,9 @@ func TestAfterImageReadBesideRegistration(t *testing.T) {
 	ctx, gtx, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
 	require.NoError(t, err)
 	var failed, sawBranch atomic.Int64
-	spy.failPrepare = func(query string) bool {
-		// the after image: the table's rows by key, named with its
-		// database (the before image uses the statement's own words)
-		if !strings.HasPrefix(query, "SELECT") || !strings.Contains(query, "`.`account` WHERE `id` IN") {
-			return false
+	spy.onPrepare = func(query string) error {
+		if !isAfterImageRead(query) {
+			return nil
 		}
 		failed.Add(1)
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -99,7 +99,7 @@ func TestAfterImageReadBesideRegistration(t *testing.T) {
 				break
 			}
 		}
-		return true
+		return errInjected
 	}
 	err = inTx(ctx, db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1))
 	require.ErrorIs(t, err, ErrTxAborted)
@@ -114,9 +114,82 @@ func TestAfterImageReadBesideRegistration(t *testing.T) {
 	require.Zero(t, count(t, e.d.DB, "undo_log", ""))
 
 	require.NoError(t, gtx.Rollback(context.Background()))
-	spy.failPrepare = nil
+	spy.onPrepare = nil
 	e.global(t, true, func(ctx context.Context) error {
 		return inTx(ctx, db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1))
 	})
 	requireRows(t, [][]any{{"1", "99"}}, snapshot(t, e.d.DB, "account"), "the next branch commits")
+}
+
+// isAfterImageRead reports whether query is the COMMIT's read of account's
+// rows by key: it names the table with its database (the before image uses
+// the statement's own words).
+func isAfterImageRead(query string) bool {
+	return strings.HasPrefix(query, "SELECT") && strings.Contains(query, "`.`account` WHERE `id` IN")
+}
+
+// A COMMIT's first registration attempt goes while the after images are
+// read; when it meets a global lock, it is repeated as soon as the read is
+// done, not after Config.LockRetryInterval: with hot rows the holder is
+// usually between its local COMMIT and its GlobalCommit. Here the holder
+// commits during the read, and the pause is an hour.
+func TestCommitAsksAgainAfterImageReadWithoutPause(t *testing.T) {
+	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+	conflicts := make(chan struct{}, 8)
+	client, err := atcc.New(atcc.Config{
+		ApplicationID:  "datasource-test-observed",
+		Coordinators:   []string{e.srv.Addr().String()},
+		RequestTimeout: 10 * time.Second,
+		Observer:       conflictObserver(conflicts),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	spy := &spyConnector{Connector: e.d.Connector(t)}
+	c, err := NewConnector(spy, client, Config{ResourceID: e.conn.res.id, LockRetries: 1, LockRetryInterval: time.Hour})
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+
+	// The holder: committed locally, its global lock on account 1 kept
+	// until its GlobalCommit.
+	hctx, holder, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name() + "/holder"})
+	require.NoError(t, err)
+	require.NoError(t, inTx(hctx, e.db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1)))
+
+	var sawConflict atomic.Bool
+	spy.onPrepare = func(query string) error {
+		if !isAfterImageRead(query) {
+			return nil
+		}
+		select {
+		case <-conflicts:
+			sawConflict.Store(true)
+		case <-time.After(10 * time.Second):
+		}
+		return holder.Commit(context.Background())
+	}
+	gctx, gtx, err := client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(gctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, inTx(ctx, db, q("UPDATE account SET balance = balance + 10 WHERE id = ?", 1)))
+	require.True(t, sawConflict.Load(), "the first attempt met the holder's lock")
+	require.NoError(t, gtx.Commit(context.Background()))
+	requireRows(t, [][]any{{"1", "109"}}, snapshot(t, e.d.DB, "account"), "both committed")
+}
+
+// conflictObserver signals every lock conflict the client meets on ch,
+// without blocking.
+type conflictObserver chan struct{}
+
+func (o conflictObserver) Start(ctx context.Context, _ observe.Op) context.Context { return ctx }
+func (o conflictObserver) End(context.Context, observe.Op)                         {}
+func (o conflictObserver) TraceParent(context.Context) string                      { return "" }
+func (o conflictObserver) Event(_ context.Context, op observe.Op) {
+	if op.Kind == observe.LockConflict {
+		select {
+		case o <- struct{}{}:
+		default:
+		}
+	}
 }

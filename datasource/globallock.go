@@ -56,7 +56,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 //
 //   - it asks again at most Config.LockRetries times, Config.LockRetryInterval
 //     apart (by default 4 × 5 ms, enough for a holder that is committing:
-//     its locks go with its GlobalCommit);
+//     its locks go with its GlobalCommit); at COMMIT the first attempt goes
+//     while the after images are read, and the read is the pause before the
+//     first repeat;
 //   - it gives up at once when the coordinator answers
 //     LockKeyConflictFailFast: the holder is rolling back and needs the
 //     rows (a branch registers with {"autoCommit":false}, as Java's AT RM
@@ -98,25 +100,41 @@ func (r *resource) awaitLocks(ctx context.Context, xid, keys string) error {
 // register registers a branch of xid holding the rows of keys, retrying per
 // the configuration while another global transaction holds one of them.
 func (r *resource) register(ctx context.Context, xid, keys string) (int64, error) {
+	return r.registerFrom(ctx, xid, keys, 0)
+}
+
+// registerFrom makes register's attempts from number attempt on, pausing
+// Config.LockRetryInterval after each conflict.
+func (r *resource) registerFrom(ctx context.Context, xid, keys string, attempt int) (int64, error) {
+	for ; ; attempt++ {
+		id, again, err := r.registerAttempt(ctx, xid, keys, attempt)
+		if !again {
+			return id, err
+		}
+		if serr := sleep(ctx, r.cfg.LockRetryInterval); serr != nil {
+			return 0, errors.Join(&LockConflictError{LockKeys: keys, Err: err}, serr)
+		}
+	}
+}
+
+// registerAttempt sends register's attempt number attempt. again reports a
+// conflict to ask about again (err is then the coordinator's); otherwise
+// err is the outcome.
+func (r *resource) registerAttempt(ctx context.Context, xid, keys string, attempt int) (id int64, again bool, err error) {
 	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys, ApplicationData: appDataHoldsLocks}
-	for attempt := 0; ; attempt++ {
-		id, err := r.client.RM().BranchRegister(ctx, b)
-		if err == nil {
-			return id, nil
+	id, err = r.client.RM().BranchRegister(ctx, b)
+	switch {
+	case err == nil:
+		return id, false, nil
+	case errors.Is(err, rm.ErrLockConflictFailFast):
+		// The holder is rolling back and needs rows we hold.
+		return 0, false, &LockConflictError{LockKeys: keys, Err: err}
+	case errors.Is(err, rm.ErrLockConflict):
+		if attempt >= r.cfg.LockRetries {
+			return 0, false, &LockConflictError{LockKeys: keys, Err: err}
 		}
-		switch {
-		case errors.Is(err, rm.ErrLockConflictFailFast):
-			// The holder is rolling back and needs rows we hold.
-			return 0, &LockConflictError{LockKeys: keys, Err: err}
-		case errors.Is(err, rm.ErrLockConflict):
-			if attempt >= r.cfg.LockRetries {
-				return 0, &LockConflictError{LockKeys: keys, Err: err}
-			}
-			if serr := sleep(ctx, r.cfg.LockRetryInterval); serr != nil {
-				return 0, errors.Join(&LockConflictError{LockKeys: keys, Err: err}, serr)
-			}
-		default:
-			return 0, err
-		}
+		return 0, true, err
+	default:
+		return 0, false, err
 	}
 }

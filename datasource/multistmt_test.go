@@ -62,9 +62,9 @@ func TestMultiStatementsConnectChecks(t *testing.T) {
 type spyConnector struct {
 	driver.Connector
 	loseCommit bool
-	// failPrepare, if set, fails the preparation of the statements it
-	// matches with errInjected.
-	failPrepare func(query string) bool
+	// onPrepare, if set, runs before each statement is prepared; an error
+	// it returns fails the preparation.
+	onPrepare func(query string) error
 
 	txCommits    atomic.Int64
 	queryCommits atomic.Int64
@@ -103,12 +103,14 @@ func (s spyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 	return spyTx{tx, s.spy}, nil
 }
 
-// errInjected is the error of a statement spyConnector.failPrepare fails.
+// errInjected is an error a test's spyConnector.onPrepare returns.
 var errInjected = errors.New("injected failure")
 
 func (s spyConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	if s.spy.failPrepare != nil && s.spy.failPrepare(q) {
-		return nil, errInjected
+	if s.spy.onPrepare != nil {
+		if err := s.spy.onPrepare(q); err != nil {
+			return nil, err
+		}
 	}
 	return s.c.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
