@@ -203,14 +203,15 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 // A first attempt that meets another transaction's global lock is repeated
 // once the images are read, without register's pause: the read is the
 // pause. With hot rows the holder is usually between its local COMMIT and
-// its GlobalCommit; registering before the read, and pausing 5 ms on that
-// conflict, cut atcc-bench -hot's AT goodput from 474-773 to 349-440 tx/s.
+// its GlobalCommit; registering before the read and then pausing 5 ms cut
+// atcc-bench -hot's AT goodput from 474-773 to 349-440 tx/s.
 //
 // Measured (atcc-bench, in-process coordinator, MariaDB on the same 2
-// cores, two UPDATEs per transaction, medians of interleaved runs): p50
-// AT/local at concurrency 1 1.905 -> 1.835 (22 pairs); at concurrency 8
-// 1,870 -> 1,843 tx/s and 473 -> 484 us Go CPU per transaction (8 pairs,
-// within the noise; the goroutine costs 1 allocation).
+// cores, two UPDATEs per transaction, medians of interleaved runs before /
+// after): p50 AT/local at concurrency 1 1.87 / 1.815 (16 pairs); at
+// concurrency 8 1,901 / 1,876 tx/s and 451 / 458 us Go CPU per transaction
+// (8 pairs, within the noise; the goroutine costs 1 allocation); -hot AT
+// goodput 449-713 / 559-723 tx/s (4 pairs, each pair better).
 //
 // If the images fail after the branch registered, it returns the branch
 // and registered true with the images' error: nothing of the branch will
