@@ -82,8 +82,9 @@
 // holds it (at COMMIT; for SELECT ... FOR UPDATE) already holds the row's
 // lock in the database. The holder may need that row to roll back, so the
 // waiter does not sit on it: it asks the coordinator again at most
-// Config.LockRetries times, Config.LockRetryInterval apart (by default 4 ×
-// 5 ms, about what a committing holder needs to release its locks), and at
+// Config.LockRetries times, Config.LockRetryInterval apart (by default 20 ×
+// 1 ms: a committing holder releases its locks a round trip or two after
+// its local COMMIT), and at
 // once gives up when the coordinator answers that the holder is rolling
 // back (LockKeyConflictFailFast: branches register with
 // {"autoCommit":false} to ask for that answer, as Java Seata's AT RM does).

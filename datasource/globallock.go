@@ -55,7 +55,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // holds its local locks only briefly:
 //
 //   - it asks again at most Config.LockRetries times, Config.LockRetryInterval
-//     apart (by default 4 × 5 ms, enough for a holder that is committing:
+//     apart (by default 20 × 1 ms, enough for a holder that is committing:
 //     its locks go with its GlobalCommit); at COMMIT the first attempt goes
 //     while the after images are read, and the read is the pause before the
 //     first repeat;

@@ -203,8 +203,9 @@ func (e *executor) finish(br *branch, ttx driver.Tx) error {
 // A first attempt that meets another transaction's global lock is repeated
 // once the images are read, without register's pause: the read is the
 // pause. With hot rows the holder is usually between its local COMMIT and
-// its GlobalCommit; registering before the read and then pausing 5 ms cut
-// atcc-bench -hot's AT goodput from 474-773 to 349-440 tx/s.
+// its GlobalCommit; registering before the read and then pausing 5 ms
+// (LockRetryInterval's default then) cut atcc-bench -hot's AT goodput from
+// 474-773 to 349-440 tx/s.
 //
 // Measured (atcc-bench, in-process coordinator, MariaDB on the same 2
 // cores, two UPDATEs per transaction, medians of interleaved runs before /
