@@ -193,3 +193,57 @@ func (o conflictObserver) Event(_ context.Context, op observe.Op) {
 		}
 	}
 }
+
+// A waiter's repeats are bounded in time as well as in number: with each
+// BranchRegister answered 60 ms late and a budget of 10 × 10 ms, the count
+// alone would allow 11 attempts (over 700 ms of keeping the row); the
+// waiter stops after at most 3.
+func TestLockWaitBoundedInTime(t *testing.T) {
+	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
+	var attempts atomic.Int64
+	client, err := atcc.New(atcc.Config{
+		ApplicationID:  "datasource-test-slow",
+		Coordinators:   []string{e.srv.Addr().String()},
+		RequestTimeout: 10 * time.Second,
+		Observer:       slowRegisterObserver{delay: 60 * time.Millisecond, count: &attempts},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	c, err := NewConnector(e.d.Connector(t), client, Config{ResourceID: e.conn.res.id, LockRetries: 10, LockRetryInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+
+	hctx, holder, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name() + "/holder"})
+	require.NoError(t, err)
+	require.NoError(t, inTx(hctx, e.db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1)))
+
+	ctx, gtx, err := client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
+	require.NoError(t, err)
+	err = inTx(ctx, db, q("UPDATE account SET balance = balance + 10 WHERE id = ?", 1))
+	require.ErrorIs(t, err, ErrLockConflict)
+	n := attempts.Load()
+	require.GreaterOrEqual(t, n, int64(2), "asked again")
+	require.LessOrEqual(t, n, int64(3), "BranchRegister attempts")
+	require.NoError(t, gtx.Rollback(context.Background()))
+	require.NoError(t, holder.Commit(context.Background()))
+	requireRows(t, [][]any{{"1", "99"}}, snapshot(t, e.d.DB, "account"), "the holder committed, the waiter did not")
+}
+
+// slowRegisterObserver delays every BranchRegister the client sends, as a
+// distant coordinator would, and counts them.
+type slowRegisterObserver struct {
+	delay time.Duration
+	count *atomic.Int64
+}
+
+func (o slowRegisterObserver) Start(ctx context.Context, op observe.Op) context.Context {
+	if op.Kind == observe.BranchRegister {
+		o.count.Add(1)
+		time.Sleep(o.delay)
+	}
+	return ctx
+}
+func (o slowRegisterObserver) End(context.Context, observe.Op)    {}
+func (o slowRegisterObserver) Event(context.Context, observe.Op)  {}
+func (o slowRegisterObserver) TraceParent(context.Context) string { return "" }

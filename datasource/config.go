@@ -40,7 +40,9 @@ type Config struct {
 	LockRetryInterval time.Duration
 	// LockRetries is how many times a global lock request is repeated after
 	// a conflict before the local transaction gives up with a
-	// *LockConflictError. Default 20; negative means no retry. The local
+	// *LockConflictError. Default 20; negative means no retry. No repeat
+	// starts once LockRetries × LockRetryInterval have passed since the
+	// wait began, however slowly the coordinator answers. The local
 	// transaction holds its row locks meanwhile, which can keep the holder
 	// of the global lock from rolling back: keep LockRetries ×
 	// LockRetryInterval short and let tm.Manager.WithGlobalTx retry the

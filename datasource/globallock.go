@@ -55,10 +55,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 // holds its local locks only briefly:
 //
 //   - it asks again at most Config.LockRetries times, Config.LockRetryInterval
-//     apart (by default 20 × 1 ms, enough for a holder that is committing:
-//     its locks go with its GlobalCommit); at COMMIT the first attempt goes
-//     while the after images are read, and the read is the pause before the
-//     first repeat;
+//     apart, and not once LockRetries × LockRetryInterval have passed
+//     however slowly the coordinator answers (by default 20 × 1 ms, enough
+//     for a holder that is committing: its locks go with its GlobalCommit);
+//     at COMMIT the first attempt goes while the after images are read, and
+//     the read is the pause before the first repeat;
 //   - it gives up at once when the coordinator answers
 //     LockKeyConflictFailFast: the holder is rolling back and needs the
 //     rows (a branch registers with {"autoCommit":false}, as Java's AT RM
@@ -77,10 +78,11 @@ const appDataHoldsLocks = `{"autoCommit":false}`
 
 // awaitLocks asks the coordinator whether the rows of keys are free of
 // other global transactions' locks (xid's own are fine; xid is "" in
-// GlobalLock mode), retrying per the configuration while they are not.
+// GlobalLock mode), asking again per lockWait while they are not.
 func (r *resource) awaitLocks(ctx context.Context, xid, keys string) error {
 	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys}
-	for attempt := 0; ; attempt++ {
+	w := r.lockWait()
+	for {
 		free, err := r.client.RM().LockQuery(ctx, b)
 		if err != nil {
 			return err
@@ -88,39 +90,52 @@ func (r *resource) awaitLocks(ctx context.Context, xid, keys string) error {
 		if free {
 			return nil
 		}
-		if attempt >= r.cfg.LockRetries {
-			return &LockConflictError{LockKeys: keys}
-		}
-		if err := sleep(ctx, r.cfg.LockRetryInterval); err != nil {
+		ok, err := w.again(ctx, true)
+		if err != nil {
 			return err
 		}
+		if !ok {
+			return &LockConflictError{LockKeys: keys}
+		}
 	}
 }
 
-// register registers a branch of xid holding the rows of keys, retrying per
-// the configuration while another global transaction holds one of them.
+// register registers a branch of xid holding the rows of keys, asking
+// again per lockWait while another global transaction holds one of them.
 func (r *resource) register(ctx context.Context, xid, keys string) (int64, error) {
-	return r.registerFrom(ctx, xid, keys, 0)
+	id, conflict, err := r.registerAttempt(ctx, xid, keys)
+	if !conflict {
+		return id, err
+	}
+	return r.registerAgain(ctx, xid, keys, err, true)
 }
 
-// registerFrom makes register's attempts from number attempt on, pausing
-// Config.LockRetryInterval after each conflict.
-func (r *resource) registerFrom(ctx context.Context, xid, keys string, attempt int) (int64, error) {
-	for ; ; attempt++ {
-		id, again, err := r.registerAttempt(ctx, xid, keys, attempt)
-		if !again {
-			return id, err
-		}
-		if serr := sleep(ctx, r.cfg.LockRetryInterval); serr != nil {
+// registerAgain goes on with a registration whose first attempt met a
+// conflict (err), pausing before each repeat but the first unless pause is
+// set.
+func (r *resource) registerAgain(ctx context.Context, xid, keys string, err error, pause bool) (int64, error) {
+	w := r.lockWait()
+	for {
+		ok, serr := w.again(ctx, pause)
+		if serr != nil {
 			return 0, errors.Join(&LockConflictError{LockKeys: keys, Err: err}, serr)
 		}
+		if !ok {
+			return 0, &LockConflictError{LockKeys: keys, Err: err}
+		}
+		pause = true
+		id, conflict, aerr := r.registerAttempt(ctx, xid, keys)
+		if !conflict {
+			return id, aerr
+		}
+		err = aerr
 	}
 }
 
-// registerAttempt sends register's attempt number attempt. again reports a
+// registerAttempt sends one BranchRegister. conflict reports a lock
 // conflict to ask about again (err is then the coordinator's); otherwise
 // err is the outcome.
-func (r *resource) registerAttempt(ctx context.Context, xid, keys string, attempt int) (id int64, again bool, err error) {
+func (r *resource) registerAttempt(ctx context.Context, xid, keys string) (id int64, conflict bool, err error) {
 	b := rm.Branch{XID: xid, BranchType: protocol.BranchAT, ResourceID: r.id, LockKeys: keys, ApplicationData: appDataHoldsLocks}
 	id, err = r.client.RM().BranchRegister(ctx, b)
 	switch {
@@ -130,11 +145,40 @@ func (r *resource) registerAttempt(ctx context.Context, xid, keys string, attemp
 		// The holder is rolling back and needs rows we hold.
 		return 0, false, &LockConflictError{LockKeys: keys, Err: err}
 	case errors.Is(err, rm.ErrLockConflict):
-		if attempt >= r.cfg.LockRetries {
-			return 0, false, &LockConflictError{LockKeys: keys, Err: err}
-		}
 		return 0, true, err
 	default:
 		return 0, false, err
 	}
+}
+
+// lockWait bounds a waiter's repeats after a global lock conflict: at most
+// Config.LockRetries of them, none starting once LockRetries ×
+// LockRetryInterval have passed since the wait began. The time bound keeps
+// a distant coordinator's round trips from stretching the time the waiter
+// keeps its rows: at 1 ms × 20 and a 2 ms round trip, the count alone would
+// allow 60 ms.
+type lockWait struct {
+	left     int
+	interval time.Duration
+	end      time.Time
+}
+
+func (r *resource) lockWait() lockWait {
+	return lockWait{left: r.cfg.LockRetries, interval: r.cfg.LockRetryInterval,
+		end: time.Now().Add(time.Duration(r.cfg.LockRetries) * r.cfg.LockRetryInterval)}
+}
+
+// again reports whether the waiter may ask once more, pausing first if
+// pause is set. The error is the context's, when it ends during the pause.
+func (w *lockWait) again(ctx context.Context, pause bool) (bool, error) {
+	if w.left <= 0 {
+		return false, nil
+	}
+	w.left--
+	if pause {
+		if err := sleep(ctx, w.interval); err != nil {
+			return false, err
+		}
+	}
+	return !time.Now().After(w.end), nil
 }

@@ -233,8 +233,8 @@ func (e *executor) registerWhileImaging(br *branch, keys string) (branchID int64
 	if imgErr != nil {
 		return reg.branchID, reg.err == nil, fmt.Errorf("%w: after image: %w", ErrTxAborted, imgErr)
 	}
-	if reg.again {
-		reg.branchID, reg.err = e.res.registerFrom(ctx, br.xid, keys, 1)
+	if reg.conflict {
+		reg.branchID, reg.err = e.res.registerAgain(ctx, br.xid, keys, reg.err, false)
 	}
 	return reg.branchID, reg.err == nil, reg.err
 }
@@ -242,15 +242,15 @@ func (e *executor) registerWhileImaging(br *branch, keys string) (branchID int64
 // registration is the outcome of registerInto.
 type registration struct {
 	branchID int64
-	again    bool // a conflict to ask about again
+	conflict bool // a lock conflict to ask about again
 	err      error
 }
 
 // registerInto makes register's first attempt and sends its outcome on
 // e.registered.
 func (e *executor) registerInto(ctx context.Context, xid, keys string) {
-	id, again, err := e.res.registerAttempt(ctx, xid, keys, 0)
-	e.registered <- registration{id, again, err}
+	id, conflict, err := e.res.registerAttempt(ctx, xid, keys)
+	e.registered <- registration{id, conflict, err}
 }
 
 // reportFailed tells the coordinator, best effort, that a registered
