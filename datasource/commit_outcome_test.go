@@ -247,3 +247,21 @@ func (o slowRegisterObserver) Start(ctx context.Context, op observe.Op) context.
 func (o slowRegisterObserver) End(context.Context, observe.Op)    {}
 func (o slowRegisterObserver) Event(context.Context, observe.Op)  {}
 func (o slowRegisterObserver) TraceParent(context.Context) string { return "" }
+
+// A count of repeats whose total time overflows a time.Duration is bounded
+// by the count alone.
+func TestLockWaitHugeBudget(t *testing.T) {
+	r := &resource{cfg: Config{LockRetries: 1 << 30, LockRetryInterval: time.Hour}}
+	w := r.lockWait()
+	ok, err := w.again(context.Background(), false)
+	require.NoError(t, err)
+	require.True(t, ok, "may ask again")
+	r = &resource{cfg: Config{LockRetries: 2, LockRetryInterval: time.Hour}}
+	w = r.lockWait()
+	for range 2 {
+		ok, _ = w.again(context.Background(), false)
+		require.True(t, ok)
+	}
+	ok, _ = w.again(context.Background(), false)
+	require.False(t, ok, "after LockRetries repeats")
+}

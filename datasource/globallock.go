@@ -3,6 +3,7 @@ package datasource
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/atcc-go/atcc/rm"
@@ -164,8 +165,11 @@ type lockWait struct {
 }
 
 func (r *resource) lockWait() lockWait {
-	return lockWait{left: r.cfg.LockRetries, interval: r.cfg.LockRetryInterval,
-		end: time.Now().Add(time.Duration(r.cfg.LockRetries) * r.cfg.LockRetryInterval)}
+	w := lockWait{left: r.cfg.LockRetries, interval: r.cfg.LockRetryInterval}
+	if w.interval > 0 && int64(w.left) < int64(math.MaxInt64/w.interval) {
+		w.end = time.Now().Add(time.Duration(w.left) * w.interval)
+	} // else no bound in time: only the count (and no overflow)
+	return w
 }
 
 // again reports whether the waiter may ask once more, pausing first if
@@ -180,5 +184,5 @@ func (w *lockWait) again(ctx context.Context, pause bool) (bool, error) {
 			return false, err
 		}
 	}
-	return !time.Now().After(w.end), nil
+	return w.end.IsZero() || !time.Now().After(w.end), nil
 }
