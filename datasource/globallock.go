@@ -112,8 +112,9 @@ func (r *resource) register(ctx context.Context, xid, keys string) (int64, error
 }
 
 // registerAgain goes on with a registration whose first attempt met a
-// conflict (err), pausing before each repeat but the first unless pause is
-// set.
+// conflict (err). It pauses Config.LockRetryInterval before each repeat,
+// before the first only if pause is set (at COMMIT the after-image read
+// was that pause).
 func (r *resource) registerAgain(ctx context.Context, xid, keys string, err error, pause bool) (int64, error) {
 	w := r.lockWait()
 	for {
