@@ -262,3 +262,30 @@ func TestMySQLStoreSchemaWithoutBranchAudit(t *testing.T) {
 		t.Fatalf("%+v %v", bs, err)
 	}
 }
+
+// The rpc server announces an RM's registration to the session index
+// asynchronously. A phase two that runs before the announcement still finds
+// the RM among the open sessions. Regression: TestOperatorRetryNow once saw
+// "no RM session serves resource" and a rollback left waiting a minute for
+// its retry. Here the index forgets the session, as if its announcement
+// were still queued.
+func TestPhaseTwoFindsRMNotYetIndexed(t *testing.T) {
+	t.Parallel()
+	slow := func(cfg *Config) { cfg.RetryPeriod, cfg.MaxRetryBackoff = time.Minute, time.Minute }
+	forEachServerStore(t, slow, func(t *testing.T, s *Server, _ *logSink) {
+		rmh := &recordingRM{}
+		rmh.setAnswer(func(protocol.Message, int) protocol.BranchStatus { return protocol.PhaseTwoRollbacked })
+		rm := newClient(t, "orders", rmh, []string{dbRes}, s.Addr())
+		tm := newClient(t, "tm-app", nil, nil, s.Addr())
+		xid := begin(t, tm, time.Minute)
+		mustRegister(t, rm, xid, protocol.BranchAT, dbRes, "stock:1")
+		for _, ss := range s.rpc.Sessions() {
+			if ss.HasResource(dbRes) {
+				s.sess.remove(ss)
+			}
+		}
+		if st := rollbackTx(t, tm, xid); st != protocol.GlobalRollbacked {
+			t.Fatal("rollback:", st)
+		}
+	})
+}

@@ -75,6 +75,7 @@ func New(cfg Config) (*Server, error) {
 		s.core.xidKey.Store(newXIDPermutation(randomXIDKey()))
 	}
 	s.rpc = rpc.NewServer(cfg.RPC, rpcHandler{s})
+	s.sess.live = s.rpc.Sessions
 	return s, nil
 }
 

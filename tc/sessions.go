@@ -18,6 +18,10 @@ type sessionIndex struct {
 	timeout     time.Duration // per call
 	callTimeout time.Duration // ServerSession.Call's bound of a ctx without deadline (RPC.RequestTimeout)
 	strict      bool          // phase two only to sessions of the branch's application
+	// live returns the rpc server's open sessions (set once, before the
+	// server starts): pick's fallback for sessions whose SessionRegistered
+	// is still queued.
+	live func() []*rpc.ServerSession
 
 	mu         sync.RWMutex
 	byResource map[string][]*rpc.ServerSession
@@ -81,12 +85,33 @@ func (x *sessionIndex) remove(ss *rpc.ServerSession) {
 // host first), else, for AT only and when ownership is shared, any session
 // serving the resource: an AT branch's phase two needs only its database,
 // a TCC branch needs the code of its application. nil when there is none.
+//
+// The rpc server announces registrations to the index asynchronously, so an
+// RM that has just registered may not be indexed yet; pick then looks among
+// the open sessions. (Without that, a branch registered right after its RM
+// registered and rolled back at once found no session and waited for a
+// retry: TestOperatorRetryNow failed so in a loaded run.)
 func (x *sessionIndex) pick(b *branchTx) *rpc.ServerSession {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
+	ss := x.choose(b, x.byResource[b.resourceID])
+	x.mu.RUnlock()
+	if ss != nil || x.live == nil {
+		return ss
+	}
+	var serving []*rpc.ServerSession
+	for _, s := range x.live() {
+		if s.Roles()&rpc.RoleRM != 0 && s.HasResource(b.resourceID) {
+			serving = append(serving, s)
+		}
+	}
+	return x.choose(b, serving)
+}
+
+// choose applies pick's rules to the sessions serving b's resource.
+func (x *sessionIndex) choose(b *branchTx, serving []*rpc.ServerSession) *rpc.ServerSession {
 	var sameHost, sameApp, other *rpc.ServerSession
 	ip := clientIP(b.clientID)
-	for _, ss := range x.byResource[b.resourceID] {
+	for _, ss := range serving {
 		if ss.ClientID() == b.clientID {
 			return ss
 		}
