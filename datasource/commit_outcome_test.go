@@ -136,25 +136,9 @@ func isAfterImageRead(query string) bool {
 func TestCommitAsksAgainAfterImageReadWithoutPause(t *testing.T) {
 	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
 	conflicts := make(chan struct{}, 8)
-	client, err := atcc.New(atcc.Config{
-		ApplicationID:  "datasource-test-observed",
-		Coordinators:   []string{e.srv.Addr().String()},
-		RequestTimeout: 10 * time.Second,
-		Observer:       conflictObserver(conflicts),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
 	spy := &spyConnector{Connector: e.d.Connector(t)}
-	c, err := NewConnector(spy, client, Config{ResourceID: e.conn.res.id, LockRetries: 1, LockRetryInterval: time.Hour})
-	require.NoError(t, err)
-	db := sql.OpenDB(c)
-	t.Cleanup(func() { db.Close() })
-
-	// The holder: committed locally, its global lock on account 1 kept
-	// until its GlobalCommit.
-	hctx, holder, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name() + "/holder"})
-	require.NoError(t, err)
-	require.NoError(t, inTx(hctx, e.db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1)))
+	db, client := e.observedPool(t, spy, conflictObserver(conflicts), Config{LockRetries: 1, LockRetryInterval: time.Hour})
+	holder := e.holdLock(t)
 
 	var sawConflict atomic.Bool
 	spy.onPrepare = func(query string) error {
@@ -201,22 +185,9 @@ func (o conflictObserver) Event(_ context.Context, op observe.Op) {
 func TestLockWaitBoundedInTime(t *testing.T) {
 	e := newEnv(t, Config{}, accountDDL, "INSERT INTO account VALUES (1, 100)")
 	var attempts atomic.Int64
-	client, err := atcc.New(atcc.Config{
-		ApplicationID:  "datasource-test-slow",
-		Coordinators:   []string{e.srv.Addr().String()},
-		RequestTimeout: 10 * time.Second,
-		Observer:       slowRegisterObserver{delay: 60 * time.Millisecond, count: &attempts},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
-	c, err := NewConnector(e.d.Connector(t), client, Config{ResourceID: e.conn.res.id, LockRetries: 10, LockRetryInterval: 10 * time.Millisecond})
-	require.NoError(t, err)
-	db := sql.OpenDB(c)
-	t.Cleanup(func() { db.Close() })
-
-	hctx, holder, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name() + "/holder"})
-	require.NoError(t, err)
-	require.NoError(t, inTx(hctx, e.db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1)))
+	obs := slowRegisterObserver{delay: 60 * time.Millisecond, count: &attempts}
+	db, client := e.observedPool(t, e.d.Connector(t), obs, Config{LockRetries: 10, LockRetryInterval: 10 * time.Millisecond})
+	holder := e.holdLock(t)
 
 	ctx, gtx, err := client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name()})
 	require.NoError(t, err)
@@ -264,4 +235,35 @@ func TestLockWaitHugeBudget(t *testing.T) {
 	}
 	ok, _ = w.again(context.Background(), false)
 	require.False(t, ok, "after LockRetries repeats")
+}
+
+// observedPool opens an AT pool over target on e's resource (cfg's other
+// fields as given), through a client of its own whose Observer is obs.
+func (e *env) observedPool(t *testing.T, target driver.Connector, obs observe.Observer, cfg Config) (*sql.DB, *atcc.Client) {
+	t.Helper()
+	client, err := atcc.New(atcc.Config{
+		ApplicationID:  "datasource-test-observed",
+		Coordinators:   []string{e.srv.Addr().String()},
+		RequestTimeout: 10 * time.Second,
+		Observer:       obs,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	cfg.ResourceID = e.conn.res.id
+	c, err := NewConnector(target, client, cfg)
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+	return db, client
+}
+
+// holdLock commits a branch on account 1 locally in a global transaction of
+// e's client and returns that transaction: its global lock on the row is
+// kept until it ends.
+func (e *env) holdLock(t *testing.T) *tm.GlobalTx {
+	t.Helper()
+	ctx, holder, err := e.client.TM().Begin(context.Background(), tm.TxOptions{Name: t.Name() + "/holder"})
+	require.NoError(t, err)
+	require.NoError(t, inTx(ctx, e.db, q("UPDATE account SET balance = balance - 1 WHERE id = ?", 1)))
+	return holder
 }
